@@ -1,0 +1,168 @@
+// Type definitions for leakwatch.
+
+/** A heap object as DevTools shows it. Sizes are bytes. */
+export interface NodeInfo {
+  /** V8 heap object id: stable across snapshots of one process. */
+  id: number
+  /** Display name (flattened for concatenated strings, `{a, b, …}` for plain objects). */
+  name: string
+  /** V8 node type: `object`, `closure`, `array`, `string`, `hidden`, `native`, `synthetic`, … */
+  type: string
+  /** The class it is counted under in the summary (constructor name, `{a, b}`, `(string)`, …). */
+  className: string
+  /** Shallow size, after DevTools moves owned internal arrays onto their owner. */
+  selfSize: number
+  /** Bytes that would be freed if this object were gone (its dominator subtree). */
+  retainedSize: number
+  /** Steps from a global object; ≥ 100000000 when reachable only through engine roots; -5 when unreachable. */
+  distance: number
+}
+
+/** One step of a retainer path, root first. */
+export interface PathStep {
+  node: NodeInfo
+  /** Type of the edge from the previous step into this node (absent on the first step). */
+  edgeType?: string
+  /** Name of that edge: a property name, an element index, a context variable, … */
+  edgeName?: string
+  /** The edge as DevTools prints it: `.prop`, `[3]`, `->ctx`, `{internal}`. */
+  edgeLabel?: string
+}
+
+export interface EdgeInfo {
+  type: string
+  name: string
+  label: string
+  /** The target node for `edges()`, the retaining node for `retainers()`. */
+  node: NodeInfo
+}
+
+/** One row of DevTools' Summary view. */
+export interface ClassSummaryRow {
+  /** DevTools' class key: `,Name`, or `scriptId,line,column,Name` for constructors with a source location. */
+  key: string
+  name: string
+  /** Objects of the class with a non-zero shallow size. */
+  count: number
+  selfSize: number
+  /** Retained size of the class, not double counting instances nested in each other. */
+  retainedSize: number
+  /** Minimum distance over the class's objects. */
+  distance: number
+}
+
+export interface TopObject {
+  node: NodeInfo
+  retainerPath: PathStep[]
+}
+
+export interface SnapshotReport {
+  nodeCount: number
+  edgeCount: number
+  /** Root retained size plus native bytes V8 reports outside the graph. */
+  totalSize: number
+  /** Classes by retained size, largest first (up to `maxClasses`). */
+  classes: ClassSummaryRow[]
+  /** Largest objects by retained size, each with the path that keeps it alive. */
+  top: TopObject[]
+}
+
+/** Every node's numbers at once, in file order. */
+export interface SnapshotColumns {
+  ids: Uint32Array
+  selfSizes: Float64Array
+  retainedSizes: Float64Array
+  dominatorIds: Uint32Array
+  distances: Int32Array
+  /** Per node, an index into `classKeys` / `classNames`. */
+  classIds: Uint32Array
+  classKeys: string[]
+  classNames: string[]
+}
+
+export interface LoadProgress {
+  /** `parse`, `retainers`, `dom-state`, `essential-edges`, `shallow-sizes`, `distances`, `class-names`, `dominators`, `class-summary`, `done`. */
+  phase: string
+  /** Bytes read during `parse` (of `total`), otherwise the step number. */
+  done: number
+  total: number
+}
+
+export interface LoadOptions {
+  /** Aborts the load; the promise rejects with an `AbortError` whose `code` is `ERR_ABORTED`. */
+  signal?: AbortSignal
+  /** Called periodically while loading, and once at the end. */
+  onProgress?: (progress: LoadProgress) => void
+  /** How often `onProgress` is called. Default 200 ms. */
+  progressIntervalMs?: number
+}
+
+export interface ReportOptions {
+  /** Largest objects to include, each with its retainer path. Default 10. */
+  top?: number
+  /** Class rows to include. Default 50. */
+  maxClasses?: number
+}
+
+/**
+ * A file path, the bytes of a snapshot, or an async iterable of chunks such
+ * as the stream returned by `v8.getHeapSnapshot()`.
+ */
+export type SnapshotSource = string | Uint8Array | AsyncIterable<Uint8Array | string>
+
+/** A loaded snapshot. The graph lives in native memory until `close()`. */
+export declare class Snapshot {
+  private constructor()
+  readonly nodeCount: number
+  readonly edgeCount: number
+  /** Root retained size plus `extra_native_bytes`, as DevTools' status line. */
+  readonly totalSize: number
+  readonly closed: boolean
+  /** DevTools' Summary view: one row per class. */
+  summary(): ClassSummaryRow[]
+  /** Largest objects by retained size (synthetic roots excluded). Default 10. */
+  topRetainers(n?: number): NodeInfo[]
+  /** The node with this id, or null. */
+  node(id: number): NodeInfo | null
+  /** Shortest path from a global object to the node, root first. Throws `ERR_UNKNOWN_NODE`. */
+  retainerPath(id: number): PathStep[]
+  /** The node, its immediate dominator, and so on up to the root. */
+  dominatorChain(id: number): NodeInfo[]
+  /** Objects only this node keeps alive (its dominator-tree children), largest first. */
+  children(id: number): NodeInfo[]
+  /** Outgoing references of the node. */
+  edges(id: number): EdgeInfo[]
+  /** Incoming references of the node. */
+  retainers(id: number): EdgeInfo[]
+  /** Every node's numbers as typed arrays, for bulk processing. */
+  columns(): SnapshotColumns
+  report(options?: ReportOptions): SnapshotReport
+  /** Frees the native memory now; later calls throw `ERR_SNAPSHOT_CLOSED`. */
+  close(): void
+  [Symbol.dispose](): void
+}
+
+/** Parses and analyses a snapshot on the libuv thread pool. */
+export declare function loadSnapshot(source: SnapshotSource, options?: LoadOptions): Promise<Snapshot>
+/** Blocking variant for a path or bytes. */
+export declare function loadSnapshotSync(source: string | Uint8Array): Snapshot
+/** Loads, reports and frees in one call. Accepts a loaded `Snapshot` too (left open). */
+export declare function analyzeSnapshot(source: SnapshotSource | Snapshot, options?: LoadOptions & ReportOptions): Promise<SnapshotReport>
+export declare function analyzeSnapshotSync(source: string | Uint8Array | Snapshot, options?: ReportOptions): SnapshotReport
+
+/** Every error leakwatch throws carries one of these codes. */
+export type LeakwatchErrorCode =
+  | 'ERR_SNAPSHOT_IO'
+  | 'ERR_SNAPSHOT_EMPTY'
+  | 'ERR_SNAPSHOT_SYNTAX'
+  | 'ERR_SNAPSHOT_TRUNCATED'
+  | 'ERR_SNAPSHOT_META'
+  | 'ERR_SNAPSHOT_INCONSISTENT'
+  | 'ERR_SNAPSHOT_NUMBER'
+  | 'ERR_SNAPSHOT_TOO_LARGE'
+  | 'ERR_SNAPSHOT_CLOSED'
+  | 'ERR_STREAM_FINISHED'
+  | 'ERR_UNKNOWN_NODE'
+  | 'ERR_INVALID_ARG'
+  | 'ERR_ABORTED'
+  | 'ERR_INTERNAL'

@@ -1,0 +1,10 @@
+'use strict';
+
+// leakwatch: find, explain and prevent memory leaks in Node.js.
+// The analysis runs in Rust (binding.js); this file only gathers the API.
+
+const snapshot = require('./lib/snapshot.js');
+
+module.exports = {
+  ...snapshot,
+};

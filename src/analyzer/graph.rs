@@ -1,0 +1,147 @@
+//! The parsed heap graph: flat columns indexed by node ordinal and edge
+//! ordinal (struct-of-arrays, CSR), never one Rust object per heap node.
+
+use super::meta::Meta;
+use super::strings::StringTable;
+use std::collections::HashMap;
+
+/// Byte sizes stored as u32, with the rare value that does not fit kept in a
+/// side table: almost every heap object is far below 4 GiB, but a snapshot may
+/// report larger native backing stores, and summed sizes must never wrap.
+#[derive(Default, Debug, Clone)]
+pub struct SizeColumn {
+    small: Vec<u32>,
+    large: HashMap<u32, u64>,
+}
+
+const LARGE: u32 = u32::MAX;
+
+impl SizeColumn {
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            small: Vec::with_capacity(n),
+            large: HashMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.small.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.small.is_empty()
+    }
+
+    #[inline]
+    pub fn get(&self, i: u32) -> u64 {
+        match self.small[i as usize] {
+            LARGE => self.large.get(&i).copied().unwrap_or(LARGE as u64),
+            v => v as u64,
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, v: u64) {
+        if v >= LARGE as u64 {
+            self.large.insert(self.small.len() as u32, v);
+            self.small.push(LARGE);
+        } else {
+            self.small.push(v as u32);
+        }
+    }
+
+    #[inline]
+    pub fn set(&mut self, i: u32, v: u64) {
+        if v >= LARGE as u64 {
+            self.large.insert(i, v);
+            self.small[i as usize] = LARGE;
+        } else {
+            if self.small[i as usize] == LARGE {
+                self.large.remove(&i);
+            }
+            self.small[i as usize] = v as u32;
+        }
+    }
+
+    pub fn shrink(&mut self) {
+        self.small.shrink_to_fit();
+    }
+}
+
+/// Edge targets and types share one u32: ordinal in the high 28 bits, type in
+/// the low 4 (16 edge types; 268M nodes, more than a 4 GiB file can hold).
+pub const EDGE_TYPE_BITS: u32 = 4;
+pub const EDGE_TYPE_MASK: u32 = (1 << EDGE_TYPE_BITS) - 1;
+pub const MAX_NODES: u64 = 1 << (32 - EDGE_TYPE_BITS);
+
+/// Node kinds share one byte: type index in the low 6 bits, the embedder's
+/// detachedness (0 unknown, 1 attached, 2 detached) in the high 2.
+pub const NODE_TYPE_MASK: u8 = 0x3F;
+
+#[derive(Debug)]
+pub struct Graph {
+    pub meta: Meta,
+    pub strings: StringTable,
+    pub node_kind: Vec<u8>,
+    pub node_name: Vec<u32>,
+    pub node_id: Vec<u32>,
+    pub self_size: SizeColumn,
+    /// `first_edge[n]..first_edge[n+1]` are node `n`'s edges; length `n + 1`.
+    pub first_edge: Vec<u32>,
+    pub edge_to_type: Vec<u32>,
+    pub edge_name: Vec<u32>,
+    /// (node ordinal, script id, line, column) for objects with a source position.
+    pub locations: Vec<[u32; 4]>,
+    pub root: u32,
+}
+
+impl Graph {
+    #[inline]
+    pub fn node_count(&self) -> usize {
+        self.node_id.len()
+    }
+
+    #[inline]
+    pub fn edge_count(&self) -> usize {
+        self.edge_name.len()
+    }
+
+    #[inline]
+    pub fn node_type(&self, n: u32) -> u8 {
+        self.node_kind[n as usize] & NODE_TYPE_MASK
+    }
+
+    #[inline]
+    pub fn detachedness(&self, n: u32) -> u8 {
+        self.node_kind[n as usize] >> 6
+    }
+
+    #[inline]
+    pub fn edges(&self, n: u32) -> std::ops::Range<usize> {
+        self.first_edge[n as usize] as usize..self.first_edge[n as usize + 1] as usize
+    }
+
+    #[inline]
+    pub fn edge_target(&self, e: usize) -> u32 {
+        self.edge_to_type[e] >> EDGE_TYPE_BITS
+    }
+
+    #[inline]
+    pub fn edge_type(&self, e: usize) -> u8 {
+        (self.edge_to_type[e] & EDGE_TYPE_MASK) as u8
+    }
+
+    /// Bytes held by the columns (not counting allocator slack).
+    pub fn memory_bytes(&self) -> u64 {
+        (self.node_kind.capacity()
+            + self.node_name.capacity() * 4
+            + self.node_id.capacity() * 4
+            + self.self_size.len() * 4
+            + self.first_edge.capacity() * 4
+            + self.edge_to_type.capacity() * 4
+            + self.edge_name.capacity() * 4
+            + self.locations.capacity() * 16
+            + self.strings.byte_len()
+            + self.strings.len() * 8) as u64
+    }
+}

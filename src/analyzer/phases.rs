@@ -1,0 +1,686 @@
+//! The analysis phases, one function each, in the order Chrome DevTools' heap
+//! snapshot worker runs them, so that a disagreement with DevTools points at
+//! one phase. Every phase works on flat slices indexed by node or edge ordinal.
+
+use super::ephemeron::EphemeronNames;
+use super::graph::Graph;
+use super::types::TypeIndices;
+use std::collections::HashMap;
+
+/// DevTools' "no distance" marker for nodes no traversal reached.
+pub const NO_DISTANCE: i32 = -5;
+/// Distance given to the root when user roots exist, so that objects only
+/// reachable through system roots sort after every user object.
+pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
+
+/// High bit of a reverse-CSR entry: the edge counts for dominators.
+pub const ESSENTIAL_BIT: u32 = 1 << 31;
+
+/// A fixed-size bit set over node or edge ordinals.
+#[derive(Clone, Debug)]
+pub struct BitSet {
+    words: Vec<u64>,
+}
+
+impl BitSet {
+    pub fn new(len: usize) -> Self {
+        BitSet {
+            words: vec![0; len.div_ceil(64)],
+        }
+    }
+    #[inline]
+    pub fn get(&self, i: usize) -> bool {
+        self.words[i >> 6] & (1 << (i & 63)) != 0
+    }
+    #[inline]
+    pub fn set(&mut self, i: usize) {
+        self.words[i >> 6] |= 1 << (i & 63);
+    }
+}
+
+/// Reverse CSR: for each node, the nodes holding an edge to it. The source
+/// ordinal is stored (the edge itself is found again by scanning the source's
+/// few edges when a path is displayed), with the essential flag in the high bit.
+pub struct Retainers {
+    pub first: Vec<u32>,
+    pub sources: Vec<u32>,
+}
+
+pub fn build_retainers(g: &Graph) -> Retainers {
+    let n = g.node_count();
+    let mut first = vec![0u32; n + 1];
+    for &tt in &g.edge_to_type {
+        first[(tt >> super::graph::EDGE_TYPE_BITS) as usize + 1] += 1;
+    }
+    for i in 0..n {
+        first[i + 1] += first[i];
+    }
+    let mut cursor: Vec<u32> = first[..n].to_vec();
+    let mut sources = vec![0u32; g.edge_count()];
+    for src in 0..n as u32 {
+        for e in g.edges(src) {
+            let t = g.edge_target(e) as usize;
+            sources[cursor[t] as usize] = src;
+            cursor[t] += 1;
+        }
+    }
+    Retainers { first, sources }
+}
+
+impl Retainers {
+    #[inline]
+    pub fn of(&self, n: u32) -> &[u32] {
+        &self.sources[self.first[n as usize] as usize..self.first[n as usize + 1] as usize]
+    }
+}
+
+/// Embedder nodes' attached/detached state spreads through native nodes; the
+/// detached ones are renamed `Detached <name>` (new strings, as DevTools adds).
+pub fn propagate_dom_state(g: &mut Graph, t: &TypeIndices) {
+    if !g.meta.has_detachedness {
+        // Older snapshots: natives named "Detached …" are detached, nothing spreads.
+        for o in 0..g.node_count() {
+            if g.node_kind[o] & 0x3F == t.native
+                && g.strings.wtf8(g.node_name[o]).starts_with(b"Detached ")
+            {
+                g.node_kind[o] = (g.node_kind[o] & 0x3F) | (2 << 6);
+            }
+        }
+        return;
+    }
+    let n = g.node_count();
+    let mut visited = BitSet::new(n);
+    let mut attached: Vec<u32> = Vec::new();
+    let mut detached: Vec<u32> = Vec::new();
+    let mut renamed: HashMap<u32, u32> = HashMap::new();
+
+    let process = |g: &mut Graph,
+                   visited: &mut BitSet,
+                   attached: &mut Vec<u32>,
+                   detached: &mut Vec<u32>,
+                   renamed: &mut HashMap<u32, u32>,
+                   o: u32,
+                   state: u8| {
+        if visited.get(o as usize) {
+            return;
+        }
+        visited.set(o as usize);
+        if g.node_type(o) != t.native {
+            return;
+        }
+        g.node_kind[o as usize] = (g.node_kind[o as usize] & 0x3F) | (state << 6);
+        if state == 1 {
+            attached.push(o);
+        } else if state == 2 {
+            let old = g.node_name[o as usize];
+            let new = match renamed.get(&old) {
+                Some(&s) => s,
+                None => {
+                    let mut text = b"Detached ".to_vec();
+                    text.extend_from_slice(g.strings.wtf8(old));
+                    let s = g.strings.push_wtf8(&text);
+                    renamed.insert(old, s);
+                    s
+                }
+            };
+            g.node_name[o as usize] = new;
+            detached.push(o);
+        }
+    };
+
+    for o in 0..n as u32 {
+        let state = g.detachedness(o);
+        if state != 0 {
+            process(
+                g,
+                &mut visited,
+                &mut attached,
+                &mut detached,
+                &mut renamed,
+                o,
+                state,
+            );
+        }
+    }
+    let follows = |ty: u8| ty != t.e_hidden && ty != t.e_invisible && ty != t.e_weak;
+    while let Some(o) = attached.pop() {
+        for e in g.edges(o) {
+            if follows(g.edge_type(e)) {
+                let target = g.edge_target(e);
+                process(
+                    g,
+                    &mut visited,
+                    &mut attached,
+                    &mut detached,
+                    &mut renamed,
+                    target,
+                    1,
+                );
+            }
+        }
+    }
+    while let Some(o) = detached.pop() {
+        if g.detachedness(o) == 1 {
+            continue;
+        }
+        for e in g.edges(o) {
+            if follows(g.edge_type(e)) {
+                let target = g.edge_target(e);
+                process(
+                    g,
+                    &mut visited,
+                    &mut attached,
+                    &mut detached,
+                    &mut renamed,
+                    target,
+                    2,
+                );
+            }
+        }
+    }
+}
+
+fn is_document_dom_trees_root(g: &Graph, t: &TypeIndices, o: u32) -> bool {
+    g.node_type(o) == t.synthetic
+        && g.strings.wtf8(g.node_name[o as usize]) == b"(Document DOM trees)"
+}
+
+/// DevTools' user roots: the root's non-synthetic children (the globals) and
+/// the `(Document DOM trees)` root.
+fn is_user_root(g: &Graph, t: &TypeIndices, o: u32) -> bool {
+    g.node_type(o) != t.synthetic || is_document_dom_trees_root(g, t, o)
+}
+
+/// Flood from the page's entry points (the root's shortcut targets and DOM
+/// tree roots) over non-weak edges: what the page owns, as opposed to what
+/// only the debugger or the engine holds.
+pub fn mark_page_owned(g: &Graph, t: &TypeIndices) -> BitSet {
+    let n = g.node_count();
+    let mut owned = BitSet::new(n);
+    let mut stack: Vec<u32> = Vec::new();
+    for e in g.edges(g.root) {
+        let ty = g.edge_type(e);
+        let target = g.edge_target(e);
+        if ty == t.e_element {
+            if !is_document_dom_trees_root(g, t, target) {
+                continue;
+            }
+        } else if ty != t.e_shortcut {
+            continue;
+        }
+        owned.set(target as usize);
+        stack.push(target);
+    }
+    while let Some(o) = stack.pop() {
+        for e in g.edges(o) {
+            let target = g.edge_target(e) as usize;
+            if owned.get(target) || g.edge_type(e) == t.e_weak {
+                continue;
+            }
+            owned.set(target);
+            stack.push(target as u32);
+        }
+    }
+    owned
+}
+
+/// Which edges retain for dominator purposes: not weak, not self edges, not a
+/// WeakMap table's edge to a value (the key's edge keeps it), and away from
+/// the root neither shortcuts nor edges from non-page-owned to page-owned nodes.
+pub fn essential_edges(
+    g: &Graph,
+    t: &TypeIndices,
+    page_owned: &BitSet,
+    eph: &EphemeronNames,
+) -> BitSet {
+    let mut essential = BitSet::new(g.edge_count());
+    for src in 0..g.node_count() as u32 {
+        let src_owned = page_owned.get(src as usize);
+        for e in g.edges(src) {
+            let ty = g.edge_type(e);
+            if ty == t.e_internal {
+                if let Some(name) = eph.get(g.edge_name[e]) {
+                    if name.table_id == g.node_id[src as usize] as u64 {
+                        continue;
+                    }
+                }
+            }
+            if ty == t.e_weak {
+                continue;
+            }
+            let target = g.edge_target(e);
+            if target == src {
+                continue;
+            }
+            if src != g.root {
+                if ty == t.e_shortcut {
+                    continue;
+                }
+                if page_owned.get(target as usize) && !src_owned {
+                    continue;
+                }
+            }
+            essential.set(e);
+        }
+    }
+    essential
+}
+
+pub fn mark_essential_retainers(g: &Graph, r: &mut Retainers, essential: &BitSet) {
+    let n = g.node_count();
+    let mut cursor: Vec<u32> = r.first[..n].to_vec();
+    for src in 0..n as u32 {
+        for e in g.edges(src) {
+            let t = g.edge_target(e) as usize;
+            if essential.get(e) {
+                r.sources[cursor[t] as usize] |= ESSENTIAL_BIT;
+            }
+            cursor[t] += 1;
+        }
+    }
+}
+
+/// Moves the size of hidden and array nodes (and external string data) that
+/// have exactly one owning object to that owner, as DevTools shows sizes.
+/// Skipped for snapshots without user roots ("expose internals" mode).
+pub fn calculate_shallow_sizes(g: &mut Graph, t: &TypeIndices) {
+    if !g
+        .edges(g.root)
+        .any(|e| is_user_root(g, t, g.edge_target(e)))
+    {
+        return;
+    }
+    const UNVISITED: u32 = u32::MAX;
+    const MULTIPLE: u32 = u32::MAX - 1;
+    let n = g.node_count();
+    let mut owners = vec![0u32; n];
+    let mut worklist: Vec<u32> = Vec::with_capacity(n);
+    for o in 0..n as u32 {
+        let ty = g.node_type(o);
+        let unowned = ty == t.hidden
+            || ty == t.array
+            || (ty == t.native
+                && g.strings.wtf8(g.node_name[o as usize]) == b"system / ExternalStringData");
+        if unowned {
+            owners[o as usize] = UNVISITED;
+        } else {
+            owners[o as usize] = o;
+            worklist.push(o);
+        }
+    }
+    // A monotone flood over {unvisited < one owner < several}; the fixpoint
+    // does not depend on visiting order.
+    while let Some(o) = worklist.pop() {
+        let owner = owners[o as usize];
+        for e in g.edges(o) {
+            if g.edge_type(e) == t.e_weak {
+                continue;
+            }
+            let target = g.edge_target(e);
+            let current = owners[target as usize];
+            if current == UNVISITED {
+                owners[target as usize] = owner;
+                worklist.push(target);
+            } else if current != target && current != owner && current != MULTIPLE {
+                owners[target as usize] = MULTIPLE;
+                worklist.push(target);
+            }
+        }
+    }
+    for o in 0..n as u32 {
+        let owner = owners[o as usize];
+        if owner == UNVISITED || owner == MULTIPLE || owner == o {
+            continue;
+        }
+        if g.node_type(owner) == t.synthetic || owner == g.root {
+            continue;
+        }
+        let moved = g.self_size.get(o);
+        g.self_size.set(o, 0);
+        let sum = g.self_size.get(owner).saturating_add(moved);
+        g.self_size.set(owner, sum);
+    }
+}
+
+/// JavaScript's `parseInt(s, 10)` on an edge name, as far as DevTools' filter
+/// needs it: `None` stands for NaN.
+fn js_parse_int(s: &[u8]) -> Option<f64> {
+    let s = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&s[s.len()..], |p| &s[p..]);
+    let (neg, s) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let mut v = 0f64;
+    for &d in &s[..digits] {
+        v = v * 10.0 + (d - b'0') as f64;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// Breadth-first distances: user roots at 1, then everything else from the
+/// root at `BASE_SYSTEM_DISTANCE`, over non-weak edges with DevTools' filter
+/// (descriptor-array slots, the sloppy function map, and the first-seen edge
+/// of each WeakMap ephemeron pair, so a value sits behind both table and key).
+pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> Vec<i32> {
+    let n = g.node_count();
+    let mut dist = vec![NO_DISTANCE; n];
+    let mut queue: Vec<u32> = Vec::with_capacity(n);
+    let mut pending_pairs = BitSet::new(eph.pair_count().max(1));
+    let sloppy = b"sloppy_function_map".as_slice();
+
+    let filter = |src: u32, e: usize, pending: &mut BitSet| -> bool {
+        let ty = g.edge_type(e);
+        let st = g.node_type(src);
+        let name = g.edge_name[e];
+        if st == t.hidden
+            && t.edge_has_string_name(ty)
+            && g.strings.wtf8(name) == sloppy
+            && g.strings.wtf8(g.node_name[src as usize]) == b"system / NativeContext"
+        {
+            return false;
+        }
+        if st == t.array && g.strings.wtf8(g.node_name[src as usize]) == b"(map descriptors)" {
+            let index = if t.edge_has_string_name(ty) {
+                js_parse_int(g.strings.wtf8(name))
+            } else {
+                Some(name as f64)
+            };
+            return match index {
+                None => true,
+                Some(i) => i < 2.0 || i % 3.0 != 1.0,
+            };
+        }
+        if ty == t.e_internal {
+            if let Some(p) = eph.get(name) {
+                let pair = p.pair as usize;
+                if pending.get(pair) {
+                    // Second edge of the pair: accept it, and forget the pair.
+                    pending.words_clear(pair);
+                } else {
+                    pending.set(pair);
+                    return false;
+                }
+            }
+        }
+        true
+    };
+
+    let bfs = |dist: &mut Vec<i32>, queue: &mut Vec<u32>, mut head: usize, pending: &mut BitSet| {
+        while head < queue.len() {
+            let o = queue[head];
+            head += 1;
+            let d = dist[o as usize] + 1;
+            for e in g.edges(o) {
+                if g.edge_type(e) == t.e_weak {
+                    continue;
+                }
+                let target = g.edge_target(e);
+                if dist[target as usize] != NO_DISTANCE {
+                    continue;
+                }
+                if !filter(o, e, pending) {
+                    continue;
+                }
+                dist[target as usize] = d;
+                queue.push(target);
+            }
+        }
+    };
+
+    for e in g.edges(g.root) {
+        let target = g.edge_target(e);
+        if is_user_root(g, t, target) {
+            dist[target as usize] = 1;
+            queue.push(target);
+        }
+    }
+    let user_roots = queue.len();
+    bfs(&mut dist, &mut queue, 0, &mut pending_pairs);
+    dist[g.root as usize] = if user_roots > 0 {
+        BASE_SYSTEM_DISTANCE
+    } else {
+        0
+    };
+    queue.clear();
+    queue.push(g.root);
+    bfs(&mut dist, &mut queue, 0, &mut pending_pairs);
+    dist
+}
+
+impl BitSet {
+    #[inline]
+    fn words_clear(&mut self, i: usize) {
+        self.words[i >> 6] &= !(1 << (i & 63));
+    }
+}
+
+/// Immediate dominators by Lengauer–Tarjan (simple eval/link with iterative
+/// path compression), replicating DevTools' traversal exactly: DFS from the
+/// root over essential edges in edge order; then DFS from each node that has
+/// only non-essential retainers, hung under the root; then any node still
+/// unvisited (a cycle kept only by itself) individually under the root.
+///
+/// Returns the dominator of each ordinal and the DFS visiting order, which is
+/// the order retained sizes accumulate in.
+pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
+    let n = g.node_count();
+    let len = n + 1;
+    // Vertices are numbered from 1 so that 0 can mean "none".
+    let mut parent = vec![0u32; len];
+    let mut ancestor = vec![0u32; len];
+    let mut vertex = vec![0u32; len];
+    let mut label = vec![0u32; len];
+    let mut semi = vec![0u32; len];
+    // During the DFS: next edge to look at per ordinal; afterwards: bucket heads.
+    let mut cursor = vec![0u32; len];
+    let mut count: u32 = 0;
+
+    let dfs = |start: u32,
+               parent: &mut [u32],
+               vertex: &mut [u32],
+               label: &mut [u32],
+               semi: &mut [u32],
+               cursor: &mut [u32],
+               count: &mut u32| {
+        cursor[start as usize - 1] = g.first_edge[start as usize - 1];
+        let mut v = start;
+        while v != 0 {
+            if semi[v as usize] == 0 {
+                *count += 1;
+                semi[v as usize] = *count;
+                vertex[*count as usize] = v;
+                label[v as usize] = v;
+            }
+            let mut next = parent[v as usize];
+            let vo = v as usize - 1;
+            let end = g.first_edge[vo + 1];
+            while cursor[vo] < end {
+                let e = cursor[vo] as usize;
+                if essential.get(e) {
+                    let w = g.edge_target(e) + 1;
+                    if semi[w as usize] == 0 {
+                        parent[w as usize] = v;
+                        cursor[w as usize - 1] = g.first_edge[w as usize - 1];
+                        next = w;
+                        break;
+                    }
+                }
+                cursor[vo] += 1;
+            }
+            v = next;
+        }
+    };
+
+    let root_v = g.root + 1;
+    dfs(
+        root_v,
+        &mut parent,
+        &mut vertex,
+        &mut label,
+        &mut semi,
+        &mut cursor,
+        &mut count,
+    );
+    let has_essential_retainer =
+        |o: u32| -> bool { r.of(o).iter().any(|&s| s & ESSENTIAL_BIT != 0) };
+    if (count as usize) < n {
+        for v in 1..=n as u32 {
+            if semi[v as usize] == 0 && !has_essential_retainer(v - 1) {
+                parent[v as usize] = root_v;
+                dfs(
+                    v,
+                    &mut parent,
+                    &mut vertex,
+                    &mut label,
+                    &mut semi,
+                    &mut cursor,
+                    &mut count,
+                );
+            }
+        }
+    }
+    if (count as usize) < n {
+        for v in 1..=n as u32 {
+            if semi[v as usize] == 0 {
+                parent[v as usize] = root_v;
+                count += 1;
+                semi[v as usize] = count;
+                vertex[count as usize] = v;
+                label[v as usize] = v;
+            }
+        }
+    }
+
+    let mut stack: Vec<u32> = Vec::new();
+    let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
+        if ancestor[v as usize] == 0 {
+            return v;
+        }
+        let mut x = v;
+        stack.clear();
+        while ancestor[ancestor[x as usize] as usize] != 0 {
+            stack.push(x);
+            x = ancestor[x as usize];
+        }
+        while let Some(w) = stack.pop() {
+            let a = ancestor[w as usize] as usize;
+            if semi[label[a] as usize] < semi[label[w as usize] as usize] {
+                label[w as usize] = label[a];
+            }
+            ancestor[w as usize] = ancestor[a];
+        }
+        label[v as usize]
+    };
+
+    // `dom` doubles as the bucket chain: a vertex's link is read before its
+    // dominator is written, and vertices left in a bucket are reset to 0 below.
+    let mut dom = vec![0u32; len];
+    let bucket_head = &mut cursor;
+    bucket_head.iter_mut().for_each(|x| *x = 0);
+    for i in (2..=count).rev() {
+        let w = vertex[i as usize];
+        let mut orphan = true;
+        for &s in r.of(w - 1) {
+            if s & ESSENTIAL_BIT == 0 {
+                continue;
+            }
+            orphan = false;
+            let v = (s & !ESSENTIAL_BIT) + 1;
+            let u = eval(v, &mut ancestor, &mut label, &semi);
+            if semi[u as usize] < semi[w as usize] {
+                semi[w as usize] = semi[u as usize];
+            }
+        }
+        if orphan {
+            semi[w as usize] = semi[root_v as usize];
+        }
+        let b = vertex[semi[w as usize] as usize] as usize;
+        dom[w as usize] = bucket_head[b];
+        bucket_head[b] = w;
+        let p = parent[w as usize];
+        ancestor[w as usize] = p;
+        let mut v = std::mem::take(&mut bucket_head[p as usize]);
+        while v != 0 {
+            let next = dom[v as usize];
+            let u = eval(v, &mut ancestor, &mut label, &semi);
+            dom[v as usize] = if semi[u as usize] < semi[v as usize] {
+                u
+            } else {
+                p
+            };
+            v = next;
+        }
+    }
+    for head in bucket_head.iter_mut() {
+        let mut v = std::mem::take(head);
+        while v != 0 {
+            let next = dom[v as usize];
+            dom[v as usize] = 0;
+            v = next;
+        }
+    }
+    drop(cursor);
+    drop(ancestor);
+    drop(label);
+    drop(parent);
+
+    dom[0] = root_v;
+    dom[root_v as usize] = root_v;
+    for i in 2..=count {
+        let w = vertex[i as usize] as usize;
+        if dom[w] != vertex[semi[w] as usize] {
+            dom[w] = dom[dom[w] as usize];
+        }
+    }
+    drop(semi);
+    // Shift to 0-based ordinals, reusing the allocations.
+    dom.remove(0);
+    dom.iter_mut().for_each(|d| *d -= 1);
+    vertex.remove(0);
+    vertex.truncate(count as usize);
+    vertex.iter_mut().for_each(|v| *v -= 1);
+    (dom, vertex)
+}
+
+/// Retained sizes: own (shown) size plus everything dominated, accumulated in
+/// reverse DFS order exactly as DevTools does. u64, so it never wraps.
+pub fn retained_sizes(g: &Graph, dom: &[u32], order: &[u32]) -> Vec<u64> {
+    let n = g.node_count();
+    let mut retained: Vec<u64> = (0..n as u32).map(|o| g.self_size.get(o)).collect();
+    for &o in order.iter().skip(1).rev() {
+        let d = dom[o as usize] as usize;
+        retained[d] = retained[d].saturating_add(retained[o as usize]);
+    }
+    retained
+}
+
+/// Children lists of the dominator tree (CSR), root excluded from its own list.
+pub fn dominated_nodes(dom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
+    let n = dom.len();
+    let mut first = vec![0u32; n + 1];
+    for (o, &d) in dom.iter().enumerate() {
+        if o as u32 != root {
+            first[d as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        first[i + 1] += first[i];
+    }
+    let mut cursor: Vec<u32> = first[..n].to_vec();
+    let mut children = vec![0u32; first[n] as usize];
+    for (o, &d) in dom.iter().enumerate() {
+        if o as u32 != root {
+            children[cursor[d as usize] as usize] = o as u32;
+            cursor[d as usize] += 1;
+        }
+    }
+    (first, children)
+}

@@ -1,0 +1,456 @@
+//! A fully analysed snapshot and the queries it answers.
+
+use super::classes::{
+    class_indices, summarize_classes, ClassInfo, ClassSummary, ClassSummaryInput,
+};
+use super::ephemeron::EphemeronNames;
+use super::error::{Result, SnapshotError};
+use super::graph::{Graph, EDGE_TYPE_MASK};
+use super::parser::Parser;
+use super::phases::{self, Retainers, NO_DISTANCE};
+use super::strings::{utf16_len, wtf8_to_string};
+use super::types::TypeIndices;
+use once_cell::sync::OnceCell;
+use std::io::Read;
+use std::path::Path;
+
+/// Receives progress and answers whether the caller gave up.
+pub trait Progress: Sync {
+    fn report(&self, _phase: &str, _done: u64, _total: u64) {}
+    fn aborted(&self) -> bool {
+        false
+    }
+}
+
+/// No progress reporting, never aborted.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {}
+
+const READ_CHUNK: usize = 4 << 20;
+
+pub struct Snapshot {
+    pub graph: Graph,
+    pub types: TypeIndices,
+    pub retainers: Retainers,
+    pub dominator: Vec<u32>,
+    pub retained: Vec<u64>,
+    pub distance: Vec<i32>,
+    pub classes: ClassSummary,
+    /// Ordinals sorted by node id, built on the first lookup by id.
+    by_id: OnceCell<Vec<u32>>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("nodes", &self.graph.node_count())
+            .field("edges", &self.graph.edge_count())
+            .finish()
+    }
+}
+
+fn check(progress: &dyn Progress) -> Result<()> {
+    if progress.aborted() {
+        Err(SnapshotError::Aborted)
+    } else {
+        Ok(())
+    }
+}
+
+impl Snapshot {
+    /// Reads a snapshot file in chunks (the JSON text is never held whole).
+    pub fn from_path(path: &Path, progress: &dyn Progress) -> Result<Snapshot> {
+        let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+        if meta.is_dir() {
+            return Err(SnapshotError::Io(format!(
+                "{} is a directory",
+                path.display()
+            )));
+        }
+        let total = meta.len();
+        if total == 0 {
+            return Err(SnapshotError::Empty);
+        }
+        let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        let mut parser = Parser::new().with_size_hint(total);
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut done = 0u64;
+        loop {
+            check(progress)?;
+            let read = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_error(path, e)),
+            };
+            parser.feed(&buf[..read])?;
+            done += read as u64;
+            progress.report("parse", done, total);
+        }
+        drop(buf);
+        Snapshot::analyze(parser.finish()?, progress)
+    }
+
+    pub fn from_bytes(bytes: &[u8], progress: &dyn Progress) -> Result<Snapshot> {
+        if bytes.is_empty() {
+            return Err(SnapshotError::Empty);
+        }
+        let mut parser = Parser::new().with_size_hint(bytes.len() as u64);
+        for chunk in bytes.chunks(READ_CHUNK) {
+            check(progress)?;
+            parser.feed(chunk)?;
+        }
+        Snapshot::analyze(parser.finish()?, progress)
+    }
+
+    /// Runs DevTools' pipeline on a parsed graph.
+    pub fn analyze(mut graph: Graph, progress: &dyn Progress) -> Result<Snapshot> {
+        let t = TypeIndices::new(&graph.meta);
+        let steps = 8;
+        let step = |k: u64, name: &str| -> Result<()> {
+            check(progress)?;
+            progress.report(name, k, steps);
+            Ok(())
+        };
+        step(0, "retainers")?;
+        let eph = EphemeronNames::build(
+            &graph.strings,
+            &graph.edge_name,
+            &graph.edge_to_type,
+            t.e_internal,
+            EDGE_TYPE_MASK,
+        );
+        let mut retainers = phases::build_retainers(&graph);
+        step(1, "dom-state")?;
+        phases::propagate_dom_state(&mut graph, &t);
+        step(2, "essential-edges")?;
+        let page_owned = phases::mark_page_owned(&graph, &t);
+        let essential = phases::essential_edges(&graph, &t, &page_owned, &eph);
+        drop(page_owned);
+        phases::mark_essential_retainers(&graph, &mut retainers, &essential);
+        step(3, "shallow-sizes")?;
+        phases::calculate_shallow_sizes(&mut graph, &t);
+        step(4, "distances")?;
+        let distance = phases::calculate_distances(&graph, &t, &eph);
+        drop(eph);
+        step(5, "class-names")?;
+        let class_index = class_indices(&mut graph, &t);
+        step(6, "dominators")?;
+        let (dominator, order) = phases::dominators(&graph, &retainers, &essential);
+        drop(essential);
+        let retained = phases::retained_sizes(&graph, &dominator, &order);
+        drop(order);
+        step(7, "class-summary")?;
+        let (dominated_first, dominated) = phases::dominated_nodes(&dominator, graph.root);
+        let classes = summarize_classes(ClassSummaryInput {
+            graph: &graph,
+            types: &t,
+            class_index: &class_index,
+            distances: &distance,
+            retained: &retained,
+            dominated_first: &dominated_first,
+            dominated: &dominated,
+        });
+        progress.report("done", steps, steps);
+        Ok(Snapshot {
+            graph,
+            types: t,
+            retainers,
+            dominator,
+            retained,
+            distance,
+            classes,
+            by_id: OnceCell::new(),
+        })
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// Total shown size: the root's retained size plus native bytes V8
+    /// reports outside the graph, as DevTools' status line.
+    pub fn total_size(&self) -> u64 {
+        self.retained[self.graph.root as usize].saturating_add(self.graph.meta.extra_native_bytes)
+    }
+
+    pub fn ordinal_of_id(&self, id: u64) -> Option<u32> {
+        let index = self.by_id.get_or_init(|| {
+            let mut v: Vec<u32> = (0..self.graph.node_count() as u32).collect();
+            v.sort_unstable_by_key(|&o| self.graph.node_id[o as usize]);
+            v
+        });
+        let id32 = u32::try_from(id).ok()?;
+        index
+            .binary_search_by_key(&id32, |&o| self.graph.node_id[o as usize])
+            .ok()
+            .map(|p| index[p])
+    }
+
+    pub fn require(&self, id: u64) -> Result<u32> {
+        self.ordinal_of_id(id).ok_or(SnapshotError::UnknownNode(id))
+    }
+
+    pub fn class_rows(&self) -> impl Iterator<Item = &ClassInfo> {
+        self.classes.rows()
+    }
+
+    pub fn class_of(&self, o: u32) -> &ClassInfo {
+        self.classes.info(self.classes.node_class[o as usize])
+    }
+
+    pub fn node_type_name(&self, o: u32) -> &str {
+        &self.graph.meta.node_types[self.graph.node_type(o) as usize]
+    }
+
+    pub fn edge_type_name(&self, e: usize) -> &str {
+        &self.graph.meta.edge_types[self.graph.edge_type(e) as usize]
+    }
+
+    /// The node's name as DevTools displays it: concatenated strings are
+    /// flattened (to 1024 characters) and plain objects list their properties.
+    pub fn node_name(&self, o: u32) -> String {
+        let g = &self.graph;
+        let ty = g.node_type(o);
+        if ty == self.types.cons_string {
+            return self.cons_string_name(o);
+        }
+        let raw = g.strings.wtf8(g.node_name[o as usize]);
+        if ty == self.types.object && raw == b"Object" {
+            return self.plain_object_name(o);
+        }
+        wtf8_to_string(raw).into_owned()
+    }
+
+    fn cons_string_name(&self, o: u32) -> String {
+        let g = &self.graph;
+        let mut out: Vec<u8> = Vec::new();
+        let mut out_len = 0usize;
+        let mut stack = vec![o];
+        while let Some(x) = stack.pop() {
+            if out_len >= 1024 {
+                break;
+            }
+            if g.node_type(x) != self.types.cons_string {
+                let s = g.strings.wtf8(g.node_name[x as usize]);
+                out.extend_from_slice(s);
+                out_len += utf16_len(s);
+                continue;
+            }
+            let (mut first, mut second) = (None, None);
+            for e in g.edges(x) {
+                if g.edge_type(e) != self.types.e_internal {
+                    continue;
+                }
+                match g.strings.wtf8(g.edge_name[e]) {
+                    b"first" if first.is_none() => first = Some(g.edge_target(e)),
+                    b"second" if second.is_none() => second = Some(g.edge_target(e)),
+                    _ => {}
+                }
+            }
+            // A missing part reads as node 0, exactly as DevTools falls back.
+            stack.push(second.unwrap_or(0));
+            stack.push(first.unwrap_or(0));
+        }
+        wtf8_to_string(&out).into_owned()
+    }
+
+    fn plain_object_name(&self, o: u32) -> String {
+        let g = &self.graph;
+        let props: Vec<&[u8]> = g
+            .edges(o)
+            .filter(|&e| g.edge_type(e) == self.types.e_property)
+            .map(|e| g.strings.wtf8(g.edge_name[e]))
+            .filter(|n| *n != b"__proto__")
+            .collect();
+        let fmt = |n: &[u8]| -> String {
+            if n.iter()
+                .any(|b| matches!(b, b',' | b'\'' | b'"' | b'{' | b'}'))
+            {
+                let mut q = Vec::new();
+                super::strings::json_quote(n, &mut q);
+                wtf8_to_string(&q).into_owned()
+            } else {
+                wtf8_to_string(n).into_owned()
+            }
+        };
+        let (mut start, mut end) = ("{".to_string(), "}".to_string());
+        let (mut lo, mut hi) = (0usize, props.len());
+        let mut from_end = false;
+        while lo < hi {
+            let name = fmt(if from_end { props[hi - 1] } else { props[lo] });
+            let len = |s: &str| s.encode_utf16().count();
+            if len(&start) > 1 && len(&start) + len(&end) + len(&name) > 100 {
+                break;
+            }
+            if from_end {
+                hi -= 1;
+                if len(&end) > 1 {
+                    end = format!(", {end}");
+                }
+                end = format!("{name}{end}");
+            } else {
+                lo += 1;
+                if len(&start) > 1 {
+                    start.push_str(", ");
+                }
+                start.push_str(&name);
+            }
+            from_end = !from_end;
+        }
+        if lo < hi {
+            start.push_str(", …");
+        }
+        if end.len() > 1 {
+            start.push_str(", ");
+        }
+        start + &end
+    }
+
+    /// An edge's name as text: numbers for element and hidden edges.
+    pub fn edge_name(&self, e: usize) -> String {
+        let g = &self.graph;
+        if self.types.edge_has_string_name(g.edge_type(e)) {
+            g.strings.get(g.edge_name[e]).into_owned()
+        } else {
+            g.edge_name[e].to_string()
+        }
+    }
+
+    /// An edge as DevTools prints it in a path: `.prop`, `[3]`, `->ctx`, `{internal}`.
+    pub fn edge_label(&self, e: usize) -> String {
+        let name = self.edge_name(e);
+        let t = &self.types;
+        let ty = self.graph.edge_type(e);
+        if ty == t.e_context {
+            format!("->{name}")
+        } else if ty == t.e_element {
+            format!("[{name}]")
+        } else if ty == t.e_weak {
+            format!("[[{name}]]")
+        } else if ty == t.e_property || ty == t.e_shortcut {
+            if name.contains(' ') {
+                format!("[\"{name}\"]")
+            } else {
+                format!(".{name}")
+            }
+        } else {
+            format!("{{{name}}}")
+        }
+    }
+
+    /// Whether DevTools' Retainers view lists this edge: not weak, not
+    /// invisible, and not from the synthetic root.
+    fn shown_retainer(&self, src: u32, e: usize) -> bool {
+        let ty = self.graph.edge_type(e);
+        ty != self.types.e_weak && ty != self.types.e_invisible && src != self.graph.root
+    }
+
+    /// Edges into `o` as (source ordinal, edge ordinal), in source order.
+    pub fn retaining_edges(&self, o: u32) -> Vec<(u32, usize)> {
+        let mut out = Vec::new();
+        let mut last = u32::MAX;
+        for &s in self.retainers.of(o) {
+            let src = s & !phases::ESSENTIAL_BIT;
+            if src == last {
+                continue;
+            }
+            last = src;
+            for e in self.graph.edges(src) {
+                if self.graph.edge_target(e) == o {
+                    out.push((src, e));
+                }
+            }
+        }
+        out
+    }
+
+    /// Shortest retaining path, as DevTools' Retainers view unfolds it: from a
+    /// node, step to the retainer closest to the roots (weak and invisible
+    /// edges skipped), until a root child is reached. Returned root-first as
+    /// (node, edge into the next node).
+    pub fn retainer_path(&self, o: u32) -> Vec<(u32, Option<usize>)> {
+        let mut path: Vec<(u32, Option<usize>)> = vec![(o, None)];
+        let mut current = o;
+        let limit = self.graph.node_count();
+        while path.len() <= limit {
+            let here = self.distance[current as usize];
+            if here == NO_DISTANCE {
+                break;
+            }
+            let best = self
+                .retaining_edges(current)
+                .into_iter()
+                .filter(|&(src, e)| self.shown_retainer(src, e))
+                .filter(|&(src, _)| {
+                    let d = self.distance[src as usize];
+                    d != NO_DISTANCE && d < here
+                })
+                .min_by_key(|&(src, _)| self.distance[src as usize]);
+            match best {
+                Some((src, e)) => {
+                    path.push((src, Some(e)));
+                    current = src;
+                }
+                None => break,
+            }
+        }
+        path.reverse();
+        path
+    }
+
+    /// Immediate dominators from the node up to the root.
+    pub fn dominator_chain(&self, o: u32) -> Vec<u32> {
+        let mut chain = vec![o];
+        let mut x = o;
+        while x != self.graph.root && chain.len() <= self.graph.node_count() {
+            x = self.dominator[x as usize];
+            chain.push(x);
+        }
+        chain
+    }
+
+    /// Ordinals of nodes sorted by retained size, largest first, skipping the
+    /// synthetic roots (they retain everything and explain nothing).
+    pub fn top_retainers(&self, n: usize) -> Vec<u32> {
+        let g = &self.graph;
+        let mut candidates: Vec<u32> = (0..g.node_count() as u32)
+            .filter(|&o| g.node_type(o) != self.types.synthetic && o != g.root)
+            .collect();
+        let n = n.min(candidates.len());
+        if n == 0 {
+            return Vec::new();
+        }
+        let key = |o: &u32| std::cmp::Reverse((self.retained[*o as usize], std::cmp::Reverse(*o)));
+        candidates.select_nth_unstable_by_key(n - 1, key);
+        candidates.truncate(n);
+        candidates.sort_by_key(key);
+        candidates
+    }
+
+    /// Children of a node in the dominator tree (what it alone keeps alive).
+    pub fn dominated_by(&self, o: u32) -> Vec<u32> {
+        (0..self.graph.node_count() as u32)
+            .filter(|&x| x != self.graph.root && self.dominator[x as usize] == o)
+            .collect()
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> SnapshotError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            SnapshotError::Io(format!("{}: no such file", path.display()))
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            SnapshotError::Io(format!("{}: permission denied", path.display()))
+        }
+        _ => SnapshotError::Io(format!("{}: {e}", path.display())),
+    }
+}

@@ -1,0 +1,6 @@
+//! The Node binding layer: converts JS values to core types and back, runs
+//! long work on the libuv pool, and turns every failure (panics included)
+//! into a JS error. No analysis logic lives here.
+
+mod errors;
+mod snapshot;

@@ -1,0 +1,539 @@
+//! `loadSnapshot` / `loadSnapshotSync`, the streaming loader, and the
+//! `NativeSnapshot` handle whose graph stays in Rust memory.
+
+use super::errors::{from_core, guarded, invalid_arg, js_error};
+use crate::analyzer::report::{NodeSummary, PathStep as CorePathStep, Report};
+use crate::analyzer::{Parser, Progress, Snapshot};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Shared between a running load and the JS side that polls its progress or
+/// aborts it: the libuv thread writes, the main thread reads.
+#[derive(Default)]
+struct JobState {
+    phase: Mutex<String>,
+    done: AtomicU64,
+    total: AtomicU64,
+    aborted: AtomicBool,
+}
+
+impl Progress for JobState {
+    fn report(&self, phase: &str, done: u64, total: u64) {
+        {
+            let mut p = self.phase.lock();
+            if p.as_str() != phase {
+                p.clear();
+                p.push_str(phase);
+            }
+        }
+        self.done.store(done, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+    }
+    fn aborted(&self) -> bool {
+        self.aborted.load(Ordering::Relaxed)
+    }
+}
+
+#[napi(object)]
+pub struct JobProgress {
+    pub phase: String,
+    pub done: f64,
+    pub total: f64,
+}
+
+/// A handle on one load, so JS can watch progress and abort a running parse.
+#[napi]
+pub struct LoadJob {
+    state: Arc<JobState>,
+}
+
+#[napi]
+impl LoadJob {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        LoadJob {
+            state: Arc::new(JobState::default()),
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn progress(&self) -> JobProgress {
+        JobProgress {
+            phase: self.state.phase.lock().clone(),
+            done: self.state.done.load(Ordering::Relaxed) as f64,
+            total: self.state.total.load(Ordering::Relaxed) as f64,
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn abort(&self) {
+        self.state.aborted.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Default for LoadJob {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub enum Source {
+    Path(String),
+    Bytes(Buffer),
+    Parsed(Box<Parser>),
+}
+
+fn run(source: Source, state: &JobState) -> napi::Result<Snapshot> {
+    guarded(|| {
+        let result = match source {
+            Source::Path(p) => Snapshot::from_path(std::path::Path::new(&p), state),
+            Source::Bytes(b) => Snapshot::from_bytes(&b, state),
+            Source::Parsed(parser) => parser.finish().and_then(|g| Snapshot::analyze(g, state)),
+        };
+        result.map_err(from_core)
+    })
+}
+
+pub struct LoadTask {
+    source: Option<Source>,
+    state: Arc<JobState>,
+}
+
+#[napi]
+impl Task for LoadTask {
+    type Output = Snapshot;
+    type JsValue = NativeSnapshot;
+
+    fn compute(&mut self) -> napi::Result<Snapshot> {
+        let source = self
+            .source
+            .take()
+            .ok_or_else(|| js_error("ERR_INTERNAL", "load task ran twice"))?;
+        run(source, &self.state)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Snapshot) -> napi::Result<NativeSnapshot> {
+        Ok(NativeSnapshot::wrap(output))
+    }
+}
+
+fn source_of(source: Either<String, Buffer>) -> napi::Result<Source> {
+    match source {
+        Either::A(path) if path.is_empty() => Err(invalid_arg("snapshot path is empty")),
+        Either::A(path) => Ok(Source::Path(path)),
+        Either::B(buf) => Ok(Source::Bytes(buf)),
+    }
+}
+
+fn state_of(job: Option<&LoadJob>) -> Arc<JobState> {
+    job.map(|j| j.state.clone()).unwrap_or_default()
+}
+
+/// Parses and analyses a snapshot (file path or Buffer) on the libuv pool.
+#[napi(catch_unwind)]
+pub fn load_snapshot(
+    source: Either<String, Buffer>,
+    job: Option<&LoadJob>,
+    signal: Option<AbortSignal>,
+) -> napi::Result<AsyncTask<LoadTask>> {
+    let task = LoadTask {
+        source: Some(source_of(source)?),
+        state: state_of(job),
+    };
+    Ok(AsyncTask::with_optional_signal(task, signal))
+}
+
+/// The same work on the calling thread, for scripts that prefer to block.
+#[napi(catch_unwind)]
+pub fn load_snapshot_sync(
+    source: Either<String, Buffer>,
+    job: Option<&LoadJob>,
+) -> napi::Result<NativeSnapshot> {
+    let state = state_of(job);
+    run(source_of(source)?, &state).map(NativeSnapshot::wrap)
+}
+
+/// Accepts a snapshot chunk by chunk (e.g. from `v8.getHeapSnapshot()`), so it
+/// can be analysed without touching disk. Parsing keeps up with the stream;
+/// the analysis itself runs off the main thread in `finish`.
+#[napi]
+pub struct SnapshotStream {
+    parser: Option<Parser>,
+}
+
+#[napi]
+impl SnapshotStream {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        SnapshotStream {
+            parser: Some(Parser::new()),
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn write(&mut self, chunk: &[u8]) -> napi::Result<()> {
+        let parser = self.parser.as_mut().ok_or_else(|| {
+            js_error(
+                "ERR_STREAM_FINISHED",
+                "the snapshot stream has already finished",
+            )
+        })?;
+        let result = parser.feed(chunk).map_err(from_core);
+        if result.is_err() {
+            // A stream that failed cannot resume; free what it had parsed.
+            self.parser = None;
+        }
+        result
+    }
+
+    #[napi(catch_unwind)]
+    pub fn finish(
+        &mut self,
+        job: Option<&LoadJob>,
+        signal: Option<AbortSignal>,
+    ) -> napi::Result<AsyncTask<LoadTask>> {
+        let parser = self.parser.take().ok_or_else(|| {
+            js_error(
+                "ERR_STREAM_FINISHED",
+                "the snapshot stream has already finished or failed",
+            )
+        })?;
+        let task = LoadTask {
+            source: Some(Source::Parsed(Box::new(parser))),
+            state: state_of(job),
+        };
+        Ok(AsyncTask::with_optional_signal(task, signal))
+    }
+}
+
+impl Default for SnapshotStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[napi(object)]
+pub struct NodeInfo {
+    pub id: f64,
+    pub name: String,
+    #[napi(js_name = "type")]
+    pub node_type: String,
+    pub class_name: String,
+    pub self_size: f64,
+    pub retained_size: f64,
+    pub distance: i32,
+}
+
+impl From<NodeSummary> for NodeInfo {
+    fn from(n: NodeSummary) -> Self {
+        NodeInfo {
+            id: n.id as f64,
+            name: n.name,
+            node_type: n.node_type,
+            class_name: n.class_name,
+            self_size: n.self_size as f64,
+            retained_size: n.retained_size as f64,
+            distance: n.distance,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct PathStep {
+    pub node: NodeInfo,
+    pub edge_type: Option<String>,
+    pub edge_name: Option<String>,
+    pub edge_label: Option<String>,
+}
+
+impl From<CorePathStep> for PathStep {
+    fn from(s: CorePathStep) -> Self {
+        PathStep {
+            node: s.node.into(),
+            edge_type: s.edge_type,
+            edge_name: s.edge_name,
+            edge_label: s.edge_label,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct EdgeInfo {
+    #[napi(js_name = "type")]
+    pub edge_type: String,
+    pub name: String,
+    pub label: String,
+    /// The node at the other end: the target for `edges`, the source for `retainers`.
+    pub node: NodeInfo,
+}
+
+#[napi(object)]
+pub struct ClassSummaryRow {
+    pub key: String,
+    pub name: String,
+    pub count: f64,
+    pub self_size: f64,
+    pub retained_size: f64,
+    pub distance: i32,
+}
+
+#[napi(object)]
+pub struct TopObject {
+    pub node: NodeInfo,
+    pub retainer_path: Vec<PathStep>,
+}
+
+#[napi(object)]
+pub struct SnapshotReport {
+    pub node_count: f64,
+    pub edge_count: f64,
+    pub total_size: f64,
+    pub classes: Vec<ClassSummaryRow>,
+    pub top: Vec<TopObject>,
+}
+
+impl From<Report> for SnapshotReport {
+    fn from(r: Report) -> Self {
+        SnapshotReport {
+            node_count: r.node_count as f64,
+            edge_count: r.edge_count as f64,
+            total_size: r.total_size as f64,
+            classes: r
+                .classes
+                .into_iter()
+                .map(|c| ClassSummaryRow {
+                    key: c.key,
+                    name: c.name,
+                    count: c.count as f64,
+                    self_size: c.self_size as f64,
+                    retained_size: c.retained_size as f64,
+                    distance: c.distance,
+                })
+                .collect(),
+            top: r
+                .top
+                .into_iter()
+                .map(|t| TopObject {
+                    node: t.node.into(),
+                    retainer_path: t.path.into_iter().map(Into::into).collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Every node's numbers at once, in file order, for bulk consumers.
+#[napi(object)]
+pub struct SnapshotColumns {
+    pub ids: Uint32Array,
+    pub self_sizes: Float64Array,
+    pub retained_sizes: Float64Array,
+    pub dominator_ids: Uint32Array,
+    pub distances: Int32Array,
+    /// Index into `classKeys` / `classNames` per node.
+    pub class_ids: Uint32Array,
+    pub class_keys: Vec<String>,
+    pub class_names: Vec<String>,
+}
+
+/// A loaded snapshot. The graph lives in Rust memory; `close()` frees it
+/// before the JS object is collected.
+#[napi]
+pub struct NativeSnapshot {
+    inner: Option<Arc<Snapshot>>,
+}
+
+impl NativeSnapshot {
+    fn wrap(s: Snapshot) -> Self {
+        NativeSnapshot {
+            inner: Some(Arc::new(s)),
+        }
+    }
+
+    pub(crate) fn get(&self) -> napi::Result<&Arc<Snapshot>> {
+        self.inner
+            .as_ref()
+            .ok_or_else(|| js_error("ERR_SNAPSHOT_CLOSED", "the snapshot was closed"))
+    }
+
+    fn ordinal(&self, id: f64) -> napi::Result<Option<u32>> {
+        if !(id.is_finite() && id >= 0.0 && id.fract() == 0.0) {
+            return Err(invalid_arg(format!(
+                "node id must be a non-negative integer, got {id}"
+            )));
+        }
+        Ok(self.get()?.ordinal_of_id(id as u64))
+    }
+
+    fn require(&self, id: f64) -> napi::Result<u32> {
+        self.ordinal(id)?.ok_or_else(|| {
+            js_error(
+                "ERR_UNKNOWN_NODE",
+                format!("no node with id {id} in this snapshot"),
+            )
+        })
+    }
+}
+
+#[napi]
+impl NativeSnapshot {
+    #[napi(getter, catch_unwind)]
+    pub fn node_count(&self) -> napi::Result<f64> {
+        Ok(self.get()?.node_count() as f64)
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn edge_count(&self) -> napi::Result<f64> {
+        Ok(self.get()?.edge_count() as f64)
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn total_size(&self) -> napi::Result<f64> {
+        Ok(self.get()?.total_size() as f64)
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn summary(&self) -> napi::Result<Vec<ClassSummaryRow>> {
+        Ok(self
+            .get()?
+            .class_table()
+            .into_iter()
+            .map(|c| ClassSummaryRow {
+                key: c.key,
+                name: c.name,
+                count: c.count as f64,
+                self_size: c.self_size as f64,
+                retained_size: c.retained_size as f64,
+                distance: c.distance,
+            })
+            .collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn top_retainers(&self, n: u32) -> napi::Result<Vec<NodeInfo>> {
+        let s = self.get()?;
+        Ok(s.top_retainers(n as usize)
+            .into_iter()
+            .map(|o| s.summarize_node(o).into())
+            .collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn node(&self, id: f64) -> napi::Result<Option<NodeInfo>> {
+        let s = self.get()?;
+        Ok(self.ordinal(id)?.map(|o| s.summarize_node(o).into()))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn retainer_path(&self, id: f64) -> napi::Result<Vec<PathStep>> {
+        let o = self.require(id)?;
+        Ok(self
+            .get()?
+            .path_steps(o)
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn dominator_chain(&self, id: f64) -> napi::Result<Vec<NodeInfo>> {
+        let o = self.require(id)?;
+        let s = self.get()?;
+        Ok(s.dominator_chain(o)
+            .into_iter()
+            .map(|x| s.summarize_node(x).into())
+            .collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn children(&self, id: f64) -> napi::Result<Vec<NodeInfo>> {
+        let o = self.require(id)?;
+        let s = self.get()?;
+        let mut kids = s.dominated_by(o);
+        kids.sort_by_key(|&k| std::cmp::Reverse(s.retained[k as usize]));
+        Ok(kids
+            .into_iter()
+            .map(|x| s.summarize_node(x).into())
+            .collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn edges(&self, id: f64) -> napi::Result<Vec<EdgeInfo>> {
+        let o = self.require(id)?;
+        let s = self.get()?;
+        Ok(s.graph
+            .edges(o)
+            .map(|e| EdgeInfo {
+                edge_type: s.edge_type_name(e).to_string(),
+                name: s.edge_name(e),
+                label: s.edge_label(e),
+                node: s.summarize_node(s.graph.edge_target(e)).into(),
+            })
+            .collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn retainers(&self, id: f64) -> napi::Result<Vec<EdgeInfo>> {
+        let o = self.require(id)?;
+        let s = self.get()?;
+        Ok(s.retaining_edges(o)
+            .into_iter()
+            .map(|(src, e)| EdgeInfo {
+                edge_type: s.edge_type_name(e).to_string(),
+                name: s.edge_name(e),
+                label: s.edge_label(e),
+                node: s.summarize_node(src).into(),
+            })
+            .collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn report(&self, top: u32, max_classes: u32) -> napi::Result<SnapshotReport> {
+        Ok(self
+            .get()?
+            .report(top as usize, max_classes as usize)
+            .into())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn columns(&self) -> napi::Result<SnapshotColumns> {
+        let s = self.get()?;
+        let g = &s.graph;
+        let n = g.node_count();
+        let classes = &s.classes;
+        let (mut keys, mut names) = (Vec::new(), Vec::new());
+        for c in 0..classes.class_count() as u32 {
+            let info = classes.info(c);
+            keys.push(info.key.clone());
+            names.push(info.name.clone());
+        }
+        Ok(SnapshotColumns {
+            ids: Uint32Array::new(g.node_id.clone()),
+            self_sizes: Float64Array::new(
+                (0..n as u32).map(|o| g.self_size.get(o) as f64).collect(),
+            ),
+            retained_sizes: Float64Array::new(s.retained.iter().map(|&r| r as f64).collect()),
+            dominator_ids: Uint32Array::new(
+                s.dominator.iter().map(|&d| g.node_id[d as usize]).collect(),
+            ),
+            distances: Int32Array::new(s.distance.clone()),
+            class_ids: Uint32Array::new(classes.node_class.clone()),
+            class_keys: keys,
+            class_names: names,
+        })
+    }
+
+    /// Frees the graph now; later calls throw `ERR_SNAPSHOT_CLOSED`.
+    #[napi(catch_unwind)]
+    pub fn close(&mut self) {
+        self.inner = None;
+    }
+}

@@ -1,0 +1,12 @@
+//! leakwatch: find, explain and prevent memory leaks in Node.js processes.
+//!
+//! `analyzer` (heap snapshot engine) and `trackers` (runtime state) are plain
+//! Rust with no Node dependency; `bindings` maps them to JavaScript.
+
+pub mod analyzer;
+pub mod trackers;
+
+// The bindings are exercised by the JS tests; napi-derive registers nothing
+// in a `cargo test` build, so they are left out of it.
+#[cfg(all(feature = "node", not(test)))]
+mod bindings;

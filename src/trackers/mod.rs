@@ -1,0 +1,1 @@
+//! Runtime leak trackers: state for listeners, bounded logs, timers and monitors.
