@@ -120,24 +120,27 @@ struct TreeNode {
 
 fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
     let n = g.node_count();
-    let is_plain = |g: &Graph, o: usize| {
-        g.node_kind[o] & 0x3F == t.object && g.strings.wtf8(g.node_name[o]) == b"Object"
-    };
+    let object_names: Vec<bool> = (0..g.strings.len() as u32)
+        .map(|s| g.strings.wtf8(s) == b"Object")
+        .collect();
+    let plain: Vec<u32> = (0..n as u32)
+        .filter(|&o| g.node_type(o) == t.object && object_names[g.node_name[o as usize] as usize])
+        .collect();
+    drop(object_names);
 
-    // Canonical id per distinct property-name text, and its JS sort rank.
-    let mut canon_of: HashMap<u32, u32> = HashMap::new();
+    // Canonical id per distinct property-name text (strings are normally
+    // unique already, but equal texts must be one property), and its JS rank.
+    const UNSEEN: u32 = u32::MAX;
+    let mut canon_of: Vec<u32> = vec![UNSEEN; g.strings.len()];
     let mut by_text: HashMap<&[u8], u32> = HashMap::new();
     let mut canon_text: Vec<u32> = Vec::new();
-    for o in 0..n {
-        if !is_plain(g, o) {
-            continue;
-        }
-        for e in g.edges(o as u32) {
+    for &o in &plain {
+        for e in g.edges(o) {
             if g.edge_type(e) != t.e_property {
                 continue;
             }
             let s = g.edge_name[e];
-            if canon_of.contains_key(&s) {
+            if canon_of[s as usize] != UNSEEN {
                 continue;
             }
             let text = g.strings.wtf8(s);
@@ -146,7 +149,7 @@ fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
             if c == next {
                 canon_text.push(s);
             }
-            canon_of.insert(s, c);
+            canon_of[s as usize] = c;
         }
     }
     drop(by_text);
@@ -173,20 +176,16 @@ fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
     // Candidate interfaces: the leading properties of each plain object.
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut index: HashMap<Box<[u32]>, usize> = HashMap::new();
-    let mut total_objects = 0u64;
+    let total_objects = plain.len() as u64;
     let mut props: Vec<u32> = Vec::new();
-    for o in 0..n {
-        if !is_plain(g, o) {
-            continue;
-        }
-        total_objects += 1;
+    for &o in &plain {
         props.clear();
         let mut name_len = 1; // "{"
-        for e in g.edges(o as u32) {
+        for e in g.edges(o) {
             if g.edge_type(e) != t.e_property {
                 continue;
             }
-            let c = canon_of[&g.edge_name[e]];
+            let c = canon_of[g.edge_name[e] as usize];
             if Some(c) == proto {
                 continue;
             }
@@ -297,14 +296,11 @@ fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
     let mut next_states: Vec<u32> = Vec::new();
     let mut stamp: Vec<u32> = vec![0; tree.len()];
     let mut generation = 0u32;
-    for (o, class_slot) in classes.iter_mut().enumerate() {
-        if !is_plain(g, o) {
-            continue;
-        }
+    for &o in &plain {
         props.clear();
-        for e in g.edges(o as u32) {
+        for e in g.edges(o) {
             if g.edge_type(e) == t.e_property {
-                props.push(rank[canon_of[&g.edge_name[e]] as usize]);
+                props.push(rank[canon_of[g.edge_name[e] as usize] as usize]);
             }
         }
         props.sort_unstable();
@@ -343,7 +339,7 @@ fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
                     c
                 }
             };
-            *class_slot = class;
+            classes[o as usize] = class;
         }
     }
 }
@@ -364,11 +360,10 @@ pub struct ClassInfo {
     first_node: u32,
 }
 
-/// Internal class key: the class string index, or a source location plus the
-/// class text for objects with a location.
+/// Class key of an object with a source location: the location plus the
+/// class text (objects without one are keyed by class string index alone).
 #[derive(Hash, PartialEq, Eq, Clone)]
 enum ClassKey {
-    Index(u32),
     Located(u32, u32, u32, Box<[u8]>),
 }
 
@@ -417,34 +412,48 @@ pub struct ClassSummaryInput<'a> {
 pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
     let g = input.graph;
     let n = g.node_count();
-    let mut location_of: HashMap<u32, [u32; 3]> = HashMap::with_capacity(g.locations.len());
-    for l in &g.locations {
-        location_of.insert(l[0], [l[1], l[2], l[3]]);
-    }
-    let mut ids: HashMap<ClassKey, u32> = HashMap::new();
+    // DevTools keeps the last location recorded for a node; a stable sort by
+    // node then walking to the last entry per node does the same.
+    let mut locations = g.locations.clone();
+    locations.sort_by_key(|l| l[0]);
+    let mut next_location = 0usize;
+    const NO_CLASS: u32 = u32::MAX;
+    let mut by_index: Vec<u32> = vec![NO_CLASS; g.strings.len()];
+    let mut by_location: HashMap<ClassKey, u32> = HashMap::new();
     let mut internal: Vec<ClassInfo> = Vec::new();
     let mut node_class = vec![0u32; n];
     for (o, node_class_slot) in node_class.iter_mut().enumerate() {
         let class_index = input.class_index[o];
-        let key = match (
-            g.node_kind[o] & 0x3F == input.types.object,
-            location_of.get(&(o as u32)),
-        ) {
-            (true, Some(&[s, l, c])) => ClassKey::Located(
-                s,
-                l,
-                c,
-                g.strings.wtf8(class_index).to_vec().into_boxed_slice(),
-            ),
-            _ => ClassKey::Index(class_index),
+        while next_location < locations.len() && (locations[next_location][0] as usize) < o {
+            next_location += 1;
+        }
+        let mut location = None;
+        while next_location < locations.len() && locations[next_location][0] as usize == o {
+            location = Some(locations[next_location]);
+            next_location += 1;
+        }
+        let located = match location {
+            Some([_, s, l, c]) if g.node_kind[o] & 0x3F == input.types.object => {
+                Some(ClassKey::Located(
+                    s,
+                    l,
+                    c,
+                    g.strings.wtf8(class_index).to_vec().into_boxed_slice(),
+                ))
+            }
+            _ => None,
         };
-        let id = match ids.get(&key) {
-            Some(&id) => id,
+        let existing = match &located {
+            Some(key) => by_location.get(key).copied(),
+            None => Some(by_index[class_index as usize]).filter(|&c| c != NO_CLASS),
+        };
+        let id = match existing {
+            Some(id) => id,
             None => {
                 let name = g.strings.get(class_index).into_owned();
-                let public_key = match &key {
-                    ClassKey::Index(_) => format!(",{name}"),
-                    ClassKey::Located(s, l, c, _) => format!("{s},{l},{c},{name}"),
+                let public_key = match &located {
+                    None => format!(",{name}"),
+                    Some(ClassKey::Located(s, l, c, _)) => format!("{s},{l},{c},{name}"),
                 };
                 internal.push(ClassInfo {
                     key: public_key,
@@ -456,7 +465,12 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
                     first_node: u32::MAX,
                 });
                 let id = (internal.len() - 1) as u32;
-                ids.insert(key, id);
+                match located {
+                    Some(key) => {
+                        by_location.insert(key, id);
+                    }
+                    None => by_index[class_index as usize] = id,
+                }
                 id
             }
         };
@@ -473,7 +487,8 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         info.self_size += size;
         info.distance = info.distance.min(input.distances[o]);
     }
-    drop(ids);
+    drop(by_location);
+    drop(by_index);
 
     // Class retained size: a node counts unless a dominator-tree ancestor of
     // the same class (with a non-zero size) already counted.

@@ -18,6 +18,8 @@ const MAX_HEADER_BYTES: usize = 16 << 20;
 /// Pre-allocation from a declared count is capped so that a lying header
 /// cannot make us reserve gigabytes; real data grows the columns as it comes.
 const MAX_TRUSTED_RESERVE: u64 = 1 << 22;
+/// Integers buffered before records are validated and stored in bulk.
+const STAGED_VALUES: usize = 1 << 14;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Top {
@@ -86,7 +88,6 @@ pub struct Parser {
     header: Vec<u8>,
     phase: ArrayPhase,
     num: u64,
-    field: usize,
     str_scan: StringScan,
     meta: Option<Meta>,
     size_hint: Option<u64>,
@@ -102,13 +103,15 @@ pub struct Parser {
     edge_to_type: Vec<u32>,
     edge_name: Vec<u32>,
     locations: Vec<[u32; 4]>,
-    location: [u32; 4],
     strings: StringTable,
     node_type_count: u8,
     edge_type_count: u8,
     node_field_count: u64,
-    pending_type: u8,
-    pending_detachedness: u8,
+    num_digits: u32,
+    staged: Vec<u64>,
+    node_roles: Vec<NodeField>,
+    edge_roles: Vec<EdgeField>,
+    location_roles: Vec<LocationField>,
 }
 
 impl Default for Parser {
@@ -129,7 +132,6 @@ impl Parser {
             header: Vec::new(),
             phase: ArrayPhase::Open,
             num: 0,
-            field: 0,
             str_scan: StringScan::default(),
             meta: None,
             size_hint: None,
@@ -144,13 +146,15 @@ impl Parser {
             edge_to_type: Vec::new(),
             edge_name: Vec::new(),
             locations: Vec::new(),
-            location: [0; 4],
             strings: StringTable::new(),
             node_type_count: 0,
             edge_type_count: 0,
             node_field_count: 1,
-            pending_type: 0,
-            pending_detachedness: 0,
+            num_digits: 0,
+            staged: Vec::new(),
+            node_roles: Vec::new(),
+            edge_roles: Vec::new(),
+            location_roles: Vec::new(),
         }
     }
 
@@ -297,7 +301,7 @@ impl Parser {
         self.generic = GenericScan::default();
         self.phase = ArrayPhase::Open;
         self.num = 0;
-        self.field = 0;
+        self.staged.clear();
         let key = std::mem::take(&mut self.key);
         self.section = match key.as_slice() {
             b"snapshot" => {
@@ -382,10 +386,13 @@ impl Parser {
                 self.node_type_count = meta.node_types.len() as u8;
                 self.edge_type_count = meta.edge_types.len() as u8;
                 self.node_field_count = meta.node_fields.len() as u64;
+                self.node_roles = meta.node_fields.clone();
+                self.edge_roles = meta.edge_fields.clone();
+                self.location_roles = meta.location_fields.clone();
                 self.meta = Some(meta);
             }
             Section::Nodes => {
-                if self.field != 0 {
+                if !self.staged.is_empty() {
                     return Err(self.inconsistent(format!(
                         "nodes array length is not a multiple of {} fields",
                         self.node_field_count
@@ -394,7 +401,7 @@ impl Parser {
                 self.nodes_done = true;
             }
             Section::Edges => {
-                if self.field != 0 {
+                if !self.staged.is_empty() {
                     return Err(self.inconsistent(
                         "edges array length is not a multiple of its fields".into(),
                     ));
@@ -402,7 +409,7 @@ impl Parser {
                 self.edges_done = true;
             }
             Section::Locations => {
-                if self.field != 0 {
+                if !self.staged.is_empty() {
                     return Err(self.inconsistent(
                         "locations array length is not a multiple of its fields".into(),
                     ));
@@ -496,18 +503,21 @@ impl Parser {
             let b = buf[i];
             match self.phase {
                 ArrayPhase::InItem => {
-                    // Hot loop: digits of one number.
+                    // Hot loop: digits of one number. Up to 15 digits cannot
+                    // exceed 2^53, so the bound is checked once, after the run.
                     let mut num = self.num;
+                    let run_start = i;
                     while i < buf.len() {
                         let d = buf[i].wrapping_sub(b'0');
                         if d > 9 {
                             break;
                         }
-                        num = num * 10 + d as u64;
-                        if num > MAX_SAFE_INTEGER {
-                            return Err(self.range(base + i, "integer exceeds 2^53"));
-                        }
+                        num = num.wrapping_mul(10).wrapping_add(d as u64);
                         i += 1;
+                    }
+                    self.num_digits += (i - run_start) as u32;
+                    if self.num_digits > 15 && (self.num_digits > 19 || num > MAX_SAFE_INTEGER) {
+                        return Err(self.range(base + i, "integer exceeds 2^53"));
                     }
                     self.num = num;
                     if i == buf.len() {
@@ -515,14 +525,20 @@ impl Parser {
                     }
                     let b = buf[i];
                     if b == b',' {
-                        self.push_int(base + i)?;
-                        self.phase = ArrayPhase::Item;
+                        self.stage(base + i)?;
                         i += 1;
+                        if i < buf.len() && buf[i].is_ascii_digit() {
+                            self.num = 0;
+                            self.num_digits = 0;
+                        } else {
+                            self.phase = ArrayPhase::Item;
+                        }
                     } else if b == b']' {
-                        self.push_int(base + i)?;
+                        self.stage(base + i)?;
+                        self.flush_records(base + i)?;
                         return Ok((i + 1, true));
                     } else if is_ws(b) {
-                        self.push_int(base + i)?;
+                        self.stage(base + i)?;
                         self.phase = ArrayPhase::AfterItem;
                         i += 1;
                     } else if b == b'-' || b == b'.' || b == b'e' || b == b'E' {
@@ -550,6 +566,7 @@ impl Parser {
                         i += 1;
                     } else if b.is_ascii_digit() {
                         self.num = 0;
+                        self.num_digits = 0;
                         self.phase = ArrayPhase::InItem;
                     } else if b == b']' && self.phase == ArrayPhase::FirstItem {
                         return Ok((i + 1, true));
@@ -569,6 +586,7 @@ impl Parser {
                         self.phase = ArrayPhase::Item;
                         i += 1;
                     } else if b == b']' {
+                        self.flush_records(base + i)?;
                         return Ok((i + 1, true));
                     } else {
                         return Err(self.syntax(base + i, "expected `,` or `]`"));
@@ -584,135 +602,172 @@ impl Parser {
     }
 
     #[inline]
-    fn push_int(&mut self, at: usize) -> Result<()> {
-        let v = self.num;
-        let Some(meta) = self.meta.as_ref() else {
+    fn stage(&mut self, at: usize) -> Result<()> {
+        self.staged.push(self.num);
+        if self.staged.len() >= STAGED_VALUES {
+            self.flush_records(at)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the complete records among the staged integers into the columns.
+    /// Batching keeps per-value work in the scanner to a push; validation runs
+    /// per record with field positions resolved once.
+    fn flush_records(&mut self, at: usize) -> Result<()> {
+        let offset = self.consumed + at as u64;
+        let width = match self.section {
+            Section::Nodes => self.node_roles.len(),
+            Section::Edges => self.edge_roles.len(),
+            Section::Locations => self.location_roles.len(),
+            _ => return Ok(()),
+        };
+        let mut staged = std::mem::take(&mut self.staged);
+        let complete = staged.len() / width * width;
+        let result = match self.section {
+            Section::Nodes => self.take_nodes(&staged[..complete], offset),
+            Section::Edges => self.take_edges(&staged[..complete], offset),
+            _ => self.take_locations(&staged[..complete], offset),
+        };
+        staged.drain(..complete);
+        self.staged = staged;
+        result
+    }
+
+    fn take_nodes(&mut self, values: &[u64], offset: u64) -> Result<()> {
+        let roles = &self.node_roles;
+        let pos = |f: NodeField| roles.iter().position(|&r| r == f);
+        let (Some(ty), Some(name), Some(id), Some(size), Some(count)) = (
+            pos(NodeField::Type),
+            pos(NodeField::Name),
+            pos(NodeField::Id),
+            pos(NodeField::SelfSize),
+            pos(NodeField::EdgeCount),
+        ) else {
             return Err(SnapshotError::Meta(
-                "integer data before `snapshot.meta`".into(),
+                "node_fields lacks a required field".into(),
             ));
         };
-        match self.section {
-            Section::Nodes => {
-                let role = meta.node_fields[self.field];
-                self.field += 1;
-                if self.field == meta.node_fields.len() {
-                    self.field = 0;
-                }
-                match role {
-                    NodeField::Type => {
-                        if v >= self.node_type_count as u64 {
-                            return Err(
-                                self.range(at, format!("node type {v} is not in the type enum"))
-                            );
-                        }
-                        if self.node_kind.len() as u64 >= MAX_NODES {
-                            return Err(SnapshotError::TooLarge(format!(
-                                "more than {MAX_NODES} nodes"
-                            )));
-                        }
-                        self.node_kind.push(v as u8);
-                    }
-                    NodeField::Name => self.node_name.push(
-                        to_u32(v).ok_or_else(|| self.range(at, "node name index exceeds 2^32"))?,
-                    ),
-                    NodeField::Id => self
-                        .node_id
-                        .push(to_u32(v).ok_or_else(|| self.range(at, "node id exceeds 2^32"))?),
-                    NodeField::SelfSize => self.self_size.push(v),
-                    NodeField::EdgeCount => self
-                        .edge_counts
-                        .push(to_u32(v).ok_or_else(|| self.range(at, "edge count exceeds 2^32"))?),
-                    NodeField::Detachedness => {
-                        if v > 3 {
-                            return Err(self.range(at, format!("detachedness {v} is not 0..3")));
-                        }
-                        self.pending_detachedness = v as u8;
-                    }
-                    NodeField::Ignored => {}
-                }
-                if self.field == 0 {
-                    // Field order is the file's choice; fold once the record is whole.
-                    let d = std::mem::take(&mut self.pending_detachedness);
-                    if let Some(k) = self.node_kind.last_mut() {
-                        *k |= d << 6;
-                    }
-                }
+        let det = pos(NodeField::Detachedness);
+        let width = roles.len();
+        let bad = |index: usize, what: String| SnapshotError::NumberRange {
+            offset,
+            message: format!("node {index} (record ending near here): {what}"),
+        };
+        for rec in values.chunks_exact(width) {
+            let index = self.node_kind.len();
+            if index as u64 >= MAX_NODES {
+                return Err(SnapshotError::TooLarge(format!(
+                    "more than {MAX_NODES} nodes"
+                )));
             }
-            Section::Edges => {
-                let role = meta.edge_fields[self.field];
-                self.field += 1;
-                if self.field == meta.edge_fields.len() {
-                    self.field = 0;
-                }
-                match role {
-                    EdgeField::Type => {
-                        if v >= self.edge_type_count as u64 {
-                            return Err(
-                                self.range(at, format!("edge type {v} is not in the type enum"))
-                            );
-                        }
-                        self.pending_type = v as u8;
-                        // Type may not be the first field; store once `to_node` arrives.
-                    }
-                    EdgeField::NameOrIndex => self.edge_name.push(
-                        to_u32(v).ok_or_else(|| self.range(at, "edge name index exceeds 2^32"))?,
-                    ),
-                    EdgeField::ToNode => {
-                        if !v.is_multiple_of(self.node_field_count) {
-                            return Err(
-                                self.range(at, format!("edge target {v} is not a node offset"))
-                            );
-                        }
-                        let ordinal = v / self.node_field_count;
-                        if ordinal >= self.node_id.len() as u64 {
-                            return Err(self.range(
-                                at,
-                                format!(
-                                    "edge target {v} points outside the {}-node array",
-                                    self.node_id.len()
-                                ),
-                            ));
-                        }
-                        self.edge_to_type.push((ordinal as u32) << EDGE_TYPE_BITS);
-                    }
-                    EdgeField::Ignored => {}
-                }
-                if self.field == 0 {
-                    let ty = self.pending_type as u32;
-                    if let Some(last) = self.edge_to_type.last_mut() {
-                        *last |= ty;
-                    }
-                    if self.edge_to_type.len() > u32::MAX as usize - 1 {
-                        return Err(SnapshotError::TooLarge("more than 2^32 edges".into()));
-                    }
-                }
+            if rec[ty] >= self.node_type_count as u64 {
+                return Err(bad(
+                    index,
+                    format!("type {} is not in the type enum", rec[ty]),
+                ));
             }
-            Section::Locations => {
-                let role = meta.location_fields[self.field];
-                let last = self.field + 1 == meta.location_fields.len();
-                self.field = if last { 0 } else { self.field + 1 };
-                let v32 = to_u32(v).ok_or_else(|| self.range(at, "location value exceeds 2^32"))?;
-                match role {
+            let d = match det {
+                Some(p) if rec[p] > 3 => {
+                    return Err(bad(index, format!("detachedness {} is not 0..3", rec[p])))
+                }
+                Some(p) => rec[p] as u8,
+                None => 0,
+            };
+            let name =
+                to_u32(rec[name]).ok_or_else(|| bad(index, "name index exceeds 2^32".into()))?;
+            let id = to_u32(rec[id]).ok_or_else(|| bad(index, "id exceeds 2^32".into()))?;
+            let count =
+                to_u32(rec[count]).ok_or_else(|| bad(index, "edge count exceeds 2^32".into()))?;
+            self.node_kind.push(rec[ty] as u8 | (d << 6));
+            self.node_name.push(name);
+            self.node_id.push(id);
+            self.self_size.push(rec[size]);
+            self.edge_counts.push(count);
+        }
+        Ok(())
+    }
+
+    fn take_edges(&mut self, values: &[u64], offset: u64) -> Result<()> {
+        let roles = &self.edge_roles;
+        let pos = |f: EdgeField| roles.iter().position(|&r| r == f);
+        let (Some(ty), Some(name), Some(to)) = (
+            pos(EdgeField::Type),
+            pos(EdgeField::NameOrIndex),
+            pos(EdgeField::ToNode),
+        ) else {
+            return Err(SnapshotError::Meta(
+                "edge_fields lacks a required field".into(),
+            ));
+        };
+        let width = roles.len();
+        let nodes = self.node_id.len() as u64;
+        let field_count = self.node_field_count;
+        let bad = |index: usize, what: String| SnapshotError::NumberRange {
+            offset,
+            message: format!("edge {index} (record ending near here): {what}"),
+        };
+        for rec in values.chunks_exact(width) {
+            let index = self.edge_name.len();
+            if index as u64 >= u32::MAX as u64 {
+                return Err(SnapshotError::TooLarge("more than 2^32 edges".into()));
+            }
+            if rec[ty] >= self.edge_type_count as u64 {
+                return Err(bad(
+                    index,
+                    format!("type {} is not in the type enum", rec[ty]),
+                ));
+            }
+            let target = rec[to];
+            if !target.is_multiple_of(field_count) {
+                return Err(bad(index, format!("target {target} is not a node offset")));
+            }
+            if target / field_count >= nodes {
+                return Err(bad(
+                    index,
+                    format!("target {target} points outside the {nodes}-node array"),
+                ));
+            }
+            let name =
+                to_u32(rec[name]).ok_or_else(|| bad(index, "name index exceeds 2^32".into()))?;
+            self.edge_to_type
+                .push((((target / field_count) as u32) << EDGE_TYPE_BITS) | rec[ty] as u32);
+            self.edge_name.push(name);
+        }
+        Ok(())
+    }
+
+    fn take_locations(&mut self, values: &[u64], offset: u64) -> Result<()> {
+        let roles = &self.location_roles;
+        let width = roles.len();
+        let nodes = self.node_id.len() as u64;
+        for rec in values.chunks_exact(width) {
+            let mut location = [0u32; 4];
+            for (k, role) in roles.iter().enumerate() {
+                let v = rec[k];
+                let slot = match role {
                     LocationField::ObjectIndex => {
                         if !v.is_multiple_of(self.node_field_count)
-                            || v / self.node_field_count >= self.node_id.len() as u64
+                            || v / self.node_field_count >= nodes
                         {
-                            return Err(
-                                self.range(at, format!("location object index {v} is not a node"))
-                            );
+                            return Err(SnapshotError::NumberRange {
+                                offset,
+                                message: format!("location object index {v} is not a node"),
+                            });
                         }
-                        self.location[0] = (v / self.node_field_count) as u32;
+                        location[0] = (v / self.node_field_count) as u32;
+                        continue;
                     }
-                    LocationField::ScriptId => self.location[1] = v32,
-                    LocationField::Line => self.location[2] = v32,
-                    LocationField::Column => self.location[3] = v32,
-                    LocationField::Ignored => {}
-                }
-                if last {
-                    self.locations.push(self.location);
-                }
+                    LocationField::ScriptId => 1,
+                    LocationField::Line => 2,
+                    LocationField::Column => 3,
+                    LocationField::Ignored => continue,
+                };
+                location[slot] = to_u32(v).ok_or_else(|| SnapshotError::NumberRange {
+                    offset,
+                    message: "location value exceeds 2^32".into(),
+                })?;
             }
-            _ => {}
+            self.locations.push(location);
         }
         Ok(())
     }
