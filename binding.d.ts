@@ -50,6 +50,21 @@ export declare class SnapshotStream {
   finish(job?: LoadJob | undefined | null, signal?: AbortSignal | undefined | null): Promise<NativeSnapshot>
 }
 
+export interface ClassDiffRow {
+  key: string
+  name: string
+  /** Objects allocated since the base snapshot (still alive). */
+  addedCount: number
+  /** Objects of the base snapshot that were freed. */
+  removedCount: number
+  countDelta: number
+  addedSize: number
+  removedSize: number
+  sizeDelta: number
+  addedIds: Uint32Array
+  removedIds: Uint32Array
+}
+
 export interface ClassSummaryRow {
   key: string
   name: string
@@ -59,6 +74,9 @@ export interface ClassSummaryRow {
   distance: number
 }
 
+/** Per-class changes between two loaded snapshots (DevTools' Comparison view). */
+export declare function diffSnapshots(base: NativeSnapshot, current: NativeSnapshot): Promise<Array<ClassDiffRow>>
+
 export interface EdgeInfo {
   type: string
   name: string
@@ -67,10 +85,41 @@ export interface EdgeInfo {
   node: NodeInfo
 }
 
+/** Leak suspects from three snapshots of one process, oldest first. */
+export declare function findLeaksIn(first: NativeSnapshot, second: NativeSnapshot, third: NativeSnapshot, options?: FindLeaksOptions | undefined | null): Promise<Array<LeakSuspect>>
+
+export interface FindLeaksOptions {
+  /** Objects from the first interval that must survive under one holder (default 8). */
+  minCount?: number
+  /** Suspects to return at most (default 10). */
+  maxSuspects?: number
+}
+
 export interface JobProgress {
   phase: string
   done: number
   total: number
+}
+
+export interface LeakSuspect {
+  /** `collection`, `listeners`, `timers`, `closure`, `weakrefs` or `objects`. */
+  kind: string
+  explanation: string
+  holder: NodeInfo
+  holderName?: string
+  retainerPath: Array<PathStep>
+  leakedClass: string
+  /** Holder's retained size in snapshots 1, 2, 3 (null where absent). */
+  retainedSizes: Array<number | undefined | null>
+  /** Holder's elements / entries / listeners in snapshots 1, 2, 3. */
+  elementCounts: Array<number | undefined | null>
+  survivors: number
+  survivorBytes: number
+  newObjects: number
+  newBytes: number
+  confidence: string
+  growth: number
+  similarHolders: number
 }
 
 /** Parses and analyses a snapshot (file path or Buffer) on the libuv pool. */

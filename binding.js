@@ -838,5 +838,7 @@ module.exports = nativeBinding
 module.exports.LoadJob = nativeBinding.LoadJob
 module.exports.NativeSnapshot = nativeBinding.NativeSnapshot
 module.exports.SnapshotStream = nativeBinding.SnapshotStream
+module.exports.diffSnapshots = nativeBinding.diffSnapshots
+module.exports.findLeaksIn = nativeBinding.findLeaksIn
 module.exports.loadSnapshot = nativeBinding.loadSnapshot
 module.exports.loadSnapshotSync = nativeBinding.loadSnapshotSync

@@ -4,7 +4,9 @@
 // The analysis runs in Rust (binding.js); this file only gathers the API.
 
 const snapshot = require('./lib/snapshot.js');
+const leaks = require('./lib/leaks.js');
 
 module.exports = {
   ...snapshot,
+  ...leaks,
 };

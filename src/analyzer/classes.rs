@@ -35,7 +35,7 @@ impl AddedStrings {
 }
 
 /// The class (string index, in the extended table) of every node.
-pub fn class_indices(g: &mut Graph, t: &TypeIndices) -> Vec<u32> {
+pub fn class_indices(g: &mut Graph, t: &TypeIndices) -> ClassNames {
     let mut added = AddedStrings {
         map: HashMap::new(),
     };
@@ -86,8 +86,38 @@ pub fn class_indices(g: &mut Graph, t: &TypeIndices) -> Vec<u32> {
             }
         };
     }
-    apply_interface_names(g, t, &mut classes);
-    classes
+    let plain = plain_objects(g, t);
+    let definitions = infer_interface_definitions(g, t, &plain);
+    let matches = match_interfaces(g, t, &plain, &definitions);
+    let mut interface_strings: HashMap<Vec<u8>, u32> = HashMap::new();
+    for (&o, m) in plain.iter().zip(matches) {
+        if let Some(def) = m {
+            let name = &definitions[def as usize].name;
+            let class = match interface_strings.get(name) {
+                Some(&c) => c,
+                None => {
+                    let c = g.strings.push_wtf8(name);
+                    interface_strings.insert(name.clone(), c);
+                    c
+                }
+            };
+            classes[o as usize] = class;
+        }
+    }
+    ClassNames {
+        classes,
+        definitions,
+        interface_strings,
+    }
+}
+
+/// Per-node class (string index in the extended table) and what produced
+/// the inferred names, kept so another snapshot can be categorised the same way.
+pub struct ClassNames {
+    pub classes: Vec<u32>,
+    pub definitions: Vec<InterfaceDefinition>,
+    /// Interface name -> its string index (DevTools' `#interfaceNames`).
+    pub interface_strings: HashMap<Vec<u8>, u32>,
 }
 
 /// `JSHeapSnapshotNode.formatPropertyName`: names with commas, quotes or
@@ -105,91 +135,106 @@ fn format_property_name(name: &[u8]) -> Vec<u8> {
     }
 }
 
-struct Candidate {
-    name: Vec<u8>,
-    properties: Vec<u32>,
-    count: u32,
+/// A named object shape DevTools infers from popular property lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceDefinition {
+    /// `{a, b, c}` as displayed.
+    pub name: Vec<u8>,
+    /// Raw property names (WTF-8), in the order that named them.
+    pub properties: Vec<Vec<u8>>,
 }
 
-struct TreeNode {
-    next: HashMap<u32, u32>,
-    /// (property count, definition index) of the interface ending here.
-    match_info: Option<(usize, usize)>,
-    greatest_next: Option<u32>,
-}
-
-fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
-    let n = g.node_count();
+/// Plain JS objects: type `object` named `Object`, the only nodes that take
+/// inferred interface names.
+pub fn plain_objects(g: &Graph, t: &TypeIndices) -> Vec<u32> {
     let object_names: Vec<bool> = (0..g.strings.len() as u32)
         .map(|s| g.strings.wtf8(s) == b"Object")
         .collect();
-    let plain: Vec<u32> = (0..n as u32)
+    (0..g.node_count() as u32)
         .filter(|&o| g.node_type(o) == t.object && object_names[g.node_name[o as usize] as usize])
-        .collect();
-    drop(object_names);
+        .collect()
+}
 
-    // Canonical id per distinct property-name text (strings are normally
-    // unique already, but equal texts must be one property), and its JS rank.
-    const UNSEEN: u32 = u32::MAX;
-    let mut canon_of: Vec<u32> = vec![UNSEEN; g.strings.len()];
-    let mut by_text: HashMap<&[u8], u32> = HashMap::new();
-    let mut canon_text: Vec<u32> = Vec::new();
-    for &o in &plain {
-        for e in g.edges(o) {
-            if g.edge_type(e) != t.e_property {
-                continue;
-            }
-            let s = g.edge_name[e];
-            if canon_of[s as usize] != UNSEEN {
-                continue;
-            }
-            let text = g.strings.wtf8(s);
-            let next = canon_text.len() as u32;
-            let c = *by_text.entry(text).or_insert(next);
-            if c == next {
-                canon_text.push(s);
-            }
-            canon_of[s as usize] = c;
+/// Property-name texts numbered densely, with their JavaScript sort rank, so
+/// per-object work is integer sorting rather than string comparison.
+struct PropertyNames<'a> {
+    /// Per string index: text id, or `UNSEEN`.
+    of_string: Vec<u32>,
+    texts: Vec<&'a [u8]>,
+    by_text: std::collections::HashMap<&'a [u8], u32>,
+}
+
+const UNSEEN: u32 = u32::MAX;
+
+impl<'a> PropertyNames<'a> {
+    fn new(g: &Graph) -> Self {
+        PropertyNames {
+            of_string: vec![UNSEEN; g.strings.len()],
+            texts: Vec::new(),
+            by_text: HashMap::new(),
         }
     }
-    drop(by_text);
-    let mut sorted: Vec<u32> = (0..canon_text.len() as u32).collect();
-    sorted.sort_by(|&a, &b| {
-        cmp_utf16(
-            g.strings.wtf8(canon_text[a as usize]),
-            g.strings.wtf8(canon_text[b as usize]),
-        )
-    });
-    let mut rank = vec![0u32; canon_text.len()];
-    for (r, &c) in sorted.iter().enumerate() {
-        rank[c as usize] = r as u32;
-    }
-    let proto = canon_text
-        .iter()
-        .position(|&s| g.strings.wtf8(s) == b"__proto__")
-        .map(|p| p as u32);
-    let formatted_len: Vec<usize> = canon_text
-        .iter()
-        .map(|&s| utf16_len(&format_property_name(g.strings.wtf8(s))))
-        .collect();
 
-    // Candidate interfaces: the leading properties of each plain object.
-    let mut candidates: Vec<Candidate> = Vec::new();
+    fn intern(&mut self, text: &'a [u8]) -> u32 {
+        let next = self.texts.len() as u32;
+        let id = *self.by_text.entry(text).or_insert(next);
+        if id == next {
+            self.texts.push(text);
+        }
+        id
+    }
+
+    fn of_edge(&mut self, g: &'a Graph, string: u32) -> u32 {
+        let slot = self.of_string[string as usize];
+        if slot != UNSEEN {
+            return slot;
+        }
+        let id = self.intern(g.strings.wtf8(string));
+        self.of_string[string as usize] = id;
+        id
+    }
+
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.texts.len() as u32).collect();
+        order.sort_by(|&a, &b| cmp_utf16(self.texts[a as usize], self.texts[b as usize]));
+        let mut rank = vec![0u32; self.texts.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        rank
+    }
+}
+
+/// DevTools' `inferInterfaceDefinitions`: each plain object proposes the
+/// name made of its leading properties (up to 120 characters); proposals made
+/// by at least max(2, objects/1000) objects become definitions, most popular first.
+pub fn infer_interface_definitions(
+    g: &Graph,
+    t: &TypeIndices,
+    plain: &[u32],
+) -> Vec<InterfaceDefinition> {
+    let mut names = PropertyNames::new(g);
+    let proto = names.intern(b"__proto__");
+    let mut formatted_len: Vec<usize> = Vec::new();
+    let mut candidates: Vec<(Vec<u32>, u32)> = Vec::new();
     let mut index: HashMap<Box<[u32]>, usize> = HashMap::new();
-    let total_objects = plain.len() as u64;
     let mut props: Vec<u32> = Vec::new();
-    for &o in &plain {
+    for &o in plain {
         props.clear();
         let mut name_len = 1; // "{"
         for e in g.edges(o) {
             if g.edge_type(e) != t.e_property {
                 continue;
             }
-            let c = canon_of[g.edge_name[e] as usize];
-            if Some(c) == proto {
+            let id = names.of_edge(g, g.edge_name[e]);
+            if id == proto {
                 continue;
             }
-            let flen = formatted_len[c as usize];
+            while formatted_len.len() < names.texts.len() {
+                let text = names.texts[formatted_len.len()];
+                formatted_len.push(utf16_len(&format_property_name(text)));
+            }
+            let flen = formatted_len[id as usize];
             if name_len > MIN_INTERFACE_PROPERTY_COUNT
                 && name_len + flen > MAX_INTERFACE_NAME_LENGTH
             {
@@ -199,59 +244,90 @@ fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
                 name_len += 2;
             }
             name_len += flen;
-            props.push(c);
+            props.push(id);
         }
         if props.is_empty() {
             continue;
         }
         match index.get(props.as_slice()) {
-            Some(&i) => candidates[i].count += 1,
+            Some(&i) => candidates[i].1 += 1,
             None => {
                 index.insert(props.clone().into_boxed_slice(), candidates.len());
-                candidates.push(Candidate {
-                    name: Vec::new(),
-                    properties: props.clone(),
-                    count: 1,
-                });
+                candidates.push((props.clone(), 1));
             }
         }
     }
-    drop(index);
-    candidates.sort_by_key(|c| std::cmp::Reverse(c.count));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
     let min_count = MIN_OBJECT_COUNT_PER_INTERFACE
-        .max(total_objects as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
-    candidates.retain(|c| (c.count as f64) >= min_count);
-    if candidates.is_empty() {
-        return;
-    }
-    for c in candidates.iter_mut() {
-        let mut name = b"{".to_vec();
-        for (k, &p) in c.properties.iter().enumerate() {
-            if k > 0 {
-                name.extend_from_slice(b", ");
+        .max(plain.len() as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
+    candidates
+        .into_iter()
+        .take_while(|c| c.1 as f64 >= min_count)
+        .map(|(props, _)| {
+            let mut name = b"{".to_vec();
+            for (k, &p) in props.iter().enumerate() {
+                if k > 0 {
+                    name.extend_from_slice(b", ");
+                }
+                name.extend_from_slice(&format_property_name(names.texts[p as usize]));
             }
-            name.extend_from_slice(&format_property_name(
-                g.strings.wtf8(canon_text[p as usize]),
-            ));
-        }
-        name.push(b'}');
-        c.name = name;
-    }
+            name.push(b'}');
+            InterfaceDefinition {
+                name,
+                properties: props
+                    .iter()
+                    .map(|&p| names.texts[p as usize].to_vec())
+                    .collect(),
+            }
+        })
+        .collect()
+}
 
-    // A trie over sorted property names; an object takes the best definition
-    // whose properties it has (more properties first, then more popular).
+struct TreeNode {
+    next: HashMap<u32, u32>,
+    /// (property count, definition index) of the interface ending here.
+    match_info: Option<(usize, usize)>,
+    greatest_next: Option<u32>,
+}
+
+/// DevTools' `applyInterfaceDefinitions` matching: each plain object takes the
+/// definition with the most properties it has (ties: the more popular one).
+/// Returns the definition index per entry of `plain`.
+pub fn match_interfaces(
+    g: &Graph,
+    t: &TypeIndices,
+    plain: &[u32],
+    defs: &[InterfaceDefinition],
+) -> Vec<Option<u32>> {
+    if defs.is_empty() {
+        return vec![None; plain.len()];
+    }
+    let mut names = PropertyNames::new(g);
+    let def_props: Vec<Vec<u32>> = defs
+        .iter()
+        .map(|d| d.properties.iter().map(|p| names.intern(p)).collect())
+        .collect();
+    for &o in plain {
+        for e in g.edges(o) {
+            if g.edge_type(e) == t.e_property {
+                names.of_edge(g, g.edge_name[e]);
+            }
+        }
+    }
+    let rank = names.ranks();
+
+    // A trie over sorted property names.
     let mut tree: Vec<TreeNode> = vec![TreeNode {
         next: HashMap::new(),
         match_info: None,
         greatest_next: None,
     }];
-    for (def, c) in candidates.iter().enumerate() {
-        let mut ranks: Vec<u32> = c.properties.iter().map(|&p| rank[p as usize]).collect();
+    for (def, props) in def_props.iter().enumerate() {
+        let mut ranks: Vec<u32> = props.iter().map(|&p| rank[p as usize]).collect();
         ranks.sort_unstable();
         let mut cur = 0usize;
         for &r in &ranks {
-            let existing = tree[cur].next.get(&r).copied();
-            let next = match existing {
+            let next = match tree[cur].next.get(&r).copied() {
                 Some(x) => x as usize,
                 None => {
                     tree.push(TreeNode {
@@ -273,34 +349,29 @@ fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
             tree[cur].match_info = Some((ranks.len(), def));
         }
     }
-    let better = |a: Option<(usize, usize)>, b: Option<(usize, usize)>| -> Option<(usize, usize)> {
-        match (a, b) {
-            (None, x) | (x, None) => x,
-            (Some(x), Some(y)) => {
-                if x.0 != y.0 {
-                    if x.0 > y.0 {
-                        Some(x)
-                    } else {
-                        Some(y)
-                    }
-                } else if x.1 <= y.1 {
-                    Some(x)
-                } else {
-                    Some(y)
-                }
+    // More properties wins; equal counts go to the earlier (more popular) one.
+    let better = |a: Option<(usize, usize)>, b: Option<(usize, usize)>| match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(x), Some(y)) => {
+            if x.0 != y.0 {
+                Some(if x.0 > y.0 { x } else { y })
+            } else {
+                Some(if x.1 <= y.1 { x } else { y })
             }
         }
     };
-    let mut interface_class: Vec<Option<u32>> = vec![None; candidates.len()];
+
+    let mut result = Vec::with_capacity(plain.len());
+    let mut props: Vec<u32> = Vec::new();
     let mut states: Vec<u32> = Vec::new();
     let mut next_states: Vec<u32> = Vec::new();
     let mut stamp: Vec<u32> = vec![0; tree.len()];
     let mut generation = 0u32;
-    for &o in &plain {
+    for &o in plain {
         props.clear();
         for e in g.edges(o) {
             if g.edge_type(e) == t.e_property {
-                props.push(rank[canon_of[g.edge_name[e] as usize] as usize]);
+                props.push(rank[names.of_string[g.edge_name[e] as usize] as usize]);
             }
         }
         props.sort_unstable();
@@ -330,18 +401,9 @@ fn apply_interface_names(g: &mut Graph, t: &TypeIndices, classes: &mut [u32]) {
                 break;
             }
         }
-        if let Some((_, def)) = best {
-            let class = match interface_class[def] {
-                Some(c) => c,
-                None => {
-                    let c = g.strings.push_wtf8(&candidates[def].name);
-                    interface_class[def] = Some(c);
-                    c
-                }
-            };
-            classes[o as usize] = class;
-        }
+        result.push(best.map(|(_, def)| def as u32));
     }
+    result
 }
 
 /// One row of the class summary.
@@ -375,6 +437,8 @@ pub struct ClassSummary {
     /// internal classes share a public key, the later one replaces the earlier.
     pub public: Vec<u32>,
     public_flag: Vec<bool>,
+    /// Class string index -> internal class, for classes keyed by name alone.
+    pub index_classes: HashMap<u32, u32>,
 }
 
 impl ClassSummary {
@@ -488,6 +552,12 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         info.distance = info.distance.min(input.distances[o]);
     }
     drop(by_location);
+    let index_classes: HashMap<u32, u32> = by_index
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c != NO_CLASS)
+        .map(|(s, &c)| (s as u32, c))
+        .collect();
     drop(by_index);
 
     // Class retained size: a node counts unless a dominator-tree ancestor of
@@ -543,5 +613,6 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         internal,
         public,
         public_flag,
+        index_classes,
     }
 }

@@ -5,9 +5,11 @@
 //! Pure Rust: no Node types. The bindings in `crate::bindings` wrap it.
 
 pub mod classes;
+pub mod diff;
 pub mod ephemeron;
 pub mod error;
 pub mod graph;
+pub mod leaks;
 pub mod meta;
 pub mod parser;
 pub mod phases;

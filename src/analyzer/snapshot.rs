@@ -2,6 +2,7 @@
 
 use super::classes::{
     class_indices, summarize_classes, ClassInfo, ClassSummary, ClassSummaryInput,
+    InterfaceDefinition,
 };
 use super::ephemeron::EphemeronNames;
 use super::error::{Result, SnapshotError};
@@ -39,6 +40,9 @@ pub struct Snapshot {
     pub retained: Vec<u64>,
     pub distance: Vec<i32>,
     pub classes: ClassSummary,
+    /// DevTools' inferred `{a, b}` interfaces, reused when diffing.
+    pub interface_definitions: Vec<InterfaceDefinition>,
+    pub interface_strings: std::collections::HashMap<Vec<u8>, u32>,
     /// Ordinals sorted by node id, built on the first lookup by id.
     by_id: OnceCell<Vec<u32>>,
 }
@@ -137,7 +141,7 @@ impl Snapshot {
         let distance = phases::calculate_distances(&graph, &t, &eph);
         drop(eph);
         step(5, "class-names")?;
-        let class_index = class_indices(&mut graph, &t);
+        let names = class_indices(&mut graph, &t);
         step(6, "dominators")?;
         let (dominator, order) = phases::dominators(&graph, &retainers, &essential);
         drop(essential);
@@ -148,7 +152,7 @@ impl Snapshot {
         let classes = summarize_classes(ClassSummaryInput {
             graph: &graph,
             types: &t,
-            class_index: &class_index,
+            class_index: &names.classes,
             distances: &distance,
             retained: &retained,
             dominated_first: &dominated_first,
@@ -163,6 +167,8 @@ impl Snapshot {
             retained,
             distance,
             classes,
+            interface_definitions: names.definitions,
+            interface_strings: names.interface_strings,
             by_id: OnceCell::new(),
         })
     }

@@ -1,0 +1,63 @@
+'use strict';
+
+const native = require('../binding.js');
+const { Snapshot, loadSnapshot } = require('./snapshot.js');
+const { callNative, translate, argError } = require('./errors.js');
+
+// Accept loaded snapshots or anything loadSnapshot accepts; load the others
+// concurrently and close only what we opened.
+async function withSnapshots(sources, options, fn) {
+  const opened = [];
+  try {
+    const snaps = await Promise.all(
+      sources.map(async (src) => {
+        if (src instanceof Snapshot) return src;
+        const s = await loadSnapshot(src, { signal: options.signal });
+        opened.push(s);
+        return s;
+      }),
+    );
+    return await fn(snaps);
+  } catch (err) {
+    throw translate(err);
+  } finally {
+    for (const s of opened) s.close();
+  }
+}
+
+function checkOptions(options) {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw argError('options must be an object');
+  return options;
+}
+
+/**
+ * DevTools' Comparison view: per class, objects allocated since `before`
+ * and objects of `before` that were freed, matched by heap id.
+ */
+async function diffSnapshots(before, after, options) {
+  const opts = checkOptions(options);
+  if (before == null || after == null) throw argError('diffSnapshots needs two snapshots');
+  return withSnapshots([before, after], opts, ([a, b]) => callNative(() => native.diffSnapshots(a._native, b._native)));
+}
+
+function checkCount(v, name) {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffffffff) throw argError(`${name} must be a positive integer`);
+  return v;
+}
+
+/**
+ * Leak suspects from three snapshots of one process taken in order:
+ * a baseline, after some work, after the same amount of work again.
+ */
+async function findLeaks(snapshots, options) {
+  const opts = checkOptions(options);
+  if (!Array.isArray(snapshots) || snapshots.length !== 3 || snapshots.some((s) => s == null)) {
+    throw argError('findLeaks needs an array of three snapshots, oldest first');
+  }
+  const nativeOptions = { minCount: checkCount(opts.minCount, 'minCount'), maxSuspects: checkCount(opts.maxSuspects, 'maxSuspects') };
+  return withSnapshots(snapshots, opts, ([a, b, c]) => callNative(() => native.findLeaksIn(a._native, b._native, c._native, nativeOptions)));
+}
+
+module.exports = { diffSnapshots, findLeaks };
