@@ -5,8 +5,11 @@
 
 const snapshot = require('./lib/snapshot.js');
 const leaks = require('./lib/leaks.js');
+const { expectNoLeak, expectCollected } = require('./lib/assert.js');
 
 module.exports = {
   ...snapshot,
   ...leaks,
+  expectNoLeak,
+  expectCollected,
 };
