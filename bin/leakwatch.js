@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 'use strict';
 
-// leakwatch command line: analyze one heap snapshot (more commands join as
-// the library grows). Output is a table on stdout, or JSON with --json;
-// progress goes to stderr only on a terminal; bad input exits 2 in one line.
+// leakwatch command line: analyze a snapshot, compare two, or find leaks
+// across three. Output is a table on stdout, JSON with --json, or a
+// self-contained HTML file with --html; progress goes to stderr only on a
+// terminal; bad input exits 2 with one line.
 
+const fs = require('node:fs');
 const path = require('node:path');
 const leakwatch = require('../index.js');
 const { formatBytes, formatCount, table, truncate, formatPath } = require('../lib/format.js');
+const { leaksReport, diffReport, nodeLabel } = require('../lib/html-report.js');
 
 const USAGE = `usage: leakwatch <command> [options]
 
@@ -15,8 +18,15 @@ commands:
   analyze <file.heapsnapshot> [--top N] [--classes N] [--json]
       totals, the class summary, and the N largest objects with the path that retains each
 
+  diff <before.heapsnapshot> <after.heapsnapshot> [--json] [--html FILE]
+      per class: objects allocated and freed between the two (DevTools' Comparison view)
+  leaks <s1> <s2> <s3> [--json] [--html FILE]
+      leak suspects from three snapshots of one process, oldest first
+
 options:
   --json       machine-readable output on stdout
+  --html FILE  also write a self-contained HTML report
+  --redact     hide string contents (snapshots contain application data)
   --top N      objects to list (default 10)
   --classes N  classes to list (default 25)
   -h, --help   this text`;
@@ -28,6 +38,12 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') opts.json = true;
+    else if (a === '--redact') opts.redact = true;
+    else if (a === '--html') {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError('--html needs a file name');
+      opts.html = v;
+    }
     else if (a === '-h' || a === '--help') opts.help = true;
     else if (a === '--top' || a === '--classes') {
       const v = argv[++i];
@@ -98,6 +114,78 @@ async function analyze(opts) {
   }
 }
 
+function redactSteps(steps, redact) {
+  if (!redact) return steps;
+  return steps.map((s) => ({ ...s, node: { ...s.node, name: nodeLabel(s.node, true) } }));
+}
+
+function writeHtml(file, html) {
+  fs.writeFileSync(file, html, { mode: 0o600 });
+  process.stderr.write(`report written to ${file}\n`);
+}
+
+function printDiff(rows, limit) {
+  const top = [...rows].sort((a, b) => Math.abs(b.sizeDelta) - Math.abs(a.sizeDelta)).slice(0, limit);
+  process.stdout.write(
+    `${table(
+      [
+        { title: 'Class', get: (r) => truncate(r.name, 45) },
+        { title: '# New', align: 'right', get: (r) => formatCount(r.addedCount) },
+        { title: '# Deleted', align: 'right', get: (r) => formatCount(r.removedCount) },
+        { title: '# Delta', align: 'right', get: (r) => `${r.countDelta >= 0 ? '+' : ''}${formatCount(r.countDelta)}` },
+        { title: 'Alloc.', align: 'right', get: (r) => formatBytes(r.addedSize) },
+        { title: 'Freed', align: 'right', get: (r) => formatBytes(r.removedSize) },
+        { title: 'Size delta', align: 'right', get: (r) => `${r.sizeDelta >= 0 ? '+' : ''}${formatBytes(r.sizeDelta)}` },
+      ],
+      top,
+    )}\n`,
+  );
+}
+
+function plainDiff(rows) {
+  return rows.map(({ addedIds, removedIds, ...rest }) => ({ ...rest, addedIds: [...addedIds], removedIds: [...removedIds] }));
+}
+
+async function diff(opts) {
+  if (opts._.length !== 2) throw new UsageError('diff needs two snapshot files: before and after');
+  const rows = await leakwatch.diffSnapshots(opts._[0], opts._[1]);
+  if (opts.html) writeHtml(opts.html, diffReport({ files: opts._.map((f) => path.basename(f)), diff: rows }));
+  if (opts.json) process.stdout.write(`${JSON.stringify(plainDiff(rows), null, 2)}\n`);
+  else printDiff(rows, opts.classes ?? 25);
+}
+
+async function leaks(opts) {
+  if (opts._.length !== 3) throw new UsageError('leaks needs three snapshot files, oldest first');
+  const progress = progressReporter('loading snapshots');
+  const snaps = [];
+  try {
+    for (const f of opts._) snaps.push(await leakwatch.loadSnapshot(f, { onProgress: progress.onProgress }));
+    progress.done();
+    const suspects = (await leakwatch.findLeaks(snaps)).map((s) => ({ ...s, retainerPath: redactSteps(s.retainerPath, opts.redact) }));
+    const rows = opts.html ? await leakwatch.diffSnapshots(snaps[0], snaps[2]) : [];
+    if (opts.html) writeHtml(opts.html, leaksReport({ files: opts._.map((f) => path.basename(f)), suspects, diff: rows, redact: opts.redact }));
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(suspects, null, 2)}\n`);
+      return;
+    }
+    if (suspects.length === 0) {
+      process.stdout.write('No leak suspects: nothing accumulated across the three snapshots.\n');
+      return;
+    }
+    const out = [];
+    suspects.forEach((s, i) => {
+      out.push(`${i + 1}. [${s.kind}, ${s.confidence} confidence] ${s.explanation}`);
+      out.push('   retained by:');
+      out.push(formatPath(s.retainerPath, { indent: '     ' }));
+      out.push('');
+    });
+    process.stdout.write(`${out.join('\n')}`);
+  } finally {
+    progress.done();
+    for (const s of snaps) s.close();
+  }
+}
+
 async function main(argv) {
   const opts = parseArgs(argv);
   const [command, ...rest] = opts._;
@@ -109,6 +197,12 @@ async function main(argv) {
   switch (command) {
     case 'analyze':
       await analyze(opts);
+      return 0;
+    case 'diff':
+      await diff(opts);
+      return 0;
+    case 'leaks':
+      await leaks(opts);
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"`);
