@@ -4,3 +4,4 @@
 
 mod errors;
 mod snapshot;
+mod trackers;
