@@ -50,6 +50,11 @@ export declare class SnapshotStream {
   finish(job?: LoadJob | undefined | null, signal?: AbortSignal | undefined | null): Promise<NativeSnapshot>
 }
 
+export interface AddSite {
+  site: string
+  count: number
+}
+
 export interface ClassDiffRow {
   key: string
   name: string
@@ -95,6 +100,9 @@ export interface FindLeaksOptions {
   maxSuspects?: number
 }
 
+/** Flushes every log's spill file (called on process and worker exit). */
+export declare function flushLogs(): void
+
 export interface JobProgress {
   phase: string
   done: number
@@ -122,11 +130,123 @@ export interface LeakSuspect {
   similarHolders: number
 }
 
+/** True when the facade should capture the add site. */
+export declare function listenerAdd(key: number): boolean
+
+export declare function listenerAddSite(key: number, site: string): void
+
+export declare function listenerEmitterCount(): number
+
+export interface ListenerEmitterReport {
+  id: number
+  name: string
+  threshold: number
+  events: Array<ListenerEventReport>
+}
+
+export interface ListenerEventReport {
+  event: string
+  count: number
+  peak: number
+  adds: number
+  removes: number
+  rising: number
+  warned: boolean
+  sites: Array<AddSite>
+}
+
+export declare function listenerForget(emitter: number): void
+
+export interface ListenerGrowth {
+  emitter: string
+  event: string
+  count: number
+  peak: number
+  topSite?: string
+  topSiteCount: number
+}
+
+/** The key for an event, or null when the emitter is no longer tracked. */
+export declare function listenerKey(emitter: number, event: string, initial: number): number | null
+
+export declare function listenerObserve(): Array<ListenerGrowth>
+
+export declare function listenerRegister(name: string, threshold: number): number
+
+export declare function listenerRemove(key: number): void
+
+export declare function listenerReport(): Array<ListenerEmitterReport>
+
+export declare function listenerSetCount(key: number, count: number): boolean
+
+/**
+ * Listener ids are handed out here and cached by the facade, so the hot
+ * path passes one integer.
+ */
+export declare function listenerSetSamples(samples: number): void
+
 /** Parses and analyses a snapshot (file path or Buffer) on the libuv pool. */
 export declare function loadSnapshot(source: string | Buffer, job?: LoadJob | undefined | null, signal?: AbortSignal | undefined | null): Promise<NativeSnapshot>
 
 /** The same work on the calling thread, for scripts that prefer to block. */
 export declare function loadSnapshotSync(source: string | Buffer, job?: LoadJob | undefined | null): NativeSnapshot
+
+/**
+ * Entries as JS values: `kinds[i]` says whether `values[i]` is text (0),
+ * bytes (1) or JSON text the facade parses (2).
+ */
+export interface LogChunk {
+  kinds: Array<number>
+  values: Array<string | Buffer>
+  next: number
+}
+
+export declare function logClear(handle: number): void
+
+/**
+ * Flushes the spill file and lets go of this thread's handle; a shared log
+ * stays open for the other threads. Closing twice is harmless.
+ */
+export declare function logClose(handle: number): void
+
+export declare function logDrain(handle: number): LogChunk
+
+/** Opens a log private to this thread; returns its handle. */
+export declare function logOpen(options: NativeLogOptions): number
+
+export declare function logPushBytes(handle: number, bytes: Uint8Array): boolean
+
+export declare function logPushJson(handle: number, json: string): boolean
+
+export declare function logPushText(handle: number, text: string): boolean
+
+export declare function logRead(handle: number, from: number, max: number): LogChunk
+
+/**
+ * Opens the log called `name`, creating it with `options` if no thread
+ * holds it. Opening it again with different options is an error.
+ */
+export declare function logShared(name: string, options: NativeLogOptions): number
+
+export declare function logStats(handle: number): NativeLogStats
+
+export declare function logTail(handle: number, n: number): LogChunk
+
+export interface NativeLogOptions {
+  maxEntries: number
+  maxBytes: number
+  onOverflow: string
+  spillTo?: string
+}
+
+export interface NativeLogStats {
+  size: number
+  bytes: number
+  dropped: number
+  rejected: number
+  spilled: number
+  spillErrors: number
+}
 
 export interface NodeInfo {
   id: number
@@ -166,7 +286,60 @@ export interface SnapshotReport {
   top: Array<TopObject>
 }
 
+export declare function timerActive(): Array<TimerInfo>
+
+/** Timer ids are Node's async ids, so `clearTimeout(numericId)` needs no map. */
+export declare function timerAdd(id: number, kind: number, delay: number): void
+
+export declare function timerBySite(): Array<TimerSiteGroup>
+
+export declare function timerCount(): number
+
+export declare function timerFire(id: number): void
+
+export declare function timerHas(id: number): boolean
+
+export interface TimerInfo {
+  id: number
+  kind: string
+  delay: number
+  age: number
+  fired: number
+  site?: string
+  hasOwner: boolean
+  outlivedOwner: boolean
+}
+
+export declare function timerOwnerCollected(owner: number): Array<TimerInfo>
+
+export declare function timerRemove(id: number): boolean
+
+export declare function timerSelect(site?: string | undefined | null, owner?: number | undefined | null): Array<number>
+
+export declare function timerSetOwner(id: number, owner: number): boolean
+
+export declare function timerSetSite(id: number, site: string): void
+
+export interface TimerSiteGroup {
+  site?: string
+  count: number
+  ids: Array<number>
+}
+
 export interface TopObject {
   node: NodeInfo
   retainerPath: Array<PathStep>
+}
+
+/**
+ * Tracker state alive in the process; lets tests see a worker's state
+ * freed when it exits.
+ */
+export declare function trackerCounts(): TrackerCounts
+
+export interface TrackerCounts {
+  /** Threads holding tracker state. */
+  threads: number
+  /** Logs open on this thread. */
+  logs: number
 }

@@ -166,3 +166,159 @@ export type LeakwatchErrorCode =
   | 'ERR_INVALID_ARG'
   | 'ERR_ABORTED'
   | 'ERR_INTERNAL'
+  | 'ERR_LOG_CLOSED'
+  | 'ERR_LOG_SPILL'
+  | 'ERR_LOG_OPTIONS'
+  | 'ERR_TIMER_UNTRACKED'
+
+/** One (emitter, event) in `listeners.report()`. */
+export interface ListenerEventReport {
+  /** Event name; symbols as `Symbol(desc)`. */
+  event: string
+  count: number
+  peak: number
+  adds: number
+  removes: number
+  /** Consecutive observations whose floor (lowest count in the window) rose. */
+  rising: number
+  /** A `LEAKWATCH_LISTENER_GROWTH` warning was emitted for it. */
+  warned: boolean
+  /** Add sites, most frequent first; captured only once the key looked suspicious. */
+  sites: { site: string; count: number }[]
+}
+
+export interface ListenerReport {
+  emitters: { id: number; name: string; threshold: number; events: ListenerEventReport[] }[]
+}
+
+/** A detection returned by `listeners.observe()` (and emitted as a warning). */
+export interface ListenerGrowth {
+  emitter: string
+  event: string
+  count: number
+  peak: number
+  topSite?: string
+  topSiteCount: number
+}
+
+export interface TrackOptions {
+  /** Name used in reports and warnings. Default: the constructor name. */
+  name?: string
+  /** Growth is reported only at or above this count. Default 10. */
+  threshold?: number
+}
+
+/** Tracks an EventEmitter (via its own newListener/removeListener events) or an EventTarget/AbortSignal. Throws `ERR_INVALID_ARG` for anything else. */
+export declare function trackEmitter<T extends object>(emitter: T, options?: TrackOptions): T
+/** Stops tracking and removes the hooks; false if it was not tracked. */
+export declare function untrack(emitter: object): boolean
+
+export declare const listeners: {
+  /** Wraps EventEmitter and EventTarget prototypes so every emitter is counted. */
+  install(): void
+  /** Puts back the exact original property descriptors. */
+  uninstall(): void
+  /** Closes an observation window now (also runs every `intervalMs`); emits warnings and returns detections. */
+  observe(): ListenerGrowth[]
+  report(): ListenerReport
+  /** `samples`: rising observations in a row before warning (default 3); `intervalMs`: 0 = observe only when called (default 1000). */
+  configure(options: { threshold?: number; samples?: number; intervalMs?: number }): void
+  readonly installed: boolean
+}
+
+export interface BoundedLogOptions {
+  /** Default 10000; Infinity for no count bound. */
+  maxEntries?: number
+  /** Payload bytes (UTF-8 text, raw Buffer bytes, JSON text). Default 16 MiB. */
+  maxBytes?: number
+  /** Default `'drop-oldest'`. */
+  onOverflow?: 'drop-oldest' | 'reject'
+  /** Dropped and rejected entries are appended here as JSON Lines (flushed on close and exit). */
+  spillTo?: string
+}
+
+export interface BoundedLogStats {
+  size: number
+  bytes: number
+  dropped: number
+  rejected: number
+  spilled: number
+  spillErrors: number
+}
+
+/** A log bounded by count and bytes whose entries live outside the JS heap. */
+export declare class BoundedLog implements Iterable<unknown> {
+  constructor(options?: BoundedLogOptions)
+  /** Opens the log called `name` shared by all threads; `ERR_LOG_OPTIONS` if it is open with other options. */
+  static shared(name: string, options?: BoundedLogOptions): BoundedLog
+  /** Strings, Buffers/Uint8Arrays or JSON-able values. False when refused (counted in `rejected`). */
+  push(entry: unknown): boolean
+  tail(n?: number): unknown[]
+  toArray(): unknown[]
+  /** Removes and returns every entry (not counted as dropped). */
+  drain(): unknown[]
+  clear(): void
+  stats(): BoundedLogStats
+  readonly size: number
+  readonly bytes: number
+  readonly dropped: number
+  readonly rejected: number
+  readonly closed: boolean
+  [Symbol.iterator](): Iterator<unknown>
+  /** Flushes the spill file; later calls throw `ERR_LOG_CLOSED`. */
+  close(): void
+  [Symbol.dispose](): void
+}
+
+export interface ActiveTimer {
+  /** The timer's numeric id (`+timer`). */
+  id: number
+  kind: 'timeout' | 'interval' | 'immediate'
+  /** Delay or period in ms, as Node applies it. */
+  delay: number
+  /** Milliseconds since creation. */
+  age: number
+  fired: number
+  /** Whether it holds the process open (`hasRef()`). */
+  refed: boolean
+  /** Creation site; recorded for intervals by default, for every timer with `install({ sites: 'all' })`. */
+  site?: string
+  hasOwner: boolean
+  /** The owner was garbage-collected while this timer kept running. */
+  outlivedOwner: boolean
+}
+
+export interface ActiveTimers {
+  count: number
+  timers: ActiveTimer[]
+  bySite: { site?: string; count: number; ids: number[] }[]
+}
+
+export declare const timers: {
+  /** Wraps setTimeout/setInterval/setImmediate and their clears on globalThis and `node:timers`. */
+  install(options?: { sites?: 'all' | 'intervals' | 'none' }): void
+  uninstall(): void
+  active(): ActiveTimers
+  /** Clears tracked timers whose site contains `site` and/or whose owner is `owner`; returns how many. */
+  clearAll(filter?: { site?: string; owner?: object }): number
+  /** Ties a tracked timer to an owner; throws `ERR_TIMER_UNTRACKED` for other timers. */
+  setOwner<T>(timer: T, owner: object): T
+  /** A tracked interval holding `owner` weakly and passing it to `callback` (undefined once collected). */
+  setInterval<O extends object>(callback: (owner: O | undefined) => void, ms?: number, options?: { owner?: O }): NodeJS.Timeout
+  setTimeout<O extends object>(callback: (owner: O | undefined) => void, ms?: number, options?: { owner?: O }): NodeJS.Timeout
+  readonly installed: boolean
+}
+
+/** A cache holding values weakly whose entries leave once their values are collected. */
+export declare class WeakValueCache<K = unknown, V extends object = object> implements Iterable<[K, V]> {
+  get(key: K): V | undefined
+  set(key: K, value: V): this
+  getOrCreate(key: K, factory: (key: K) => V): V
+  has(key: K): boolean
+  delete(key: K): boolean
+  clear(): void
+  /** Entries whose value is alive (collected ones are pruned on read). */
+  readonly size: number
+  entries(): IterableIterator<[K, V]>
+  [Symbol.iterator](): IterableIterator<[K, V]>
+}

@@ -6,10 +6,20 @@
 const snapshot = require('./lib/snapshot.js');
 const leaks = require('./lib/leaks.js');
 const { expectNoLeak, expectCollected } = require('./lib/assert.js');
+const { trackEmitter, untrack, listeners } = require('./lib/listeners.js');
+const { BoundedLog } = require('./lib/log.js');
+const { timers } = require('./lib/timers.js');
+const { WeakValueCache } = require('./lib/weak-cache.js');
 
 module.exports = {
   ...snapshot,
   ...leaks,
   expectNoLeak,
   expectCollected,
+  trackEmitter,
+  untrack,
+  listeners,
+  BoundedLog,
+  timers,
+  WeakValueCache,
 };

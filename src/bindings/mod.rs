@@ -5,3 +5,4 @@
 mod errors;
 mod leaks;
 mod snapshot;
+mod trackers;

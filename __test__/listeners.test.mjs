@@ -1,0 +1,150 @@
+// Tracked listeners: counts, the growth test (churn is not a leak), add
+// sites, EventTarget, install/uninstall exactness and bad input.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { leakwatch } from './helpers.mjs';
+
+const { trackEmitter, untrack, listeners } = leakwatch;
+listeners.configure({ intervalMs: 0 });
+
+function collectWarnings() {
+  const got = [];
+  const on = (w) => got.push(w);
+  process.on('warning', on);
+  return {
+    got,
+    async stop() {
+      await new Promise((r) => setImmediate(r));
+      process.off('warning', on);
+      return got;
+    },
+  };
+}
+
+function eventReport(name, event) {
+  const e = listeners.report().emitters.find((x) => x.name === name);
+  return e && e.events.find((x) => x.event === event);
+}
+
+test('100 once listeners emitted every round are churn, not a leak (Node warns, leakwatch does not)', async () => {
+  const w = collectWarnings();
+  const bus = trackEmitter(new EventEmitter(), { name: 'churn-bus' });
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 100; i++) bus.once('tick', () => {});
+    bus.emit('tick');
+    assert.deepEqual(listeners.observe().filter((g) => g.emitter === 'churn-bus'), []);
+  }
+  const warnings = await w.stop();
+  assert.ok(warnings.some((x) => x.name === 'MaxListenersExceededWarning'), 'Node flags the churn');
+  assert.equal(warnings.filter((x) => x.code === 'LEAKWATCH_LISTENER_GROWTH').length, 0);
+  const r = eventReport('churn-bus', 'tick');
+  assert.deepEqual([r.count, r.peak, r.adds, r.removes, r.rising], [0, 100, 2000, 2000, 0]);
+  untrack(bus);
+});
+
+test('a count whose floor keeps rising warns once with emitter, event, count and the add site', async () => {
+  const w = collectWarnings();
+  const bus = trackEmitter(new EventEmitter(), { name: 'request-bus', threshold: 10 });
+  bus.setMaxListeners(0);
+  function handleRequest() {
+    bus.on('data', () => {});
+  }
+  const found = [];
+  for (let round = 0; round < 6; round++) {
+    for (let i = 0; i < 4; i++) handleRequest();
+    found.push(...listeners.observe());
+  }
+  const warnings = (await w.stop()).filter((x) => x.code === 'LEAKWATCH_LISTENER_GROWTH');
+  assert.equal(found.length, 1);
+  assert.equal(warnings.length, 1);
+  const g = found[0];
+  assert.equal(g.emitter, 'request-bus');
+  assert.equal(g.event, 'data');
+  // Floors 0, 4, 8, 12: the third rise is seen at the fourth observation.
+  assert.equal(g.count, 16);
+  assert.match(g.topSite, /handleRequest .*listeners\.test\.mjs:\d+:\d+/);
+  assert.match(warnings[0].message, /request-bus has 16 'data' listeners.*handleRequest/);
+  const r = eventReport('request-bus', 'data');
+  assert.equal(r.count, 24);
+  assert.ok(r.warned);
+  // Sites are captured lazily: only adds made once the count looked suspicious.
+  assert.ok(r.sites[0].count > 0 && r.sites[0].count < 24, `captured ${r.sites[0].count} of 24`);
+  untrack(bus);
+});
+
+test('existing listeners are the baseline; untrack removes the hooks and the state', () => {
+  const bus = new EventEmitter();
+  bus.on('a', () => {});
+  bus.on('a', () => {});
+  trackEmitter(bus, { name: 'baseline-bus' });
+  const f = () => {};
+  bus.on('a', f);
+  bus.prependListener('b', f);
+  bus.off('a', f);
+  bus.removeAllListeners('b');
+  const a = eventReport('baseline-bus', 'a');
+  assert.deepEqual([a.count, a.peak, a.adds, a.removes], [2, 3, 1, 1]);
+  assert.equal(eventReport('baseline-bus', 'b').count, 0);
+  assert.equal(untrack(bus), true);
+  assert.equal(bus.listenerCount('newListener') + bus.listenerCount('removeListener'), 0);
+  assert.equal(listeners.report().emitters.some((e) => e.name === 'baseline-bus'), false);
+  assert.equal(untrack(bus), false);
+});
+
+test('EventTarget and AbortSignal: duplicates ignored, once listeners gone after dispatch', () => {
+  const ac = new AbortController();
+  trackEmitter(ac.signal, { name: 'signal' });
+  const f = () => {};
+  ac.signal.addEventListener('abort', f);
+  ac.signal.addEventListener('abort', f);
+  ac.signal.addEventListener('abort', () => {}, { once: true });
+  assert.equal(eventReport('signal', 'abort').count, 2);
+  ac.abort();
+  const r = eventReport('signal', 'abort');
+  assert.deepEqual([r.count, r.peak, r.adds, r.removes], [1, 2, 2, 1]);
+  untrack(ac.signal);
+  assert.equal(Object.hasOwn(ac.signal, 'addEventListener'), false);
+});
+
+test('install() tracks every emitter; uninstall() restores the exact originals', () => {
+  const E = EventEmitter.prototype;
+  const T = EventTarget.prototype;
+  const names = [[E, 'on'], [E, 'addListener'], [E, 'prependListener'], [E, 'removeListener'], [E, 'off'],
+    [E, 'removeAllListeners'], [E, 'once'], [T, 'addEventListener'], [T, 'removeEventListener'], [T, 'dispatchEvent']];
+  const before = names.map(([o, n]) => Object.getOwnPropertyDescriptor(o, n));
+  listeners.install();
+  assert.equal(listeners.installed, true);
+  assert.notEqual(E.on, before[0].value);
+  assert.equal(E.on, E.addListener);
+  assert.equal(E.on.name, 'addListener');
+  const anon = new EventEmitter();
+  for (let i = 0; i < 5; i++) anon.once('x', () => {});
+  anon.on('y', () => {});
+  anon.emit('x');
+  const target = new EventTarget();
+  target.addEventListener('ping', () => {});
+  listeners.uninstall();
+  const after = names.map(([o, n]) => Object.getOwnPropertyDescriptor(o, n));
+  assert.deepEqual(after, before);
+  for (let i = 0; i < names.length; i++) assert.equal(after[i].value, before[i].value);
+  const installedRows = listeners.report().emitters.filter((e) => e.name === 'EventEmitter' || e.name === 'EventTarget');
+  const x = installedRows.flatMap((e) => e.events).find((ev) => ev.event === 'x');
+  assert.deepEqual([x.count, x.peak, x.adds, x.removes], [0, 5, 5, 5]);
+  assert.ok(installedRows.flatMap((e) => e.events).some((ev) => ev.event === 'ping' && ev.count === 1));
+});
+
+test('bad input is an error with a code, never a crash', () => {
+  for (const bad of [{}, null, 42, 'emitter', { on() {}, removeListener() {} }]) {
+    assert.throws(() => trackEmitter(bad), { code: 'ERR_INVALID_ARG' });
+  }
+  const bus = new EventEmitter();
+  assert.throws(() => trackEmitter(bus, { threshold: -1 }), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => trackEmitter(bus, { threshold: 1.5 }), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => trackEmitter(bus, { name: 5 }), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => trackEmitter(bus, 'x'), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => listeners.configure({ samples: 0 }), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => listeners.configure({ intervalMs: -5 }), { code: 'ERR_INVALID_ARG' });
+  assert.equal(untrack(null), false);
+  assert.equal(bus.listenerCount('newListener'), 0);
+});

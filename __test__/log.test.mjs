@@ -1,0 +1,166 @@
+// BoundedLog: bounds by count and bytes, nothing lost silently (counters and
+// spill file), shared logs across worker threads, bad input.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { leakwatch, OUT, ROOT } from './helpers.mjs';
+
+const { BoundedLog } = leakwatch;
+
+test('drop-oldest keeps the newest entries within both bounds and counts every drop', () => {
+  const log = new BoundedLog({ maxEntries: 3, maxBytes: 12 });
+  for (const s of ['a1', 'b2', 'c3', 'd4']) assert.equal(log.push(s), true);
+  assert.deepEqual(log.toArray(), ['b2', 'c3', 'd4']);
+  assert.equal(log.push('eeeeeeeeee'), true);
+  assert.deepEqual(log.toArray(), ['d4', 'eeeeeeeeee']);
+  assert.deepEqual([log.size, log.bytes, log.dropped, log.rejected], [2, 12, 3, 0]);
+  log.close();
+});
+
+test('strings, Buffers and JSON values round-trip; tail, iteration, drain and clear', () => {
+  const log = new BoundedLog({ maxEntries: 100 });
+  log.push('plain');
+  log.push(Buffer.from([1, 2, 255]));
+  log.push({ url: '/x', status: 200, tags: ['a'] });
+  log.push(42);
+  log.push(null);
+  assert.deepEqual(log.tail(2), [42, null]);
+  const all = [...log];
+  assert.equal(all[0], 'plain');
+  assert.ok(Buffer.isBuffer(all[1]));
+  assert.deepEqual([...all[1]], [1, 2, 255]);
+  assert.deepEqual(all[2], { url: '/x', status: 200, tags: ['a'] });
+  assert.equal(log.bytes, 5 + 3 + JSON.stringify(all[2]).length + 2 + 4);
+  assert.deepEqual(log.drain().length, 5);
+  assert.deepEqual([log.size, log.bytes, log.dropped], [0, 0, 0]);
+  log.push('again');
+  log.clear();
+  assert.deepEqual(log.toArray(), []);
+  log.close();
+  assert.equal(log.closed, true);
+  assert.throws(() => log.push('late'), { code: 'ERR_LOG_CLOSED' });
+});
+
+test('iteration pages through more entries than one native read returns', () => {
+  const log = new BoundedLog({ maxEntries: 5000 });
+  for (let i = 0; i < 3000; i++) log.push(`e${i}`);
+  let n = 0;
+  for (const e of log) assert.equal(e, `e${n++}`);
+  assert.equal(n, 3000);
+  log.close();
+});
+
+test('reject mode and oversize entries are counted rejections', () => {
+  const log = new BoundedLog({ maxEntries: 2, maxBytes: 100, onOverflow: 'reject' });
+  assert.equal(log.push('a'), true);
+  assert.equal(log.push('b'), true);
+  assert.equal(log.push('c'), false);
+  assert.equal(log.push('x'.repeat(101)), false);
+  assert.deepEqual(log.toArray(), ['a', 'b']);
+  assert.deepEqual([log.dropped, log.rejected], [0, 2]);
+  const small = new BoundedLog({ maxEntries: 10, maxBytes: 4 });
+  assert.equal(small.push('12345'), false);
+  assert.equal(small.rejected, 1);
+  log.close();
+  small.close();
+});
+
+test('dropped and rejected entries go to the spill file, flushed on close()', () => {
+  const file = path.join(OUT, `spill-close-${process.pid}.jsonl`);
+  fs.rmSync(file, { force: true });
+  const log = new BoundedLog({ maxEntries: 2, spillTo: file });
+  log.push('one');
+  log.push({ n: 2 });
+  log.push(Buffer.from('hi'));
+  log.push('four');
+  log.close();
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines, ['one', { n: 2 }]);
+});
+
+test('the spill file is flushed on process exit without close()', () => {
+  const file = path.join(OUT, `spill-exit-${process.pid}.jsonl`);
+  fs.rmSync(file, { force: true });
+  const script = `
+    const { BoundedLog } = require(${JSON.stringify(ROOT)});
+    const log = new BoundedLog({ maxEntries: 10, spillTo: ${JSON.stringify(file)} });
+    for (let i = 0; i < 1000; i++) log.push('entry ' + i);
+    globalThis.keep = log;
+    process.exit(0);`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 990);
+  assert.equal(JSON.parse(lines[989]), 'entry 989');
+});
+
+test('bad options and entries give errors with a code', () => {
+  const bad = [{ maxEntries: -1 }, { maxEntries: 0 }, { maxBytes: 1.5 }, { maxBytes: '10' },
+    { onOverflow: 'drop-newest' }, { spillTo: 7 }, { spillTo: '' }];
+  for (const opts of bad) assert.throws(() => new BoundedLog(opts), { code: 'ERR_INVALID_ARG' }, JSON.stringify(opts));
+  assert.throws(() => new BoundedLog(null), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => new BoundedLog({ spillTo: '/nonexistent-dir/x/spill.jsonl' }), { code: 'ERR_LOG_SPILL' });
+  const log = new BoundedLog();
+  const circular = {};
+  circular.self = circular;
+  assert.throws(() => log.push(circular), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => log.push(undefined), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => log.push(() => {}), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => log.push(10n), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => log.tail(-1), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => BoundedLog.shared('', {}), { code: 'ERR_INVALID_ARG' });
+  assert.equal(log.size, 0);
+  log.close();
+});
+
+function runWorker(code) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true });
+    let msg;
+    w.on('message', (m) => { msg = m; });
+    w.on('error', reject);
+    w.on('exit', () => resolve(msg));
+  });
+}
+
+test('a shared log takes pushes from several worker threads; mismatched options are refused', async () => {
+  const opts = { maxEntries: 100_000, maxBytes: Infinity };
+  const main = BoundedLog.shared('workers', opts);
+  assert.throws(() => BoundedLog.shared('workers', { maxEntries: 5 }), { code: 'ERR_LOG_OPTIONS' });
+  const code = (i) => `
+    const { parentPort } = require('node:worker_threads');
+    const { BoundedLog } = require(${JSON.stringify(ROOT)});
+    const log = BoundedLog.shared('workers', { maxEntries: 100000, maxBytes: Infinity });
+    for (let k = 0; k < 2500; k++) log.push({ w: ${i}, k });
+    parentPort.postMessage(log.size);`;
+  await Promise.all([0, 1, 2, 3].map((i) => runWorker(code(i))));
+  assert.equal(main.size, 10_000);
+  const perWorker = [0, 0, 0, 0];
+  const lastK = [-1, -1, -1, -1];
+  for (const e of main) {
+    perWorker[e.w]++;
+    assert.equal(e.k, lastK[e.w] + 1, 'each worker’s entries stay in order');
+    lastK[e.w] = e.k;
+  }
+  assert.deepEqual(perWorker, [2500, 2500, 2500, 2500]);
+  main.close();
+});
+
+test('a worker exiting frees its tracker state', async () => {
+  const { trackerCounts } = await import('../binding.js').then((m) => m.default ?? m);
+  const before = trackerCounts().threads;
+  const during = await runWorker(`
+    const { parentPort } = require('node:worker_threads');
+    const lw = require(${JSON.stringify(ROOT)});
+    const { EventEmitter } = require('node:events');
+    lw.trackEmitter(new EventEmitter(), { name: 'in-worker' });
+    const log = new lw.BoundedLog();
+    log.push('x');
+    parentPort.postMessage(require(${JSON.stringify(path.join(ROOT, 'binding.js'))}).trackerCounts().threads);`);
+  assert.equal(during, before + 1);
+  assert.equal(trackerCounts().threads, before);
+  assert.equal(leakwatch.listeners.report().emitters.some((e) => e.name === 'in-worker'), false);
+});

@@ -1,0 +1,301 @@
+//! Live timers of one thread: kind, delay, age, fires, creation site and an
+//! optional owner whose collection turns a running interval into a finding.
+//!
+//! Ids are the caller's (Node's async ids), so a numeric timer id passed to
+//! `clearTimeout` finds its record without a second map.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimerKind {
+    Timeout,
+    Interval,
+    Immediate,
+}
+
+impl TimerKind {
+    pub fn from_u32(k: u32) -> Option<TimerKind> {
+        match k {
+            0 => Some(TimerKind::Timeout),
+            1 => Some(TimerKind::Interval),
+            2 => Some(TimerKind::Immediate),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TimerKind::Timeout => "timeout",
+            TimerKind::Interval => "interval",
+            TimerKind::Immediate => "immediate",
+        }
+    }
+}
+
+struct Timer {
+    kind: TimerKind,
+    delay_ms: f64,
+    created: Instant,
+    fired: u64,
+    site: Option<u32>,
+    owner: Option<u64>,
+    outlived: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimerInfo {
+    pub id: u64,
+    pub kind: TimerKind,
+    pub delay_ms: f64,
+    pub age_ms: f64,
+    pub fired: u64,
+    pub site: Option<String>,
+    pub has_owner: bool,
+    pub outlived_owner: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteGroup {
+    pub site: Option<String>,
+    pub count: u64,
+    pub ids: Vec<u64>,
+}
+
+#[derive(Default)]
+pub struct TimerRegistry {
+    timers: HashMap<u64, Timer>,
+    site_names: Vec<String>,
+    site_ids: HashMap<String, u32>,
+}
+
+impl TimerRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.timers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.timers.is_empty()
+    }
+
+    pub fn add(&mut self, id: u64, kind: TimerKind, delay_ms: f64) {
+        self.timers.insert(
+            id,
+            Timer {
+                kind,
+                delay_ms,
+                created: Instant::now(),
+                fired: 0,
+                site: None,
+                owner: None,
+                outlived: false,
+            },
+        );
+    }
+
+    /// Counts a fire. A timeout or immediate is done after it fires, so its
+    /// record goes (a later `refresh()` adds it back).
+    pub fn fire(&mut self, id: u64) {
+        let done = match self.timers.get_mut(&id) {
+            Some(t) => {
+                t.fired += 1;
+                t.kind != TimerKind::Interval
+            }
+            None => false,
+        };
+        if done {
+            self.timers.remove(&id);
+        }
+    }
+
+    pub fn remove(&mut self, id: u64) -> bool {
+        self.timers.remove(&id).is_some()
+    }
+
+    pub fn contains(&self, id: u64) -> bool {
+        self.timers.contains_key(&id)
+    }
+
+    pub fn set_site(&mut self, id: u64, site: &str) {
+        let sid = match self.site_ids.get(site) {
+            Some(s) => *s,
+            None => {
+                let s = self.site_names.len() as u32;
+                self.site_names.push(site.to_string());
+                self.site_ids.insert(site.to_string(), s);
+                s
+            }
+        };
+        if let Some(t) = self.timers.get_mut(&id) {
+            t.site = Some(sid);
+        }
+    }
+
+    pub fn set_owner(&mut self, id: u64, owner: u64) -> bool {
+        match self.timers.get_mut(&id) {
+            Some(t) => {
+                t.owner = Some(owner);
+                t.outlived = false;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The owner was garbage-collected: every timer of it still registered
+    /// outlived it. Returns those timers.
+    pub fn owner_collected(&mut self, owner: u64) -> Vec<TimerInfo> {
+        let now = Instant::now();
+        let mut ids = Vec::new();
+        for (id, t) in self.timers.iter_mut() {
+            if t.owner == Some(owner) {
+                t.outlived = true;
+                ids.push(*id);
+            }
+        }
+        ids.sort_unstable();
+        ids.iter().filter_map(|id| self.info(*id, now)).collect()
+    }
+
+    fn site_name(&self, site: Option<u32>) -> Option<String> {
+        site.and_then(|s| self.site_names.get(s as usize).cloned())
+    }
+
+    fn info(&self, id: u64, now: Instant) -> Option<TimerInfo> {
+        let t = self.timers.get(&id)?;
+        Some(TimerInfo {
+            id,
+            kind: t.kind,
+            delay_ms: t.delay_ms,
+            age_ms: now.duration_since(t.created).as_secs_f64() * 1000.0,
+            fired: t.fired,
+            site: self.site_name(t.site),
+            has_owner: t.owner.is_some(),
+            outlived_owner: t.outlived,
+        })
+    }
+
+    /// Every live timer, oldest first.
+    pub fn active(&self) -> Vec<TimerInfo> {
+        let now = Instant::now();
+        let mut ids: Vec<u64> = self.timers.keys().copied().collect();
+        ids.sort_unstable();
+        let mut out: Vec<TimerInfo> = ids.iter().filter_map(|id| self.info(*id, now)).collect();
+        out.sort_by(|a, b| b.age_ms.total_cmp(&a.age_ms).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// Live timers grouped by creation site, largest group first.
+    pub fn by_site(&self) -> Vec<SiteGroup> {
+        let mut groups: HashMap<Option<u32>, Vec<u64>> = HashMap::new();
+        for (id, t) in &self.timers {
+            groups.entry(t.site).or_default().push(*id);
+        }
+        let mut out: Vec<SiteGroup> = groups
+            .into_iter()
+            .map(|(site, mut ids)| {
+                ids.sort_unstable();
+                SiteGroup {
+                    site: self.site_name(site),
+                    count: ids.len() as u64,
+                    ids,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then(a.site.cmp(&b.site)));
+        out
+    }
+
+    /// Ids matching every given filter: the site contains `site`, the owner
+    /// is `owner`.
+    pub fn select(&self, site: Option<&str>, owner: Option<u64>) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .timers
+            .iter()
+            .filter(|(_, t)| owner.is_none_or(|o| t.owner == Some(o)))
+            .filter(|(_, t)| {
+                site.is_none_or(|s| {
+                    t.site
+                        .and_then(|i| self.site_names.get(i as usize))
+                        .is_some_and(|name| name.contains(s))
+                })
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_leave_after_firing_intervals_stay_and_count() {
+        let mut r = TimerRegistry::new();
+        r.add(1, TimerKind::Timeout, 10.0);
+        r.add(2, TimerKind::Interval, 5.0);
+        r.add(3, TimerKind::Immediate, 0.0);
+        r.fire(1);
+        r.fire(2);
+        r.fire(2);
+        r.fire(3);
+        let a = r.active();
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].id, a[0].kind, a[0].fired),
+            (2, TimerKind::Interval, 2)
+        );
+        assert!(r.remove(2));
+        assert!(!r.remove(2));
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn owner_collection_marks_only_that_owners_timers() {
+        let mut r = TimerRegistry::new();
+        r.add(1, TimerKind::Interval, 1000.0);
+        r.add(2, TimerKind::Interval, 1000.0);
+        r.add(3, TimerKind::Interval, 1000.0);
+        assert!(r.set_owner(1, 7));
+        assert!(r.set_owner(2, 8));
+        assert!(!r.set_owner(99, 7));
+        r.remove(2);
+        let out = r.owner_collected(7);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].outlived_owner);
+        assert!(r.owner_collected(8).is_empty());
+        let flags: Vec<(u64, bool)> = r
+            .active()
+            .iter()
+            .map(|t| (t.id, t.outlived_owner))
+            .collect();
+        assert!(flags.contains(&(1, true)) && flags.contains(&(3, false)));
+    }
+
+    #[test]
+    fn sites_group_and_filter() {
+        let mut r = TimerRegistry::new();
+        for id in 1..=3 {
+            r.add(id, TimerKind::Interval, 1.0);
+            r.set_site(id, "poll.js:4:17");
+        }
+        r.add(4, TimerKind::Timeout, 1.0);
+        r.set_site(4, "other.js:1:1");
+        r.add(5, TimerKind::Timeout, 1.0);
+        r.set_owner(5, 1);
+        let g = r.by_site();
+        assert_eq!(g[0].site.as_deref(), Some("poll.js:4:17"));
+        assert_eq!(g[0].ids, vec![1, 2, 3]);
+        assert_eq!(g.len(), 3);
+        assert_eq!(r.select(Some("poll.js"), None), vec![1, 2, 3]);
+        assert_eq!(r.select(None, Some(1)), vec![5]);
+        assert_eq!(r.select(Some("poll.js"), Some(1)), Vec::<u64>::new());
+        assert_eq!(r.select(None, None).len(), 5);
+    }
+}
