@@ -836,7 +836,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.LoadJob = nativeBinding.LoadJob
+module.exports.NativeMonitor = nativeBinding.NativeMonitor
 module.exports.NativeSnapshot = nativeBinding.NativeSnapshot
+module.exports.NativeSnapshotTrigger = nativeBinding.NativeSnapshotTrigger
 module.exports.SnapshotStream = nativeBinding.SnapshotStream
+module.exports.acquireSnapshotLease = nativeBinding.acquireSnapshotLease
+module.exports.checkSnapshotHeadroom = nativeBinding.checkSnapshotHeadroom
 module.exports.loadSnapshot = nativeBinding.loadSnapshot
 module.exports.loadSnapshotSync = nativeBinding.loadSnapshotSync
+module.exports.releaseSnapshotLease = nativeBinding.releaseSnapshotLease
+module.exports.selectSnapshotsToDelete = nativeBinding.selectSnapshotsToDelete

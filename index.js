@@ -4,7 +4,10 @@
 // The analysis runs in Rust (binding.js); this file only gathers the API.
 
 const snapshot = require('./lib/snapshot.js');
+const { Monitor, monitor } = require('./lib/monitor.js');
 
 module.exports = {
   ...snapshot,
+  Monitor,
+  monitor,
 };

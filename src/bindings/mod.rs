@@ -3,4 +3,5 @@
 //! into a JS error. No analysis logic lives here.
 
 mod errors;
+mod monitor;
 mod snapshot;

@@ -29,13 +29,15 @@ pub struct Family {
     pub samples: Vec<(Vec<(&'static str, String)>, f64)>,
 }
 
-fn gauge(name: &'static str, help: &'static str, value: Option<f64>) -> Option<Family> {
-    value.map(|v| Family {
+/// Every family is always listed, so a registry can register the full set
+/// up front; an unknown value (no sample or no trend yet) has no sample line.
+fn gauge(name: &'static str, help: &'static str, value: Option<f64>) -> Family {
+    Family {
         name,
         help,
         kind: Kind::Gauge,
-        samples: vec![(vec![], v)],
-    })
+        samples: value.map(|v| (vec![], v)).into_iter().collect(),
+    }
 }
 
 pub fn families(m: &Monitor) -> Vec<Family> {
@@ -69,9 +71,7 @@ pub fn families(m: &Monitor) -> Vec<Family> {
             field(|s| s.array_buffers),
         ),
     ]
-    .into_iter()
-    .flatten()
-    .collect();
+    .into();
     let mut gc_count = Family {
         name: "gc_total",
         help: "Garbage collections by kind.",
@@ -95,32 +95,28 @@ pub fn families(m: &Monitor) -> Vec<Family> {
     out.push(gc_count);
     out.push(gc_seconds);
     let window = trend.map(|t| t.window);
-    out.extend(
-        [
-            gauge(
-                "heap_growth_bytes_per_hour",
-                "Theil-Sen growth of the post-GC heap over the trend window.",
-                window.map(|w| w.bytes_per_hour),
-            ),
-            gauge(
-                "heap_growth_percent_per_hour",
-                "Post-GC heap growth relative to the start of the trend window.",
-                window.and_then(|w| w.pct_per_hour),
-            ),
-            gauge(
-                "heap_growth_confidence",
-                "Kendall tau of the post-GC heap against time (1 = always growing).",
-                window.map(|w| w.confidence),
-            ),
-            gauge(
-                "leak_suspected",
-                "1 while the monitor suspects a leak.",
-                Some(if m.alerting() { 1.0 } else { 0.0 }),
-            ),
-        ]
-        .into_iter()
-        .flatten(),
-    );
+    out.extend([
+        gauge(
+            "heap_growth_bytes_per_hour",
+            "Theil-Sen growth of the post-GC heap over the trend window.",
+            window.map(|w| w.bytes_per_hour),
+        ),
+        gauge(
+            "heap_growth_percent_per_hour",
+            "Post-GC heap growth relative to the start of the trend window.",
+            window.and_then(|w| w.pct_per_hour),
+        ),
+        gauge(
+            "heap_growth_confidence",
+            "Kendall tau of the post-GC heap against time (1 = always growing).",
+            window.map(|w| w.confidence),
+        ),
+        gauge(
+            "leak_suspected",
+            "1 while the monitor suspects a leak.",
+            Some(if m.alerting() { 1.0 } else { 0.0 }),
+        ),
+    ]);
     out
 }
 
@@ -173,11 +169,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn empty_monitor_exposes_counters_and_alert_state_only() {
+    fn empty_monitor_lists_every_family_with_values_only_where_known() {
         let m = Monitor::new(AlertConfig::default(), 10);
-        let names: Vec<_> = families(&m).iter().map(|f| f.name).collect();
+        let fams = families(&m);
+        assert_eq!(fams.len(), 11);
+        let with_values: Vec<_> = fams
+            .iter()
+            .filter(|f| !f.samples.is_empty())
+            .map(|f| f.name)
+            .collect();
         assert_eq!(
-            names,
+            with_values,
             vec!["gc_total", "gc_duration_seconds_total", "leak_suspected"]
         );
     }
@@ -207,7 +209,10 @@ mod tests {
         assert!(text.contains(
             "app_gc_duration_seconds_total{worker=\"a\\\"b\\\\c\\nd\",kind=\"major\"} 0.25\n"
         ));
-        assert!(!text.contains("growth"), "no trend from one sample");
+        // No trend from one sample: the family is declared, with no value line.
+        assert!(text.contains(
+            "# TYPE app_heap_growth_bytes_per_hour gauge\n# HELP app_heap_growth_percent_per_hour"
+        ));
         let plain = render(&families(&m), "", &[]);
         assert!(plain.contains("\nleak_suspected 0\n"));
     }

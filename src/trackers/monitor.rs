@@ -376,7 +376,11 @@ mod tests {
         assert!(matches!(events[0].1, AlertEvent::LeakSuspected(_)));
         // Both halves of the 30-minute window must show the growth, so it takes
         // roughly two thirds of a window after the leak starts.
-        assert!((35.0..=55.0).contains(&events[0].0), "fired at minute {}", events[0].0);
+        assert!(
+            (35.0..=55.0).contains(&events[0].0),
+            "fired at minute {}",
+            events[0].0
+        );
     }
 
     #[test]
