@@ -166,6 +166,7 @@ export type LeakwatchErrorCode =
   | 'ERR_INVALID_ARG'
   | 'ERR_ABORTED'
   | 'ERR_INTERNAL'
+  | 'ERR_SNAPSHOT_WRITE'
 
 /** One memory reading. Sizes are bytes; `time` is epoch milliseconds on a monotonic clock. */
 export interface HeapSample {
@@ -273,3 +274,79 @@ export declare class Monitor {
 
 /** Creates and starts a `Monitor`. Nothing it runs keeps the process alive. */
 export declare function monitor(options?: MonitorOptions): Monitor
+
+export interface SnapshotOptions {
+  /** Directory for the files (created 0700 if missing). Files are `leakwatch-<UTC time>-<pid>-<thread>-<n>.heapsnapshot`, mode 0600. */
+  dir: string
+  /** Run a full GC first (V8 collects before a snapshot anyway; this also lowers the heap the headroom check sees). */
+  gcFirst?: boolean
+  /** Enable the inspector's Debugger domain around the write: 0.7 s instead of 35 s with TypeScript loaded on Node 20. Default true. */
+  fast?: boolean
+  /** Memory needed on top of the heap, as a multiple of the heap in use; 0 disables the check. Default 16 (measured peak). */
+  headroomFactor?: number
+  /** Keep at most this many of leakwatch's files in `dir`, deleting the oldest. */
+  maxFiles?: number
+  /** Keep leakwatch's files in `dir` under this many bytes (the newest file is always kept). */
+  maxBytes?: number
+}
+
+export interface SnapshotWritten {
+  path: string
+  bytes: number
+  durationMs: number
+  /** Whether fast mode was in effect. */
+  fast: boolean
+  heapUsed: number
+  /** Names removed by retention. */
+  deleted: string[]
+  /** On schedule events: `manual`, `interval`, `growth`, `leak-suspected` or `signal`. */
+  trigger?: string
+}
+
+export interface SnapshotSkipped {
+  skipped: true
+  /** `not enough memory (cgroup|system)`, `debounced`, or another snapshot in progress. */
+  reason: string
+  trigger?: string
+  heapUsed?: number
+  needBytes?: number
+  availableBytes?: number
+  retryInMs?: number
+}
+
+export interface ScheduleOptions extends SnapshotOptions {
+  /** Snapshot on this unref'd interval. */
+  everyMs?: number
+  /** Snapshot each time the post-GC heap has grown this much (%) since the last firing. */
+  onGrowthPct?: number
+  /** Snapshot when the monitor raises `leak-suspected`. */
+  onLeakSuspected?: boolean
+  /** The monitor for the two triggers above; by default one is started (and stopped with the schedule). */
+  monitor?: Monitor
+  /** Process signal that triggers a snapshot, e.g. `SIGUSR2` (main thread only; not SIGUSR1). */
+  signal?: string
+  /** Debounce: no two snapshots closer than this. Default min(everyMs, 60000). */
+  minIntervalMs?: number
+  /** Analyse each new file on the libuv pool and emit `report`. */
+  analyze?: boolean
+}
+
+/** Emits `snapshot`, `snapshot-skipped`, `report` and `error` (a warning instead when nobody listens). */
+export declare class SnapshotSchedule {
+  private constructor()
+  /** Snapshot now, through the debounce; never rejects. */
+  take(trigger?: string): Promise<SnapshotWritten | SnapshotSkipped | undefined>
+  stop(): this
+  on(event: 'snapshot', listener: (result: SnapshotWritten) => void): this
+  on(event: 'snapshot-skipped', listener: (result: SnapshotSkipped) => void): this
+  on(event: 'report', listener: (result: { path: string; report: SnapshotReport }) => void): this
+  on(event: 'error', listener: (err: Error & { code: string; cause?: unknown }) => void): this
+  once(event: string, listener: (...args: any[]) => void): this
+  off(event: string, listener: (...args: any[]) => void): this
+}
+
+export declare const snapshots: {
+  /** One snapshot; concurrent calls for one dir share it. Rejects with `ERR_SNAPSHOT_WRITE` when writing fails. */
+  take(options: SnapshotOptions): Promise<SnapshotWritten | SnapshotSkipped>
+  schedule(options: ScheduleOptions): SnapshotSchedule
+}

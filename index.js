@@ -5,9 +5,12 @@
 
 const snapshot = require('./lib/snapshot.js');
 const { Monitor, monitor } = require('./lib/monitor.js');
+const { snapshots, SnapshotSchedule } = require('./lib/snapshots.js');
 
 module.exports = {
   ...snapshot,
   Monitor,
   monitor,
+  snapshots,
+  SnapshotSchedule,
 };
