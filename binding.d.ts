@@ -16,6 +16,18 @@ export declare class LoadJob {
   abort(): void
 }
 
+export declare class NativeMonitor {
+  constructor(config: MonitorConfig)
+  record(s: HeapSample): AlertTransition | null
+  /** `kind` is perf_hooks' `detail.kind` flag. */
+  recordGc(kind: number, durationMs: number): void
+  trend(): TrendInfo | null
+  get alerting(): boolean
+  history(): Array<HeapSample>
+  metricsText(prefix: string, labels: Array<MetricLabel>): string
+  metricFamilies(prefix: string): Array<MetricFamily>
+}
+
 /**
  * A loaded snapshot. The graph lives in Rust memory; `close()` frees it
  * before the JS object is collected.
@@ -39,6 +51,15 @@ export declare class NativeSnapshot {
   close(): void
 }
 
+/** Debounce, single flight and the growth trigger of one snapshot schedule. */
+export declare class NativeSnapshotTrigger {
+  constructor(minIntervalMs: number, growthPct?: number | undefined | null)
+  request(now: number): GateDecision
+  finish(now: number): void
+  /** Feeds a post-GC heap size; true when it has grown enough to snapshot. */
+  observeHeap(heapUsed: number): boolean
+}
+
 /**
  * Accepts a snapshot chunk by chunk (e.g. from `v8.getHeapSnapshot()`), so it
  * can be analysed without touching disk. Parsing keeps up with the stream;
@@ -50,10 +71,24 @@ export declare class SnapshotStream {
   finish(job?: LoadJob | undefined | null, signal?: AbortSignal | undefined | null): Promise<NativeSnapshot>
 }
 
+/**
+ * A process-wide token for writing one snapshot, or null while another
+ * thread of this process is writing one.
+ */
+export declare function acquireSnapshotLease(now: number, maxHoldMs: number): number | null
+
 export interface AddSite {
   site: string
   count: number
 }
+
+export interface AlertTransition {
+  /** `leak-suspected` or `recovered`. */
+  event: string
+  trend: TrendInfo
+}
+
+export declare function checkSnapshotHeadroom(heapUsed: number, factor: number, cgroupFree?: number | undefined | null, systemAvailable?: number | undefined | null): HeadroomResult
 
 export interface ClassDiffRow {
   key: string
@@ -102,6 +137,31 @@ export interface FindLeaksOptions {
 
 /** Flushes every log's spill file (called on process and worker exit). */
 export declare function flushLogs(): void
+
+export interface GateDecision {
+  /** `take`, `in-flight` or `debounced`. */
+  action: string
+  retryInMs: number
+}
+
+export interface HeadroomResult {
+  ok: boolean
+  needBytes: number
+  availableBytes?: number
+  /** `cgroup` or `system`: where the tightest limit came from. */
+  source?: string
+}
+
+export interface HeapSample {
+  /** Milliseconds on a monotonic clock. */
+  t: number
+  heapUsed: number
+  heapTotal: number
+  rss: number
+  external: number
+  arrayBuffers: number
+  afterGc: boolean
+}
 
 export interface JobProgress {
   phase: string
@@ -232,6 +292,33 @@ export declare function logStats(handle: number): NativeLogStats
 
 export declare function logTail(handle: number, n: number): LogChunk
 
+export interface MetricFamily {
+  name: string
+  help: string
+  type: string
+  samples: Array<MetricSample>
+}
+
+export interface MetricLabel {
+  name: string
+  value: string
+}
+
+export interface MetricSample {
+  labels: Record<string, string>
+  value: number
+}
+
+export interface MonitorConfig {
+  growthPctPerHour?: number
+  minDurationMs?: number
+  minSamples?: number
+  windowMs?: number
+  warmupMs?: number
+  minConfidence?: number
+  historySize?: number
+}
+
 export interface NativeLogOptions {
   maxEntries: number
   maxBytes: number
@@ -265,6 +352,11 @@ export interface PathStep {
   edgeLabel?: string
 }
 
+export declare function releaseSnapshotLease(token: number): boolean
+
+/** Names of our snapshot files to delete, oldest first. */
+export declare function selectSnapshotsToDelete(files: Array<SnapshotFile>, maxFiles?: number | undefined | null, maxBytes?: number | undefined | null): Array<string>
+
 /** Every node's numbers at once, in file order, for bulk consumers. */
 export interface SnapshotColumns {
   ids: Uint32Array
@@ -276,6 +368,12 @@ export interface SnapshotColumns {
   classIds: Uint32Array
   classKeys: Array<string>
   classNames: Array<string>
+}
+
+export interface SnapshotFile {
+  name: string
+  bytes: number
+  mtimeMs: number
 }
 
 export interface SnapshotReport {
@@ -342,4 +440,15 @@ export interface TrackerCounts {
   threads: number
   /** Logs open on this thread. */
   logs: number
+}
+
+export interface TrendInfo {
+  bytesPerHour: number
+  pctPerHour?: number
+  baselineBytes: number
+  confidence: number
+  samples: number
+  windowMs: number
+  olderPctPerHour?: number
+  recentPctPerHour?: number
 }

@@ -10,6 +10,8 @@ const { trackEmitter, untrack, listeners } = require('./lib/listeners.js');
 const { BoundedLog } = require('./lib/log.js');
 const { timers } = require('./lib/timers.js');
 const { WeakValueCache } = require('./lib/weak-cache.js');
+const { Monitor, monitor } = require('./lib/monitor.js');
+const { snapshots, SnapshotSchedule } = require('./lib/snapshots.js');
 
 module.exports = {
   ...snapshot,
@@ -22,4 +24,8 @@ module.exports = {
   BoundedLog,
   timers,
   WeakValueCache,
+  Monitor,
+  monitor,
+  snapshots,
+  SnapshotSchedule,
 };

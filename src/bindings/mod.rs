@@ -4,5 +4,6 @@
 
 mod errors;
 mod leaks;
+mod monitor;
 mod snapshot;
 mod trackers;

@@ -2,4 +2,8 @@
 
 pub mod listeners;
 pub mod log;
+pub mod metrics;
+pub mod monitor;
+pub mod snapshot_policy;
 pub mod timers;
+pub mod trend;

@@ -1,0 +1,224 @@
+// The heap monitor: trend decisions on injected series, bounded history,
+// Prometheus text and prom-client registration, and real GC-driven sampling
+// in a child process that must exit on its own.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { leakwatch, ROOT } from './helpers.mjs';
+
+const { Monitor, monitor } = leakwatch;
+const MIN = 60_000;
+const MB = 1024 * 1024;
+const alert = { growthPctPerHour: 10, minDurationMs: 10 * MIN, minSamples: 8, windowMs: 30 * MIN, warmupMs: MIN };
+
+// Feeds one post-GC reading every 30 s of fake time and collects the events.
+function feed(m, minutes, heapAt) {
+  const events = [];
+  for (const name of ['leak-suspected', 'recovered']) m.on(name, (e) => events.push({ name, minute: e.sample.time / MIN, ...e }));
+  for (let t = 0; t <= minutes * MIN; t += 30_000) {
+    m.record({ t, heapUsed: heapAt(t / MIN), heapTotal: 2 * heapAt(t / MIN), rss: 3 * heapAt(t / MIN), afterGc: true });
+  }
+  return events;
+}
+
+const wobble = (min) => Math.round((Math.sin(min * 7.3) + 1) * 200_000);
+
+test('steady growth raises leak-suspected once, with its rate', () => {
+  const m = new Monitor({ alert });
+  const events = feed(m, 60, (min) => 100 * MB + min * MB + wobble(min));
+  assert.equal(events.length, 1);
+  const [e] = events;
+  assert.equal(e.name, 'leak-suspected');
+  assert.ok(e.minute >= 11 && e.minute <= 12, `fired at minute ${e.minute}`);
+  assert.ok(Math.abs(e.bytesPerHour / MB - 60) < 5, `${e.bytesPerHour / MB} MB/h`);
+  assert.ok(e.pctPerHour > 50 && e.pctPerHour < 65);
+  assert.ok(e.confidence > 0.8);
+  assert.ok(e.samples >= 8 && e.windowMs >= 10 * MIN);
+  assert.equal(m.alerting, true);
+  assert.equal(m.trend().samples, 61, 'a 30-minute window of 30-second samples, both ends included');
+});
+
+test('a GC sawtooth back to baseline, a warm-up and a one-off step never fire', () => {
+  const shapes = {
+    sawtooth: (min) => 100 * MB + Math.round(((min * 3) % 1) * 40 * MB) + wobble(min),
+    warmup: (min) => 50 * MB + Math.round((1 - Math.exp(-min / 3)) * 150 * MB) + wobble(min),
+    step: (min) => 100 * MB + (min >= 40 ? 80 * MB : 0) + wobble(min),
+  };
+  for (const [name, shape] of Object.entries(shapes)) {
+    const m = new Monitor({ alert });
+    assert.deepEqual(feed(m, 120, shape), [], name);
+    assert.equal(m.alerting, false);
+  }
+});
+
+test('recovered follows when the growth stops; heaps above 4 GiB do not wrap', () => {
+  const m = new Monitor({ alert });
+  const events = feed(m, 90, (min) => 5 * 1024 * MB + Math.min(min, 30) * 32 * MB);
+  assert.deepEqual(events.map((e) => e.name), ['leak-suspected', 'recovered']);
+  assert.ok(Math.abs(events[0].bytesPerHour / MB - 1920) < 1, `${events[0].bytesPerHour / MB} MB/h`);
+  assert.ok(events[0].baselineBytes > 5 * 1024 * MB);
+  assert.ok(events[1].minute > 30 && events[1].minute < 60);
+  assert.equal(m.alerting, false);
+});
+
+test('history is bounded; readings without afterGc do not make a trend', () => {
+  const m = new Monitor({ historySize: 5 });
+  for (let i = 0; i < 12; i++) m.record({ t: i * 1000, heapUsed: i * MB });
+  const h = m.history();
+  assert.equal(h.length, 5);
+  assert.deepEqual(h.map((s) => s.time), [7000, 8000, 9000, 10000, 11000]);
+  assert.equal(h[4].heapUsed, 11 * MB);
+  assert.equal(h[4].afterGc, false);
+  assert.equal(m.trend(), null);
+});
+
+// The text exposition format, parsed strictly: every family declared once
+// with HELP and TYPE before its samples, every sample line well formed.
+function parsePrometheus(text) {
+  const families = new Map();
+  let current = null;
+  assert.ok(text.endsWith('\n'));
+  for (const line of text.slice(0, -1).split('\n')) {
+    let m;
+    if ((m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line))) {
+      assert.ok(!families.has(m[1]), `${m[1]} declared twice`);
+      current = { help: m[2], type: null, samples: [] };
+      families.set(m[1], current);
+    } else if ((m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter)$/.exec(line))) {
+      assert.equal(families.get(m[1]), current);
+      current.type = m[2];
+    } else if ((m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line))) {
+      assert.equal(families.get(m[1]), current, `sample ${m[1]} outside its family`);
+      const labels = {};
+      for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
+      const value = m[3] === 'NaN' ? NaN : m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
+      assert.ok(!Number.isNaN(value) || m[3] === 'NaN', `bad value in ${line}`);
+      current.samples.push({ labels, value });
+    } else {
+      assert.fail(`unparseable line: ${line}`);
+    }
+  }
+  return families;
+}
+
+test('metrics() is valid Prometheus text with the monitor\'s numbers', () => {
+  const m = new Monitor({ alert, prefix: 'app_', labels: { service: 'api "v2"' } });
+  feed(m, 20, (min) => 100 * MB + min * MB);
+  const fams = parsePrometheus(m.metrics());
+  const one = (name) => {
+    const f = fams.get(name);
+    assert.ok(f, name);
+    return f.samples;
+  };
+  assert.deepEqual(one('app_heap_used_bytes'), [{ labels: { service: 'api \\"v2\\"' }, value: 120 * MB }]);
+  assert.equal(one('app_heap_total_bytes')[0].value, 240 * MB);
+  assert.equal(one('app_rss_bytes')[0].value, 360 * MB);
+  assert.equal(fams.get('app_gc_total').type, 'counter');
+  assert.deepEqual(one('app_gc_total').map((s) => s.labels.kind), ['minor', 'major', 'incremental', 'weakcb', 'other']);
+  const rate = one('app_heap_growth_bytes_per_hour')[0].value;
+  assert.ok(Math.abs(rate - 60 * MB) < 1, `${rate}`);
+  assert.ok(one('app_heap_growth_percent_per_hour')[0].value > 40);
+  assert.equal(one('app_heap_growth_confidence')[0].value, 1);
+  assert.equal(one('app_leak_suspected')[0].value, 1);
+});
+
+test('register() exposes the same gauges through a prom-client style registry', async () => {
+  // Implements the registry methods register() calls, and renders the way
+  // prom-client does: await get() on each metric at scrape time.
+  const registry = {
+    metricsByName: new Map(),
+    registerMetric(metric) {
+      if (this.metricsByName.has(metric.name)) throw new Error(`duplicate ${metric.name}`);
+      this.metricsByName.set(metric.name, metric);
+    },
+    removeSingleMetric(name) {
+      this.metricsByName.delete(name);
+    },
+    async metrics() {
+      let out = '';
+      for (const metric of this.metricsByName.values()) {
+        const item = await metric.get();
+        out += `# HELP ${item.name} ${item.help}\n# TYPE ${item.name} ${item.type}\n`;
+        for (const v of item.values) {
+          const labels = Object.entries(v.labels).map(([k, x]) => `${k}="${x}"`).join(',');
+          out += `${item.name}${labels ? `{${labels}}` : ''} ${v.value}\n`;
+        }
+      }
+      return out;
+    },
+  };
+  const m = new Monitor({ labels: { worker: '0' } });
+  const unregister = m.register(registry);
+  assert.equal(registry.metricsByName.size, 11);
+  assert.throws(() => m.register(registry), /duplicate/);
+  m.record({ t: 1, heapUsed: 42 * MB, rss: 99 * MB, afterGc: true });
+  const scraped = parsePrometheus(await registry.metrics());
+  const direct = parsePrometheus(m.metrics());
+  assert.deepEqual([...scraped.keys()], [...direct.keys()]);
+  for (const [name, fam] of direct) assert.deepEqual(scraped.get(name).samples, fam.samples, name);
+  assert.deepEqual(scraped.get('leakwatch_heap_used_bytes').samples, [{ labels: { worker: '0' }, value: 42 * MB }]);
+  unregister();
+  assert.equal(registry.metricsByName.size, 0);
+  assert.throws(() => m.register({}), { code: 'ERR_INVALID_ARG' });
+});
+
+test('bad options throw ERR_INVALID_ARG', () => {
+  const bad = [
+    { intervalMs: -1 },
+    { alert: { growthPctPerHour: 0 } },
+    { alert: { minSamples: 1.5 } },
+    { alert: { minConfidence: 2 } },
+    { prefix: '1bad' },
+    { labels: { kind: 'x' } },
+    { onSample: 'no' },
+    { historySize: 0 },
+  ];
+  for (const options of bad) assert.throws(() => new Monitor(options), { code: 'ERR_INVALID_ARG' }, JSON.stringify(options));
+  const m = new Monitor();
+  assert.throws(() => m.record({ heapUsed: -5 }), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => m.record({ heapUsed: NaN }), { code: 'ERR_INVALID_ARG' });
+});
+
+test('real process: samples after major GCs, counts GCs, and never keeps the process alive', () => {
+  const program = `
+    const { monitor } = require(${JSON.stringify(ROOT)});
+    const m = monitor({ intervalMs: 20, spaces: true });
+    let gcSamples = 0, spaces = 0;
+    m.on('sample', (s) => { if (s.afterGc) { gcSamples++; spaces = Object.keys(s.spaces).length; } });
+    for (let i = 0; i < 5; i++) globalThis.gc();
+    setTimeout(() => {
+      const text = m.metrics();
+      const major = Number(/leakwatch_gc_total\\{kind="major"\\} (\\d+)/.exec(text)[1]);
+      console.log(JSON.stringify({ gcSamples, spaces, major, history: m.history().length }));
+      // No stop(): the interval and the GC observer must not hold the loop.
+    }, 150);
+  `;
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', program], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(Date.now() - started < 10_000);
+  const out = JSON.parse(r.stdout);
+  assert.ok(out.major >= 5, `major GCs counted: ${out.major}`);
+  assert.ok(out.gcSamples >= 1, 'at least one post-GC sample');
+  assert.ok(out.spaces >= 5, 'per-space statistics included');
+  assert.ok(out.history > out.gcSamples, 'interval samples too');
+});
+
+test('monitor() in a worker thread keeps its own state', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const { Monitor } = require(${JSON.stringify(ROOT)});
+    const m = new Monitor();
+    m.record({ t: 1, heapUsed: 7 });
+    parentPort.postMessage(m.history().length);
+  `;
+  const mine = new Monitor();
+  mine.record({ t: 1, heapUsed: 1 });
+  mine.record({ t: 2, heapUsed: 1 });
+  const w = new Worker(code, { eval: true });
+  const [count] = await Promise.all([new Promise((res, rej) => w.once('message', res).once('error', rej))]);
+  assert.equal(count, 1);
+  assert.equal(mine.history().length, 2);
+  monitor({ intervalMs: 0 }).stop();
+});
