@@ -113,41 +113,49 @@ impl Snapshot {
     /// Runs DevTools' pipeline on a parsed graph.
     pub fn analyze(mut graph: Graph, progress: &dyn Progress) -> Result<Snapshot> {
         let t = TypeIndices::new(&graph.meta);
-        let steps = 8;
+        let steps = 7;
         let step = |k: u64, name: &str| -> Result<()> {
             check(progress)?;
             progress.report(name, k, steps);
             Ok(())
         };
-        step(0, "retainers")?;
-        let eph = EphemeronNames::build(
-            &graph.strings,
-            &graph.edge_name,
-            &graph.edge_to_type,
-            t.e_internal,
-            EDGE_TYPE_MASK,
-        );
-        let mut retainers = phases::build_retainers(&graph);
-        step(1, "dom-state")?;
+        // Phases that only read the graph run two at a time (the machines
+        // this must be fast on have two cores); results are identical.
+        step(0, "dom-state")?;
         phases::propagate_dom_state(&mut graph, &t);
+        step(1, "retainers")?;
+        let g = &graph;
+        let (mut retainers, (eph, essential)) = std::thread::scope(|scope| {
+            let retainers = scope.spawn(|| phases::build_retainers(g));
+            let eph = EphemeronNames::build(
+                &g.strings,
+                &g.edge_name,
+                &g.edge_to_type,
+                t.e_internal,
+                EDGE_TYPE_MASK,
+            );
+            let page_owned = phases::mark_page_owned(g, &t);
+            let essential = phases::essential_edges(g, &t, &page_owned, &eph);
+            (join(retainers), (eph, essential))
+        });
         step(2, "essential-edges")?;
-        let page_owned = phases::mark_page_owned(&graph, &t);
-        let essential = phases::essential_edges(&graph, &t, &page_owned, &eph);
-        drop(page_owned);
         phases::mark_essential_retainers(&graph, &mut retainers, &essential);
         step(3, "shallow-sizes")?;
         phases::calculate_shallow_sizes(&mut graph, &t);
-        step(4, "distances")?;
-        let distance = phases::calculate_distances(&graph, &t, &eph);
-        drop(eph);
-        step(5, "class-names")?;
-        let names = class_indices(&mut graph, &t);
-        step(6, "dominators")?;
-        let (dominator, order) = phases::dominators(&graph, &retainers, &essential);
+        step(4, "dominators")?;
+        let g = &graph;
+        let ((dominator, order), distance) = std::thread::scope(|scope| {
+            let dominators = scope.spawn(|| phases::dominators(g, &retainers, &essential));
+            let distance = phases::calculate_distances(g, &t, &eph);
+            (join(dominators), distance)
+        });
         drop(essential);
+        drop(eph);
         let retained = phases::retained_sizes(&graph, &dominator, &order);
         drop(order);
-        step(7, "class-summary")?;
+        step(5, "class-names")?;
+        let names = class_indices(&mut graph, &t);
+        step(6, "class-summary")?;
         let (dominated_first, dominated) = phases::dominated_nodes(&dominator, graph.root);
         let classes = summarize_classes(ClassSummaryInput {
             graph: &graph,
@@ -446,6 +454,15 @@ impl Snapshot {
         (0..self.graph.node_count() as u32)
             .filter(|&x| x != self.graph.root && self.dominator[x as usize] == o)
             .collect()
+    }
+}
+
+/// Joins a phase thread; a panic in it resumes on the caller, where the
+/// bindings turn it into a JS error as for any other panic.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match handle.join() {
+        Ok(v) => v,
+        Err(payload) => std::panic::resume_unwind(payload),
     }
 }
 
