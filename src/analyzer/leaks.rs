@@ -738,6 +738,16 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
     )
 }
 
+/// The scope (V8 Context) a closure captured.
+fn closure_context(s: &Snapshot, closure: u32) -> Option<u32> {
+    let g = &s.graph;
+    g.edges(closure)
+        .find(|&e| {
+            g.edge_type(e) == s.types.e_internal && g.strings.wtf8(g.edge_name[e]) == b"context"
+        })
+        .map(|e| g.edge_target(e))
+}
+
 /// The context variable with the largest retained size among the closures'
 /// scopes: what the seed's "closure retains largeData" leak keeps alive.
 fn largest_context_variable(s: &Snapshot, closures: &[u32]) -> Option<(String, u64)> {
@@ -745,13 +755,7 @@ fn largest_context_variable(s: &Snapshot, closures: &[u32]) -> Option<(String, u
     let t = &s.types;
     let mut best: Option<(String, u64)> = None;
     for &c in closures {
-        let Some(ctx) = g
-            .edges(c)
-            .find(|&e| {
-                g.edge_type(e) == t.e_internal && g.strings.wtf8(g.edge_name[e]) == b"context"
-            })
-            .map(|e| g.edge_target(e))
-        else {
+        let Some(ctx) = closure_context(s, c) else {
             continue;
         };
         for e in g.edges(ctx) {
@@ -774,13 +778,7 @@ fn timer_owners(s: &Snapshot, closures: &[u32]) -> String {
     let t = &s.types;
     let mut counts: HashMap<String, u64> = HashMap::new();
     for &c in closures {
-        let Some(ctx) = g
-            .edges(c)
-            .find(|&e| {
-                g.edge_type(e) == t.e_internal && g.strings.wtf8(g.edge_name[e]) == b"context"
-            })
-            .map(|e| g.edge_target(e))
-        else {
+        let Some(ctx) = closure_context(s, c) else {
             continue;
         };
         for e in g.edges(ctx) {

@@ -270,6 +270,15 @@ pub struct EdgeInfo {
     pub node: NodeInfo,
 }
 
+fn edge_info(s: &Snapshot, e: usize, other_end: u32) -> EdgeInfo {
+    EdgeInfo {
+        edge_type: s.edge_type_name(e).to_string(),
+        name: s.edge_name(e),
+        label: s.edge_label(e),
+        node: s.summarize_node(other_end).into(),
+    }
+}
+
 #[napi(object)]
 pub struct ClassSummaryRow {
     pub key: String,
@@ -471,12 +480,7 @@ impl NativeSnapshot {
         let s = self.get()?;
         Ok(s.graph
             .edges(o)
-            .map(|e| EdgeInfo {
-                edge_type: s.edge_type_name(e).to_string(),
-                name: s.edge_name(e),
-                label: s.edge_label(e),
-                node: s.summarize_node(s.graph.edge_target(e)).into(),
-            })
+            .map(|e| edge_info(s, e, s.graph.edge_target(e)))
             .collect())
     }
 
@@ -486,12 +490,7 @@ impl NativeSnapshot {
         let s = self.get()?;
         Ok(s.retaining_edges(o)
             .into_iter()
-            .map(|(src, e)| EdgeInfo {
-                edge_type: s.edge_type_name(e).to_string(),
-                name: s.edge_name(e),
-                label: s.edge_label(e),
-                node: s.summarize_node(src).into(),
-            })
+            .map(|(src, e)| edge_info(s, e, src))
             .collect())
     }
 
