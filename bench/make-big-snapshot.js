@@ -111,7 +111,8 @@ function child(out, files) {
   const checkSeconds = (performance.now() - t) / 1000;
 
   // On Node 20, writeHeapSnapshot of this heap is pathologically slow unless the Debugger domain
-  // is enabled first (measured on a 62 MB snapshot of this program: 518 s without, 3 s with).
+  // is enabled first (measured on a 62 MB snapshot of an early 200-file version of this program:
+  // 518 s without, 3 s with).
   // BENCH_NO_DEBUGGER=1 skips it, to reproduce that measurement.
   const session = new inspector.Session();
   session.connect();
