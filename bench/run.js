@@ -194,7 +194,7 @@ async function main(argv) {
       base ? `${fmt(r.wallSeconds / base.wallSeconds)}x` : '-',
       `${fmt((r.maxRssKB * 1024) / fileBytes, 2)}x`,
     ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.filter(l => l.length > 2).map(l => String(l[i]).length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.filter(l => l.length > i + 1).map(l => String(l[i]).length)));
   const row = cells => cells.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   console.log(row(header));
   for (const l of lines) console.log(row(l));

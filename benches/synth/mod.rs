@@ -398,8 +398,7 @@ impl Builder {
                     self.edge(E_ELEMENT, i as u32, b.start + c);
                 }
             } else {
-                let class = self.class_name();
-                self.push_node(OBJECT, class, 24 + 8 * children.len() as u32);
+                self.push_object(at, 24 + 8 * children.len() as u32);
                 for c in children {
                     let name = self.property_name();
                     self.edge(E_PROPERTY, name, b.start + c);
@@ -409,14 +408,21 @@ impl Builder {
         }
     }
 
-    fn class_name(&mut self) -> u32 {
-        // Mostly plain objects, which DevTools names by their properties.
+    /// An object of a random class. Instances of user classes carry their
+    /// constructor's source location, as V8 writes it (DevTools then keys the
+    /// class by script, line and column); plain objects are named by
+    /// DevTools from their properties.
+    fn push_object(&mut self, at: usize, size: u32) {
         if self.rng.chance(40) {
-            self.strings.get("Object")
-        } else {
-            let k = self.rng.below(CLASS_NAMES);
-            self.strings.get(&format!("Class{k}"))
+            let name = self.strings.get("Object");
+            self.push_node(OBJECT, name, size);
+            return;
         }
+        let k = self.rng.below(CLASS_NAMES);
+        let name = self.strings.get(&format!("Class{k}"));
+        self.push_node(OBJECT, name, size);
+        self.locations
+            .push([(at * NODE_FIELDS) as u32, 100 + (k % 7) as u32, k as u32, 4]);
     }
 
     /// A closure with a context and code, and a source location.
