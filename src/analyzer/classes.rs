@@ -426,7 +426,8 @@ pub struct ClassInfo {
 /// class text (objects without one are keyed by class string index alone).
 #[derive(Hash, PartialEq, Eq, Clone)]
 enum ClassKey {
-    Located(u32, u32, u32, Box<[u8]>),
+    /// Script, line, column, and the interned class text.
+    Located(u32, u32, u32, u32),
 }
 
 pub struct ClassSummary {
@@ -484,6 +485,8 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
     const NO_CLASS: u32 = u32::MAX;
     let mut by_index: Vec<u32> = vec![NO_CLASS; g.strings.len()];
     let mut by_location: HashMap<ClassKey, u32> = HashMap::new();
+    let mut text_of_class: Vec<u32> = vec![NO_CLASS; g.strings.len()];
+    let mut class_texts: HashMap<&[u8], u32> = HashMap::new();
     let mut internal: Vec<ClassInfo> = Vec::new();
     let mut node_class = vec![0u32; n];
     for (o, node_class_slot) in node_class.iter_mut().enumerate() {
@@ -498,12 +501,20 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         }
         let located = match location {
             Some([_, s, l, c]) if g.node_kind[o] & 0x3F == input.types.object => {
-                Some(ClassKey::Located(
-                    s,
-                    l,
-                    c,
-                    g.strings.wtf8(class_index).to_vec().into_boxed_slice(),
-                ))
+                // Two class indices with equal text are one located class;
+                // intern the text once per class index, not once per object.
+                let text = match text_of_class[class_index as usize] {
+                    NO_CLASS => {
+                        let next = class_texts.len() as u32;
+                        let id = *class_texts
+                            .entry(g.strings.wtf8(class_index))
+                            .or_insert(next);
+                        text_of_class[class_index as usize] = id;
+                        id
+                    }
+                    id => id,
+                };
+                Some(ClassKey::Located(s, l, c, text))
             }
             _ => None,
         };
