@@ -551,14 +551,10 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
 
     // Which Node pattern this is, and the sentence that names it.
     let parent_of_holder = parent[holder as usize];
-    let under_events = parent_of_holder != NONE
-        && incoming_name(s3, parent, holder).as_deref() == Some("_events")
-        || incoming_name(s3, parent, holder)
-            .as_deref()
-            .is_some_and(|_| {
-                parent_of_holder != NONE
-                    && incoming_name(s3, parent, parent_of_holder).as_deref() == Some("_events")
-            });
+    // The holder is an emitter's `_events` object, or a listener array in it.
+    let reached_via_events =
+        |o: u32| o != NONE && incoming_name(s3, parent, o).as_deref() == Some("_events");
+    let under_events = reached_via_events(holder) || reached_via_events(parent_of_holder);
     let kind;
     let explanation;
     let delta = growth_count(element_counts);

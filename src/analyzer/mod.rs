@@ -20,4 +20,4 @@ pub mod types;
 
 pub use error::{Result, SnapshotError};
 pub use parser::Parser;
-pub use snapshot::{LoadOptions, Progress, Snapshot};
+pub use snapshot::{Progress, Snapshot};

@@ -27,9 +27,6 @@ pub trait Progress: Sync {
 pub struct Quiet;
 impl Progress for Quiet {}
 
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {}
-
 const READ_CHUNK: usize = 4 << 20;
 
 pub struct Snapshot {

@@ -34,3 +34,26 @@ pub fn guarded<T>(f: impl FnOnce() -> napi::Result<T>) -> napi::Result<T> {
         Err(p) => Err(from_panic(p)),
     }
 }
+
+/// JS numbers that name something (ids, counts) must be exact non-negative
+/// integers within JavaScript's safe range.
+pub fn to_integer(v: f64, what: &str) -> napi::Result<u64> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
+        Ok(v as u64)
+    } else {
+        Err(invalid_arg(format!(
+            "{what} must be a non-negative integer, got {v}"
+        )))
+    }
+}
+
+/// Measurements (bytes, milliseconds) may arrive fractional; they truncate.
+pub fn to_measure(v: f64, what: &str) -> napi::Result<u64> {
+    if !v.is_finite() || v < 0.0 {
+        return Err(invalid_arg(format!(
+            "{what} must be a finite non-negative number, got {v}"
+        )));
+    }
+    // `as` saturates above u64::MAX.
+    Ok(v as u64)
+}

@@ -2,7 +2,7 @@
 //! `lib/snapshots.js`), which makes the `v8` / `perf_hooks` calls and feeds
 //! the readings in here.
 
-use super::errors::{guarded, invalid_arg};
+use super::errors::{guarded, invalid_arg, to_measure};
 use crate::trackers::metrics::{self, Kind};
 use crate::trackers::monitor::{AlertConfig, AlertEvent, GcKind, Monitor, Sample, Trend};
 use crate::trackers::snapshot_policy::{
@@ -13,18 +13,8 @@ use crate::trackers::trend::Fit;
 use napi_derive::napi;
 use std::collections::HashMap;
 
-fn to_u64(v: f64, name: &str) -> napi::Result<u64> {
-    if !v.is_finite() || v < 0.0 {
-        return Err(invalid_arg(format!(
-            "{name} must be a finite non-negative number, got {v}"
-        )));
-    }
-    // `as` saturates above u64::MAX.
-    Ok(v as u64)
-}
-
 fn opt_u64(v: Option<f64>, name: &str, default: u64) -> napi::Result<u64> {
-    v.map_or(Ok(default), |v| to_u64(v, name))
+    v.map_or(Ok(default), |v| to_measure(v, name))
 }
 
 #[napi(object)]
@@ -148,12 +138,12 @@ impl NativeMonitor {
     #[napi(catch_unwind)]
     pub fn record(&mut self, s: HeapSample) -> napi::Result<Option<AlertTransition>> {
         let sample = Sample {
-            t_ms: to_u64(s.t, "t")?,
-            heap_used: to_u64(s.heap_used, "heapUsed")?,
-            heap_total: to_u64(s.heap_total, "heapTotal")?,
-            rss: to_u64(s.rss, "rss")?,
-            external: to_u64(s.external, "external")?,
-            array_buffers: to_u64(s.array_buffers, "arrayBuffers")?,
+            t_ms: to_measure(s.t, "t")?,
+            heap_used: to_measure(s.heap_used, "heapUsed")?,
+            heap_total: to_measure(s.heap_total, "heapTotal")?,
+            rss: to_measure(s.rss, "rss")?,
+            external: to_measure(s.external, "external")?,
+            array_buffers: to_measure(s.array_buffers, "arrayBuffers")?,
             after_gc: s.after_gc,
         };
         Ok(self.inner.record(sample).map(|e| match e {
@@ -260,7 +250,7 @@ impl NativeSnapshotTrigger {
                 }
             }
             Ok(NativeSnapshotTrigger {
-                gate: Trigger::new(to_u64(min_interval_ms, "minIntervalMs")?),
+                gate: Trigger::new(to_measure(min_interval_ms, "minIntervalMs")?),
                 growth: growth_pct.map(GrowthTrigger::new),
             })
         })
@@ -268,7 +258,7 @@ impl NativeSnapshotTrigger {
 
     #[napi(catch_unwind)]
     pub fn request(&mut self, now: f64) -> napi::Result<GateDecision> {
-        let (action, retry) = match self.gate.request(to_u64(now, "now")?) {
+        let (action, retry) = match self.gate.request(to_measure(now, "now")?) {
             Gate::Take => ("take", 0),
             Gate::InFlight => ("in-flight", 0),
             Gate::Debounced { retry_in_ms } => ("debounced", retry_in_ms),
@@ -281,14 +271,14 @@ impl NativeSnapshotTrigger {
 
     #[napi(catch_unwind)]
     pub fn finish(&mut self, now: f64) -> napi::Result<()> {
-        self.gate.finish(to_u64(now, "now")?);
+        self.gate.finish(to_measure(now, "now")?);
         Ok(())
     }
 
     /// Feeds a post-GC heap size; true when it has grown enough to snapshot.
     #[napi(catch_unwind)]
     pub fn observe_heap(&mut self, heap_used: f64) -> napi::Result<bool> {
-        let v = to_u64(heap_used, "heapUsed")?;
+        let v = to_measure(heap_used, "heapUsed")?;
         Ok(self.growth.as_mut().is_some_and(|g| g.observe(v)))
     }
 }
@@ -310,13 +300,15 @@ pub fn check_snapshot_headroom(
     system_available: Option<f64>,
 ) -> napi::Result<HeadroomResult> {
     let room = MemoryRoom {
-        cgroup_free: cgroup_free.map(|v| to_u64(v, "cgroupFree")).transpose()?,
+        cgroup_free: cgroup_free
+            .map(|v| to_measure(v, "cgroupFree"))
+            .transpose()?,
         system_available: system_available
-            .map(|v| to_u64(v, "systemAvailable"))
+            .map(|v| to_measure(v, "systemAvailable"))
             .transpose()?,
     };
     Ok(
-        match check_headroom(to_u64(heap_used, "heapUsed")?, factor, room) {
+        match check_headroom(to_measure(heap_used, "heapUsed")?, factor, room) {
             Headroom::Enough { need, available } => HeadroomResult {
                 ok: true,
                 need_bytes: need as f64,
@@ -356,16 +348,16 @@ pub fn select_snapshots_to_delete(
         .map(|f| {
             Ok(FileEntry {
                 name: f.name,
-                bytes: to_u64(f.bytes, "bytes")?,
-                mtime_ms: to_u64(f.mtime_ms.max(0.0), "mtimeMs")?,
+                bytes: to_measure(f.bytes, "bytes")?,
+                mtime_ms: to_measure(f.mtime_ms.max(0.0), "mtimeMs")?,
             })
         })
         .collect::<napi::Result<Vec<_>>>()?;
     let max_files = max_files
-        .map(|v| to_u64(v, "maxFiles"))
+        .map(|v| to_measure(v, "maxFiles"))
         .transpose()?
         .map(|v| v.min(usize::MAX as u64) as usize);
-    let max_bytes = max_bytes.map(|v| to_u64(v, "maxBytes")).transpose()?;
+    let max_bytes = max_bytes.map(|v| to_measure(v, "maxBytes")).transpose()?;
     Ok(snapshot_policy::select_for_deletion(
         &entries, max_files, max_bytes,
     ))
@@ -375,11 +367,14 @@ pub fn select_snapshots_to_delete(
 /// thread of this process is writing one.
 #[napi(catch_unwind)]
 pub fn acquire_snapshot_lease(now: f64, max_hold_ms: f64) -> napi::Result<Option<f64>> {
-    let token = PROCESS_LEASE.try_acquire(to_u64(now, "now")?, to_u64(max_hold_ms, "maxHoldMs")?);
+    let token = PROCESS_LEASE.try_acquire(
+        to_measure(now, "now")?,
+        to_measure(max_hold_ms, "maxHoldMs")?,
+    );
     Ok(token.map(|t| t as f64))
 }
 
 #[napi(catch_unwind)]
 pub fn release_snapshot_lease(token: f64) -> napi::Result<bool> {
-    Ok(PROCESS_LEASE.release(to_u64(token, "token")?))
+    Ok(PROCESS_LEASE.release(to_measure(token, "token")?))
 }

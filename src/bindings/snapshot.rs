@@ -1,7 +1,7 @@
 //! `loadSnapshot` / `loadSnapshotSync`, the streaming loader, and the
 //! `NativeSnapshot` handle whose graph stays in Rust memory.
 
-use super::errors::{from_core, guarded, invalid_arg, js_error};
+use super::errors::{from_core, guarded, invalid_arg, js_error, to_integer};
 use crate::analyzer::report::{NodeSummary, PathStep as CorePathStep, Report};
 use crate::analyzer::{Parser, Progress, Snapshot};
 use napi::bindgen_prelude::*;
@@ -369,12 +369,8 @@ impl NativeSnapshot {
     }
 
     fn ordinal(&self, id: f64) -> napi::Result<Option<u32>> {
-        if !(id.is_finite() && id >= 0.0 && id.fract() == 0.0) {
-            return Err(invalid_arg(format!(
-                "node id must be a non-negative integer, got {id}"
-            )));
-        }
-        Ok(self.get()?.ordinal_of_id(id as u64))
+        let id = to_integer(id, "node id")?;
+        Ok(self.get()?.ordinal_of_id(id))
     }
 
     fn require(&self, id: f64) -> napi::Result<u32> {

@@ -5,7 +5,7 @@
 //! call several times slower than a plain function, and these calls sit on
 //! the hot path of every `on()` and `setTimeout()`.
 
-use super::errors::{invalid_arg, js_error};
+use super::errors::{invalid_arg, js_error, to_integer};
 use crate::trackers::listeners::{self, ListenerRegistry};
 use crate::trackers::log::{BoundedLog, Entry, Kind, LogOptions, Overflow};
 use crate::trackers::timers::{self, TimerKind, TimerRegistry};
@@ -69,23 +69,12 @@ fn with_state<T>(f: impl FnOnce(&ThreadState) -> T) -> T {
     STATE.with(f)
 }
 
-/// JS numbers that name something (ids, counts) must be exact non-negative integers.
-fn to_u64(v: f64, what: &str) -> napi::Result<u64> {
-    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
-        Ok(v as u64)
-    } else {
-        Err(invalid_arg(format!(
-            "{what} must be a non-negative integer, got {v}"
-        )))
-    }
-}
-
 /// A bound: a positive integer, or Infinity for none.
 fn to_bound(v: f64, what: &str) -> napi::Result<u64> {
     if v == f64::INFINITY {
         return Ok(u64::MAX);
     }
-    match to_u64(v, what)? {
+    match to_integer(v, what)? {
         0 => Err(invalid_arg(format!("{what} must be at least 1"))),
         n => Ok(n),
     }
@@ -276,7 +265,7 @@ pub struct TimerSiteGroup {
 /// Timer ids are Node's async ids, so `clearTimeout(numericId)` needs no map.
 #[napi(catch_unwind)]
 pub fn timer_add(id: f64, kind: u32, delay: f64) -> napi::Result<()> {
-    let id = to_u64(id, "timer id")?;
+    let id = to_integer(id, "timer id")?;
     let kind = TimerKind::from_u32(kind)
         .ok_or_else(|| invalid_arg(format!("unknown timer kind {kind}")))?;
     let delay = if delay.is_finite() { delay } else { 0.0 };
@@ -286,38 +275,38 @@ pub fn timer_add(id: f64, kind: u32, delay: f64) -> napi::Result<()> {
 
 #[napi(catch_unwind)]
 pub fn timer_fire(id: f64) -> napi::Result<()> {
-    let id = to_u64(id, "timer id")?;
+    let id = to_integer(id, "timer id")?;
     with_state(|s| s.timers.lock().fire(id));
     Ok(())
 }
 
 #[napi(catch_unwind)]
 pub fn timer_remove(id: f64) -> bool {
-    to_u64(id, "timer id").is_ok_and(|id| with_state(|s| s.timers.lock().remove(id)))
+    to_integer(id, "timer id").is_ok_and(|id| with_state(|s| s.timers.lock().remove(id)))
 }
 
 #[napi(catch_unwind)]
 pub fn timer_has(id: f64) -> bool {
-    to_u64(id, "timer id").is_ok_and(|id| with_state(|s| s.timers.lock().contains(id)))
+    to_integer(id, "timer id").is_ok_and(|id| with_state(|s| s.timers.lock().contains(id)))
 }
 
 #[napi(catch_unwind)]
 pub fn timer_set_site(id: f64, site: String) -> napi::Result<()> {
-    let id = to_u64(id, "timer id")?;
+    let id = to_integer(id, "timer id")?;
     with_state(|s| s.timers.lock().set_site(id, &site));
     Ok(())
 }
 
 #[napi(catch_unwind)]
 pub fn timer_set_owner(id: f64, owner: f64) -> napi::Result<bool> {
-    let id = to_u64(id, "timer id")?;
-    let owner = to_u64(owner, "owner token")?;
+    let id = to_integer(id, "timer id")?;
+    let owner = to_integer(owner, "owner token")?;
     Ok(with_state(|s| s.timers.lock().set_owner(id, owner)))
 }
 
 #[napi(catch_unwind)]
 pub fn timer_owner_collected(owner: f64) -> napi::Result<Vec<TimerInfo>> {
-    let owner = to_u64(owner, "owner token")?;
+    let owner = to_integer(owner, "owner token")?;
     let out = with_state(|s| s.timers.lock().owner_collected(owner));
     Ok(out.into_iter().map(Into::into).collect())
 }
@@ -343,7 +332,7 @@ pub fn timer_by_site() -> Vec<TimerSiteGroup> {
 
 #[napi(catch_unwind)]
 pub fn timer_select(site: Option<String>, owner: Option<f64>) -> napi::Result<Vec<f64>> {
-    let owner = owner.map(|o| to_u64(o, "owner token")).transpose()?;
+    let owner = owner.map(|o| to_integer(o, "owner token")).transpose()?;
     let ids = with_state(|s| s.timers.lock().select(site.as_deref(), owner));
     Ok(ids.into_iter().map(|i| i as f64).collect())
 }
@@ -500,7 +489,7 @@ pub fn log_stats(handle: u32) -> napi::Result<NativeLogStats> {
 
 #[napi(catch_unwind)]
 pub fn log_read(handle: u32, from: f64, max: u32) -> napi::Result<LogChunk> {
-    let from = to_u64(from, "sequence number")?;
+    let from = to_integer(from, "sequence number")?;
     with_log(handle, |l| {
         let (entries, next) = l.read_from(from, max as usize);
         chunk(entries, next)
