@@ -274,6 +274,9 @@ export declare function logDrain(handle: number): LogChunk
 /** Opens a log private to this thread; returns its handle. */
 export declare function logOpen(options: NativeLogOptions): number
 
+/** Entries staged by the facade, in one call: see `BoundedLog::push_batch`. */
+export declare function logPushBatch(handle: number, text: string, meta: Uint32Array): boolean
+
 export declare function logPushBytes(handle: number, bytes: Uint8Array): boolean
 
 export declare function logPushJson(handle: number, json: string): boolean

@@ -862,6 +862,7 @@ module.exports.logClear = nativeBinding.logClear
 module.exports.logClose = nativeBinding.logClose
 module.exports.logDrain = nativeBinding.logDrain
 module.exports.logOpen = nativeBinding.logOpen
+module.exports.logPushBatch = nativeBinding.logPushBatch
 module.exports.logPushBytes = nativeBinding.logPushBytes
 module.exports.logPushJson = nativeBinding.logPushJson
 module.exports.logPushText = nativeBinding.logPushText

@@ -387,13 +387,13 @@ pub struct LogChunk {
     pub next: f64,
 }
 
-fn chunk<'a>(entries: impl IntoIterator<Item = &'a Entry>, next: u64) -> LogChunk {
+fn chunk(entries: Vec<Entry>, next: u64) -> LogChunk {
     let mut kinds = Vec::new();
     let mut values = Vec::new();
     for e in entries {
         kinds.push(e.kind as u32);
         values.push(match e.kind {
-            Kind::Bytes => Either::B(Buffer::from(e.data.to_vec())),
+            Kind::Bytes => Either::B(Buffer::from(e.data.into_vec())),
             Kind::Text | Kind::Json => Either::A(String::from_utf8_lossy(&e.data).into_owned()),
         });
     }
@@ -461,17 +461,23 @@ pub fn log_shared(name: String, options: NativeLogOptions) -> napi::Result<u32> 
 
 #[napi(catch_unwind)]
 pub fn log_push_text(handle: u32, text: String) -> napi::Result<bool> {
-    with_log(handle, |l| l.push(Kind::Text, text.into_bytes().into()))
+    with_log(handle, |l| l.push(Kind::Text, text.as_bytes()))
+}
+
+/// Entries staged by the facade, in one call: see `BoundedLog::push_batch`.
+#[napi(catch_unwind)]
+pub fn log_push_batch(handle: u32, text: String, meta: &[u32]) -> napi::Result<bool> {
+    with_log(handle, |l| l.push_batch(&text, meta))
 }
 
 #[napi(catch_unwind)]
 pub fn log_push_json(handle: u32, json: String) -> napi::Result<bool> {
-    with_log(handle, |l| l.push(Kind::Json, json.into_bytes().into()))
+    with_log(handle, |l| l.push(Kind::Json, json.as_bytes()))
 }
 
 #[napi(catch_unwind)]
 pub fn log_push_bytes(handle: u32, bytes: &[u8]) -> napi::Result<bool> {
-    with_log(handle, |l| l.push(Kind::Bytes, bytes.into()))
+    with_log(handle, |l| l.push(Kind::Bytes, bytes))
 }
 
 #[napi(catch_unwind)]
@@ -505,7 +511,7 @@ pub fn log_tail(handle: u32, n: u32) -> napi::Result<LogChunk> {
 pub fn log_drain(handle: u32) -> napi::Result<LogChunk> {
     with_log(handle, |l| {
         let taken = l.drain();
-        chunk(&taken, l.next_seq())
+        chunk(taken, l.next_seq())
     })
 }
 

@@ -44,9 +44,89 @@ impl Kind {
     }
 }
 
+/// An entry as read back out (a copy: the log keeps its own bytes).
 pub struct Entry {
     pub kind: Kind,
     pub data: Box<[u8]>,
+}
+
+/// Bytes in a circular buffer that doubles when full; its capacity is a
+/// power of two, so wrapping is a mask. VecDeque<u8> extends
+/// and drains byte by byte, which made a push several times slower.
+#[derive(Default)]
+struct ByteRing {
+    buf: Vec<u8>,
+    head: usize,
+    len: usize,
+}
+
+impl ByteRing {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn grow(&mut self, need: usize) {
+        let cap = (self.len + need).next_power_of_two().max(4096);
+        let mut buf = vec![0u8; cap];
+        let (a, b) = self.slices(0, self.len);
+        buf[..a.len()].copy_from_slice(a);
+        buf[a.len()..self.len].copy_from_slice(b);
+        self.buf = buf;
+        self.head = 0;
+    }
+
+    fn push(&mut self, data: &[u8]) {
+        if self.buf.len() - self.len < data.len() {
+            self.grow(data.len());
+        }
+        let cap = self.buf.len();
+        let at = (self.head + self.len) & (cap - 1);
+        let first = data.len().min(cap - at);
+        self.buf[at..at + first].copy_from_slice(&data[..first]);
+        self.buf[..data.len() - first].copy_from_slice(&data[first..]);
+        self.len += data.len();
+    }
+
+    /// The `n` bytes from `start` (counted from the head), as up to two slices.
+    fn slices(&self, start: usize, n: usize) -> (&[u8], &[u8]) {
+        if n == 0 {
+            return (&[], &[]);
+        }
+        let cap = self.buf.len();
+        let at = (self.head + start) & (cap - 1);
+        let first = n.min(cap - at);
+        (&self.buf[at..at + first], &self.buf[..n - first])
+    }
+
+    fn copy(&self, start: usize, n: usize) -> Vec<u8> {
+        let (a, b) = self.slices(start, n);
+        let mut v = Vec::with_capacity(n);
+        v.extend_from_slice(a);
+        v.extend_from_slice(b);
+        v
+    }
+
+    fn pop(&mut self, n: usize) {
+        let n = n.min(self.len);
+        if n > 0 {
+            self.head = (self.head + n) & (self.buf.len() - 1);
+            self.len -= n;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+}
+
+/// Where an entry's bytes are: `offset` counts every byte ever stored, so
+/// evicting from the front never renumbers the entries behind.
+#[derive(Clone, Copy)]
+struct Slot {
+    offset: u64,
+    len: u32,
+    kind: Kind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +164,8 @@ struct Spill {
 }
 
 impl Spill {
-    fn write(&mut self, e: &Entry) {
-        let ok = write_json_line(&mut self.out, e).is_ok();
+    fn write(&mut self, kind: Kind, data: &[u8]) {
+        let ok = write_json_line(&mut self.out, kind, data).is_ok();
         if ok {
             self.lines += 1;
         } else {
@@ -96,16 +176,16 @@ impl Spill {
 
 /// Strings as JSON strings, JSON values verbatim, bytes the way
 /// `JSON.stringify(buffer)` writes them, so a reader needs no special format.
-fn write_json_line(out: &mut impl Write, e: &Entry) -> std::io::Result<()> {
-    match e.kind {
-        Kind::Json => out.write_all(&e.data)?,
+fn write_json_line(out: &mut impl Write, kind: Kind, data: &[u8]) -> std::io::Result<()> {
+    match kind {
+        Kind::Json => out.write_all(data)?,
         Kind::Text => {
-            let s = String::from_utf8_lossy(&e.data);
+            let s = String::from_utf8_lossy(data);
             serde_json::to_writer(&mut *out, &s).map_err(std::io::Error::other)?;
         }
         Kind::Bytes => {
             out.write_all(b"{\"type\":\"Buffer\",\"data\":[")?;
-            for (i, b) in e.data.iter().enumerate() {
+            for (i, b) in data.iter().enumerate() {
                 if i > 0 {
                     out.write_all(b",")?;
                 }
@@ -115,6 +195,40 @@ fn write_json_line(out: &mut impl Write, e: &Entry) -> std::io::Result<()> {
         }
     }
     out.write_all(b"\n")
+}
+
+/// Byte offsets ending each entry of `text`, from UTF-16 lengths; None when
+/// they do not add up or a cut falls inside a character.
+fn utf16_cuts(text: &str, meta: &[u32]) -> Option<Vec<usize>> {
+    let units: u64 = meta.iter().map(|m| u64::from(m >> 1)).sum();
+    let mut cuts = Vec::with_capacity(meta.len());
+    if text.is_ascii() {
+        if units != text.len() as u64 {
+            return None;
+        }
+        let mut end = 0;
+        for m in meta {
+            end += (m >> 1) as usize;
+            cuts.push(end);
+        }
+        return Some(cuts);
+    }
+    let mut chars = text.char_indices();
+    let mut at = 0;
+    for m in meta {
+        let mut left = m >> 1;
+        while left > 0 {
+            let (_, c) = chars.next()?;
+            let n = c.len_utf16() as u32;
+            if n > left {
+                return None;
+            }
+            left -= n;
+            at += c.len_utf8();
+        }
+        cuts.push(at);
+    }
+    (chars.next().is_none()).then_some(cuts)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -127,9 +241,15 @@ pub struct LogStats {
     pub spill_errors: u64,
 }
 
+/// Entries are stored back to back in one byte ring plus a ring of slots,
+/// not one allocation each: a malloc/free pair per entry cost more than the
+/// rest of a batched push.
 pub struct BoundedLog {
     opts: LogOptions,
-    entries: VecDeque<Entry>,
+    data: ByteRing,
+    /// `offset` of the first byte in `data`.
+    data_start: u64,
+    entries: VecDeque<Slot>,
     bytes: u64,
     dropped: u64,
     rejected: u64,
@@ -164,6 +284,8 @@ impl BoundedLog {
         };
         Ok(BoundedLog {
             opts,
+            data: ByteRing::default(),
+            data_start: 0,
             entries: VecDeque::new(),
             bytes: 0,
             dropped: 0,
@@ -177,35 +299,108 @@ impl BoundedLog {
         &self.opts
     }
 
-    fn lose(&mut self, e: &Entry) {
-        if let Some(s) = self.spill.as_mut() {
-            s.write(e);
+    fn bytes_of(&self, slot: &Slot) -> Vec<u8> {
+        let start = (slot.offset - self.data_start) as usize;
+        self.data.copy(start, slot.len as usize)
+    }
+
+    fn copy(&self, slot: &Slot) -> Entry {
+        Entry {
+            kind: slot.kind,
+            data: self.bytes_of(slot).into(),
         }
     }
 
+    /// Removes the oldest entry, spilling it when evicted rather than taken.
+    fn pop_oldest(&mut self, spill: bool) -> Option<Slot> {
+        let slot = self.entries.pop_front()?;
+        if spill && self.spill.is_some() {
+            let data = self.bytes_of(&slot);
+            if let Some(s) = self.spill.as_mut() {
+                s.write(slot.kind, &data);
+            }
+        }
+        self.data.pop(slot.len as usize);
+        self.data_start += u64::from(slot.len);
+        self.bytes -= u64::from(slot.len);
+        self.first_seq += 1;
+        Some(slot)
+    }
+
     /// Stores the entry, or refuses it; false means it was counted as rejected.
-    pub fn push(&mut self, kind: Kind, data: Box<[u8]>) -> bool {
-        let entry = Entry { kind, data };
-        let len = entry.data.len() as u64;
+    pub fn push(&mut self, kind: Kind, data: &[u8]) -> bool {
+        let len = data.len() as u64;
         let full = |log: &Self| {
             log.entries.len() as u64 >= log.opts.max_entries || log.bytes + len > log.opts.max_bytes
         };
-        if len > self.opts.max_bytes || (self.opts.overflow == Overflow::Reject && full(self)) {
+        // An entry's length is kept as u32: a larger one is refused like an oversize one.
+        if len > self.opts.max_bytes.min(u64::from(u32::MAX))
+            || (self.opts.overflow == Overflow::Reject && full(self))
+        {
             self.rejected += 1;
-            self.lose(&entry);
+            if let Some(s) = self.spill.as_mut() {
+                s.write(kind, data);
+            }
             return false;
         }
-        while full(self) {
-            let Some(old) = self.entries.pop_front() else {
-                break;
-            };
-            self.bytes -= old.data.len() as u64;
-            self.first_seq += 1;
+        while full(self) && self.pop_oldest(true).is_some() {
             self.dropped += 1;
-            self.lose(&old);
         }
+        self.entries.push_back(Slot {
+            offset: self.data_start + self.data.len() as u64,
+            len: len as u32,
+            kind,
+        });
+        self.data.push(data);
         self.bytes += len;
-        self.entries.push_back(entry);
+        true
+    }
+
+    /// Stores a batch staged by the JS facade: `text` is the entries joined,
+    /// `meta[i]` is entry i's length in UTF-16 units times two, plus one for
+    /// JSON. Returns false, storing nothing, when the lengths do not cut
+    /// `text` at character boundaries: two lone surrogates from adjacent
+    /// entries join into one character, so the caller pushes them one by one.
+    pub fn push_batch(&mut self, text: &str, meta: &[u32]) -> bool {
+        let Some(cuts) = utf16_cuts(text, meta) else {
+            return false;
+        };
+        let kind = |m: u32| if m & 1 == 1 { Kind::Json } else { Kind::Text };
+        let bytes = text.as_bytes();
+        let longest = cuts
+            .iter()
+            .scan(0, |prev, &end| Some(end - std::mem::replace(prev, end)))
+            .max()
+            .unwrap_or(0) as u64;
+        if self.opts.overflow == Overflow::Reject || longest > self.opts.max_bytes {
+            let mut start = 0;
+            for (m, end) in meta.iter().zip(cuts) {
+                self.push(kind(*m), &bytes[start..end]);
+                start = end;
+            }
+            return true;
+        }
+        // Every entry fits on its own, so storing the batch and then evicting
+        // from the front leaves what pushing one by one would: the longest
+        // suffix within both bounds. The bytes go in with one copy.
+        let base = self.data_start + self.data.len() as u64;
+        let mut start = 0;
+        for (m, end) in meta.iter().zip(cuts) {
+            self.entries.push_back(Slot {
+                offset: base + start as u64,
+                len: (end - start) as u32,
+                kind: kind(*m),
+            });
+            start = end;
+        }
+        self.data.push(bytes);
+        self.bytes += bytes.len() as u64;
+        while (self.entries.len() as u64 > self.opts.max_entries
+            || self.bytes > self.opts.max_bytes)
+            && self.pop_oldest(true).is_some()
+        {
+            self.dropped += 1;
+        }
         true
     }
 
@@ -227,28 +422,40 @@ impl BoundedLog {
     /// Up to `max` entries starting at sequence number `from` (or at the
     /// oldest entry still held, if `from` was evicted), and the sequence
     /// number to continue from.
-    pub fn read_from(&self, from: u64, max: usize) -> (Vec<&Entry>, u64) {
+    pub fn read_from(&self, from: u64, max: usize) -> (Vec<Entry>, u64) {
         let start = from.saturating_sub(self.first_seq) as usize;
-        let got: Vec<&Entry> = self.entries.iter().skip(start).take(max).collect();
+        let got: Vec<Entry> = self
+            .entries
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|s| self.copy(s))
+            .collect();
         let next = self.first_seq + (start + got.len()) as u64;
         (got, next)
     }
 
-    pub fn tail(&self, n: usize) -> Vec<&Entry> {
+    pub fn tail(&self, n: usize) -> Vec<Entry> {
         let skip = self.entries.len().saturating_sub(n);
-        self.entries.iter().skip(skip).collect()
+        self.entries
+            .iter()
+            .skip(skip)
+            .map(|s| self.copy(s))
+            .collect()
     }
 
     /// Removes and returns everything held; taken entries are not drops.
     pub fn drain(&mut self) -> Vec<Entry> {
-        self.first_seq = self.next_seq();
-        self.bytes = 0;
-        self.entries.drain(..).collect()
+        let taken = self.entries.iter().map(|s| self.copy(s)).collect();
+        self.clear();
+        taken
     }
 
     pub fn clear(&mut self) {
         self.first_seq = self.next_seq();
+        self.data_start += self.data.len() as u64;
         self.bytes = 0;
+        self.data.clear();
         self.entries.clear();
     }
 
@@ -280,11 +487,11 @@ mod tests {
         }
     }
 
-    fn text(s: &str) -> Box<[u8]> {
-        s.as_bytes().into()
+    fn text(s: &str) -> &[u8] {
+        s.as_bytes()
     }
 
-    fn texts(entries: &[&Entry]) -> Vec<String> {
+    fn texts(entries: &[Entry]) -> Vec<String> {
         entries
             .iter()
             .map(|e| String::from_utf8_lossy(&e.data).into_owned())
@@ -364,7 +571,7 @@ mod tests {
         o.spill_to = Some(path.to_string_lossy().into_owned());
         let mut log = BoundedLog::new(o).unwrap();
         log.push(Kind::Text, text("he\"y"));
-        log.push(Kind::Bytes, vec![1u8, 255].into());
+        log.push(Kind::Bytes, &[1u8, 255]);
         log.push(Kind::Json, text("{\"a\":1}"));
         log.push(Kind::Text, text("too long!"));
         assert_eq!(log.stats().spilled, 3);
@@ -374,6 +581,59 @@ mod tests {
             got,
             "\"he\\\"y\"\n{\"type\":\"Buffer\",\"data\":[1,255]}\n\"too long!\"\n"
         );
+    }
+
+    #[test]
+    fn batches_split_by_utf16_lengths_and_refuse_split_characters() {
+        let mut log = BoundedLog::new(opts(10, 100, Overflow::DropOldest)).unwrap();
+        // "é" is one UTF-16 unit and two UTF-8 bytes; "😀" is two units, four bytes.
+        assert!(log.push_batch("abé😀{\"a\":1}x", &[2 << 1, 3 << 1, (7 << 1) | 1, 1 << 1]));
+        let got = log.tail(10);
+        assert_eq!(texts(&got), ["ab", "é😀", "{\"a\":1}", "x"]);
+        assert_eq!(got[2].kind, Kind::Json);
+        assert_eq!(log.stats().bytes, 2 + 6 + 7 + 1);
+        // Lengths that cut the pair in two, or do not cover the text, store nothing.
+        assert!(!log.push_batch("😀", &[1 << 1, 1 << 1]));
+        assert!(!log.push_batch("abc", &[2 << 1]));
+        assert!(!log.push_batch("abé", &[2 << 1]));
+        assert_eq!(log.stats().size, 4);
+    }
+
+    #[test]
+    fn a_batch_leaves_what_pushing_one_by_one_leaves() {
+        let words: Vec<String> = (0..40).map(|i| "w".repeat(1 + i % 7)).collect();
+        let text = words.concat();
+        let meta: Vec<u32> = words.iter().map(|w| (w.len() as u32) << 1).collect();
+        let dir = std::env::temp_dir().join(format!("leakwatch-batch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut spilled = Vec::new();
+        for (name, overflow) in [("drop", Overflow::DropOldest), ("reject", Overflow::Reject)] {
+            let mut pair = Vec::new();
+            for how in ["one", "batch"] {
+                let path = dir.join(format!("{name}-{how}.jsonl"));
+                let _ = std::fs::remove_file(&path);
+                let mut o = opts(9, 30, overflow);
+                o.spill_to = Some(path.to_string_lossy().into_owned());
+                let mut log = BoundedLog::new(o).unwrap();
+                if how == "one" {
+                    for w in &words {
+                        log.push(Kind::Text, w.as_bytes());
+                    }
+                } else {
+                    assert!(log.push_batch(&text, &meta));
+                }
+                pair.push((texts(&log.tail(100)), log.stats(), log.next_seq()));
+                drop(log);
+                spilled.push(std::fs::read_to_string(&path).unwrap());
+            }
+            assert_eq!(pair[0], pair[1], "{name}");
+            assert!(
+                pair[0].1.dropped + pair[0].1.rejected > 0,
+                "{name} overflowed"
+            );
+        }
+        assert_eq!(spilled[0], spilled[1]);
+        assert_eq!(spilled[2], spilled[3]);
     }
 
     #[test]
