@@ -190,9 +190,6 @@ export interface LeakSuspect {
   similarHolders: number
 }
 
-/** True when the facade should capture the add site. */
-export declare function listenerAdd(key: number): boolean
-
 export declare function listenerAddSite(key: number, site: string): void
 
 export declare function listenerEmitterCount(): number
@@ -231,13 +228,17 @@ export declare function listenerKey(emitter: number, event: string, initial: num
 
 export declare function listenerObserve(): Array<ListenerGrowth>
 
+/**
+ * Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
+ * over the registry's own memory, for the facade to update without a call
+ * per add or remove. The page lives as long as this thread's registry,
+ * which outlives every JS value of the thread.
+ */
+export declare function listenerPage(p: number): ArrayBuffer
+
 export declare function listenerRegister(name: string, threshold: number): number
 
-export declare function listenerRemove(key: number): void
-
 export declare function listenerReport(): Array<ListenerEmitterReport>
-
-export declare function listenerSetCount(key: number, count: number): boolean
 
 /**
  * Listener ids are handed out here and cached by the facade, so the hot

@@ -209,7 +209,7 @@ export interface TrackOptions {
   threshold?: number
 }
 
-/** Tracks an EventEmitter (via its own newListener/removeListener events) or an EventTarget/AbortSignal. Throws `ERR_INVALID_ARG` for anything else. */
+/** Tracks an EventEmitter or an EventTarget/AbortSignal by wrapping that instance's add/remove methods (own, non-enumerable properties that `untrack` removes). Throws `ERR_INVALID_ARG` for anything else. */
 export declare function trackEmitter<T extends object>(emitter: T, options?: TrackOptions): T
 /** Stops tracking and removes the hooks; false if it was not tracked. */
 export declare function untrack(emitter: object): boolean

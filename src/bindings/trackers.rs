@@ -69,6 +69,23 @@ fn with_state<T>(f: impl FnOnce(&ThreadState) -> T) -> T {
     STATE.with(f)
 }
 
+/// An ArrayBuffer over memory that Rust keeps owning (no finalizer frees it).
+/// A runtime that refuses external buffers would hand JS a copy, and the
+/// counters JS writes would never reach Rust: that is an error, not a
+/// silent zero.
+fn external<'e>(env: &'e Env, ptr: *mut u8, bytes: usize) -> napi::Result<ArrayBuffer<'e>> {
+    // SAFETY: `ptr..ptr+bytes` is a live allocation owned by this thread's
+    // registry, never moved or freed before the thread's JS is gone.
+    let ab = unsafe { ArrayBuffer::from_external(env, ptr, bytes, (), |_, _| {}) }?;
+    if !std::ptr::eq(ab.as_ptr(), ptr) {
+        return Err(js_error(
+            "ERR_NO_EXTERNAL_MEMORY",
+            "this runtime copies external ArrayBuffers; leakwatch's trackers need them shared",
+        ));
+    }
+    Ok(ab)
+}
+
 /// A bound: a positive integer, or Infinity for none.
 fn to_bound(v: f64, what: &str) -> napi::Result<u64> {
     if v == f64::INFINITY {
@@ -183,20 +200,15 @@ pub fn listener_key(emitter: u32, event: String, initial: u32) -> Option<u32> {
     with_state(|s| s.listeners.lock().key(emitter, &event, initial as u64))
 }
 
-/// True when the facade should capture the add site.
+/// Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
+/// over the registry's own memory, for the facade to update without a call
+/// per add or remove. The page lives as long as this thread's registry,
+/// which outlives every JS value of the thread.
 #[napi(catch_unwind)]
-pub fn listener_add(key: u32) -> bool {
-    with_state(|s| s.listeners.lock().add(key))
-}
-
-#[napi(catch_unwind)]
-pub fn listener_remove(key: u32) {
-    with_state(|s| s.listeners.lock().remove(key))
-}
-
-#[napi(catch_unwind)]
-pub fn listener_set_count(key: u32, count: u32) -> bool {
-    with_state(|s| s.listeners.lock().set_count(key, count as u64))
+pub fn listener_page(env: &Env, p: u32) -> napi::Result<ArrayBuffer<'_>> {
+    let (ptr, len) = with_state(|s| s.listeners.lock().counters().page(p as usize))
+        .ok_or_else(|| invalid_arg(format!("no listener counter page {p}")))?;
+    external(env, ptr.cast(), len * std::mem::size_of::<f64>())
 }
 
 #[napi(catch_unwind)]
