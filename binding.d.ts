@@ -390,14 +390,15 @@ export interface SnapshotReport {
 
 export declare function timerActive(): Array<TimerInfo>
 
-/** Timer ids are Node's async ids, so `clearTimeout(numericId)` needs no map. */
-export declare function timerAdd(id: number, kind: number, delay: number): void
+/**
+ * Applies the first `n` journal records; `loop_now` is the event loop's
+ * clock now, the clock of the records' creation times.
+ */
+export declare function timerApply(n: number, loopNow: number): void
 
 export declare function timerBySite(): Array<TimerSiteGroup>
 
 export declare function timerCount(): number
-
-export declare function timerFire(id: number): void
 
 export declare function timerHas(id: number): boolean
 
@@ -412,9 +413,13 @@ export interface TimerInfo {
   outlivedOwner: boolean
 }
 
-export declare function timerOwnerCollected(owner: number): Array<TimerInfo>
+/**
+ * The timer journal (see `trackers::timers`) as an ArrayBuffer over the
+ * registry's own memory, which lives as long as this thread's registry.
+ */
+export declare function timerJournal(): ArrayBuffer
 
-export declare function timerRemove(id: number): boolean
+export declare function timerOwnerCollected(owner: number): Array<TimerInfo>
 
 export declare function timerSelect(site?: string | undefined | null, owner?: number | undefined | null): Array<number>
 
@@ -427,6 +432,9 @@ export interface TimerSiteGroup {
   count: number
   ids: Array<number>
 }
+
+/** Where the facade holds the live timer `id`, after `timer_apply`. */
+export declare function timerSlot(id: number): number | null
 
 export interface TopObject {
   node: NodeInfo

@@ -296,7 +296,7 @@ export interface ActiveTimers {
 }
 
 export declare const timers: {
-  /** Wraps setTimeout/setInterval/setImmediate and their clears on globalThis and `node:timers`. */
+  /** Wraps setTimeout/setInterval/setImmediate and their clears on globalThis and `node:timers`, and the promise versions in `node:timers/promises` (listed under ids at or above 2^52; not clearable by `clearAll`). */
   install(options?: { sites?: 'all' | 'intervals' | 'none' }): void
   uninstall(): void
   active(): ActiveTimers

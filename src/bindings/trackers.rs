@@ -8,7 +8,7 @@
 use super::errors::{invalid_arg, js_error, to_integer};
 use crate::trackers::listeners::{self, ListenerRegistry};
 use crate::trackers::log::{BoundedLog, Entry, Kind, LogOptions, Overflow};
-use crate::trackers::timers::{self, TimerKind, TimerRegistry};
+use crate::trackers::timers::{self, TimerRegistry};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use once_cell::sync::Lazy;
@@ -274,27 +274,27 @@ pub struct TimerSiteGroup {
     pub ids: Vec<f64>,
 }
 
-/// Timer ids are Node's async ids, so `clearTimeout(numericId)` needs no map.
+/// The timer journal (see `trackers::timers`) as an ArrayBuffer over the
+/// registry's own memory, which lives as long as this thread's registry.
 #[napi(catch_unwind)]
-pub fn timer_add(id: f64, kind: u32, delay: f64) -> napi::Result<()> {
-    let id = to_integer(id, "timer id")?;
-    let kind = TimerKind::from_u32(kind)
-        .ok_or_else(|| invalid_arg(format!("unknown timer kind {kind}")))?;
-    let delay = if delay.is_finite() { delay } else { 0.0 };
-    with_state(|s| s.timers.lock().add(id, kind, delay));
-    Ok(())
+pub fn timer_journal(env: &Env) -> napi::Result<ArrayBuffer<'_>> {
+    let (ptr, len) = with_state(|s| s.timers.lock().journal());
+    external(env, ptr.cast(), len * std::mem::size_of::<f64>())
 }
 
+/// Applies the first `n` journal records; `loop_now` is the event loop's
+/// clock now, the clock of the records' creation times.
 #[napi(catch_unwind)]
-pub fn timer_fire(id: f64) -> napi::Result<()> {
-    let id = to_integer(id, "timer id")?;
-    with_state(|s| s.timers.lock().fire(id));
-    Ok(())
+pub fn timer_apply(n: u32, loop_now: f64) {
+    with_state(|s| s.timers.lock().apply_journal(n as usize, loop_now))
 }
 
+/// Where the facade holds the live timer `id`, after `timer_apply`.
 #[napi(catch_unwind)]
-pub fn timer_remove(id: f64) -> bool {
-    to_integer(id, "timer id").is_ok_and(|id| with_state(|s| s.timers.lock().remove(id)))
+pub fn timer_slot(id: f64) -> Option<u32> {
+    to_integer(id, "timer id")
+        .ok()
+        .and_then(|id| with_state(|s| s.timers.lock().slot_of(id)))
 }
 
 #[napi(catch_unwind)]

@@ -3,9 +3,47 @@
 //!
 //! Ids are the caller's (Node's async ids), so a numeric timer id passed to
 //! `clearTimeout` finds its record without a second map.
+//!
+//! The facade does not call in per timer: it writes each creation, fire and
+//! clear as a record into a journal that this registry owns and JS sees as a
+//! Float64Array, and hands over the count written when the journal is full
+//! or before anything reads the registry.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::{Duration, Instant};
+
+/// Timer ids are Node's async ids, counted up from 1 by Node itself, not
+/// chosen by an adversary: a multiplicative hash spreads them, and SipHash
+/// was the largest cost of applying the journal.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A journal record is `[op, id, delay ms, created on the loop clock ms,
+/// the facade's slot for the timer object]`.
+pub const RECORD: usize = 5;
+pub const JOURNAL_RECORDS: usize = 1024;
+/// `op` of a creation is `ADD + kind` (0 timeout, 1 interval, 2 immediate).
+pub const ADD: f64 = 1.0;
+pub const FIRE: f64 = 4.0;
+pub const REMOVE: f64 = 5.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimerKind {
@@ -41,6 +79,8 @@ struct Timer {
     site: Option<u32>,
     owner: Option<u64>,
     outlived: bool,
+    /// Where the facade holds the timer object.
+    slot: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,16 +102,69 @@ pub struct SiteGroup {
     pub ids: Vec<u64>,
 }
 
-#[derive(Default)]
 pub struct TimerRegistry {
-    timers: HashMap<u64, Timer>,
+    timers: HashMap<u64, Timer, BuildHasherDefault<IdHasher>>,
     site_names: Vec<String>,
     site_ids: HashMap<String, u32>,
+    /// Written by JS between calls, hence `Cell`; never moved or freed
+    /// while the registry lives.
+    journal: Box<[Cell<f64>]>,
+}
+
+impl Default for TimerRegistry {
+    fn default() -> Self {
+        TimerRegistry {
+            timers: HashMap::default(),
+            site_names: Vec::new(),
+            site_ids: HashMap::new(),
+            journal: (0..JOURNAL_RECORDS * RECORD)
+                .map(|_| Cell::new(0.0))
+                .collect(),
+        }
+    }
 }
 
 impl TimerRegistry {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Start and length (in f64) of the journal, for JS to map.
+    pub fn journal(&self) -> (*mut f64, usize) {
+        (self.journal.as_ptr() as *mut f64, self.journal.len())
+    }
+
+    /// Applies the first `n` records of the journal. Creation times are on
+    /// the event loop's clock (Node's `_idleStart`), which reads `loop_now`
+    /// at this moment; NaN means "just now" (immediates, which live less
+    /// than a loop turn).
+    pub fn apply_journal(&mut self, n: usize, loop_now: f64) {
+        let now = Instant::now();
+        for r in 0..n.min(JOURNAL_RECORDS) {
+            let f = |i: usize| self.journal[r * RECORD + i].get();
+            let (op, id, delay, created, slot) = (f(0), f(1), f(2), f(3), f(4));
+            if !(id >= 0.0 && id.fract() == 0.0) {
+                continue;
+            }
+            let id = id as u64;
+            if op == FIRE {
+                self.fire(id);
+            } else if op == REMOVE {
+                self.remove(id);
+            } else if let Some(kind) = TimerKind::from_u32((op - ADD) as u32).filter(|_| op >= ADD)
+            {
+                let ago = loop_now - created;
+                let created = if ago > 0.0 && ago.is_finite() {
+                    now.checked_sub(Duration::from_secs_f64(ago / 1000.0))
+                        .unwrap_or(now)
+                } else {
+                    now
+                };
+                let delay = if delay.is_finite() { delay } else { 0.0 };
+                let slot = (slot >= 0.0 && slot <= f64::from(u32::MAX)).then_some(slot as u32);
+                self.add_at(id, kind, delay, created, slot);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -83,18 +176,35 @@ impl TimerRegistry {
     }
 
     pub fn add(&mut self, id: u64, kind: TimerKind, delay_ms: f64) {
+        self.add_at(id, kind, delay_ms, Instant::now(), None);
+    }
+
+    fn add_at(
+        &mut self,
+        id: u64,
+        kind: TimerKind,
+        delay_ms: f64,
+        created: Instant,
+        slot: Option<u32>,
+    ) {
         self.timers.insert(
             id,
             Timer {
                 kind,
                 delay_ms,
-                created: Instant::now(),
+                created,
                 fired: 0,
                 site: None,
                 owner: None,
                 outlived: false,
+                slot,
             },
         );
+    }
+
+    /// The facade's slot of a live timer, for `clearTimeout(numericId)`.
+    pub fn slot_of(&self, id: u64) -> Option<u32> {
+        self.timers.get(&id).and_then(|t| t.slot)
     }
 
     /// Counts a fire. A timeout or immediate is done after it fires, so its
@@ -253,6 +363,48 @@ mod tests {
         );
         assert!(r.remove(2));
         assert!(!r.remove(2));
+        assert!(r.is_empty());
+    }
+
+    fn record(r: &TimerRegistry, i: usize, rec: [f64; 4]) {
+        let rec = [rec[0], rec[1], rec[2], rec[3], i as f64];
+        let (ptr, len) = r.journal();
+        assert!(i * RECORD + RECORD <= len);
+        // SAFETY: in bounds (checked above), and written the way JS writes
+        // the journal between calls.
+        for (j, v) in rec.into_iter().enumerate() {
+            unsafe { ptr.add(i * RECORD + j).write(v) };
+        }
+    }
+
+    #[test]
+    fn the_journal_replays_creations_fires_and_clears_in_order() {
+        let mut r = TimerRegistry::new();
+        record(&r, 0, [ADD + 1.0, 7.0, 50.0, 1000.0]); // interval made at loop time 1000
+        record(&r, 1, [ADD, 8.0, 10.0, 1900.0]);
+        record(&r, 2, [ADD + 2.0, 9.0, 0.0, f64::NAN]);
+        record(&r, 3, [FIRE, 7.0, 0.0, 0.0]);
+        record(&r, 4, [FIRE, 7.0, 0.0, 0.0]);
+        record(&r, 5, [FIRE, 9.0, 0.0, 0.0]);
+        record(&r, 6, [REMOVE, 8.0, 0.0, 0.0]);
+        record(&r, 7, [ADD, 1.5, 0.0, 0.0]); // not an id: skipped
+        record(&r, 8, [REMOVE, 99.0, 0.0, 0.0]); // not here: nothing to do
+        r.apply_journal(9, 2000.0);
+        let a = r.active();
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].id, a[0].kind, a[0].fired, a[0].delay_ms),
+            (7, TimerKind::Interval, 2, 50.0)
+        );
+        // Made 1000 ms of loop time before the journal was applied.
+        assert!(
+            a[0].age_ms >= 1000.0 && a[0].age_ms < 1500.0,
+            "{}",
+            a[0].age_ms
+        );
+        assert_eq!((r.slot_of(7), r.slot_of(8)), (Some(0), None));
+        record(&r, 0, [REMOVE, 7.0, 0.0, 0.0]);
+        r.apply_journal(1, 2000.0);
         assert!(r.is_empty());
     }
 
