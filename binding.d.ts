@@ -276,7 +276,7 @@ export declare function logDrain(handle: number): LogChunk
 export declare function logOpen(options: NativeLogOptions): number
 
 /** Entries staged by the facade, in one call: see `BoundedLog::push_batch`. */
-export declare function logPushBatch(handle: number, text: string, meta: Uint32Array): boolean
+export declare function logPushBatch(handle: number, text: string, meta: Uint32Array): void
 
 export declare function logPushBytes(handle: number, bytes: Uint8Array): boolean
 

@@ -6,7 +6,8 @@
 // A napi call costs ~150-250 ns, forty times a JS array store, so push()
 // stages string and JSON entries here (references to at most STAGE_ENTRIES
 // strings of STAGE_CHARS units in all) and hands them over joined, one call
-// per batch. Every read flushes first, and so do close(), process exit and a
+// per batch (as UTF-16: V8 copies that without the scan UTF-8 needs, and
+// each entry's boundaries stay exact). Every read flushes first, and so do close(), process exit and a
 // microtask queued with the first staged entry: a thread sees its own pushes
 // at once, other threads (shared logs) by the end of the pushing job.
 // Reject mode pushes directly, since only Rust knows whether the log is full.
@@ -161,14 +162,7 @@ class BoundedLog {
     this.#texts = [];
     this.#chars = 0;
     pending.delete(this);
-    callNative(() => {
-      if (native.logPushBatch(this.#h, joined, meta)) return;
-      // Lone surrogates at an entry boundary joined into one character.
-      for (let i = 0; i < n; i++) {
-        if (meta[i] & 1) native.logPushJson(this.#h, texts[i]);
-        else native.logPushText(this.#h, texts[i]);
-      }
-    });
+    callNative(() => native.logPushBatch(this.#h, joined, meta));
   }
 
   /** The newest `n` entries, oldest first. */

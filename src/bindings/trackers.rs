@@ -478,8 +478,15 @@ pub fn log_push_text(handle: u32, text: String) -> napi::Result<bool> {
 
 /// Entries staged by the facade, in one call: see `BoundedLog::push_batch`.
 #[napi(catch_unwind)]
-pub fn log_push_batch(handle: u32, text: String, meta: &[u32]) -> napi::Result<bool> {
-    with_log(handle, |l| l.push_batch(&text, meta))
+pub fn log_push_batch(handle: u32, text: Utf16String, meta: &[u32]) -> napi::Result<()> {
+    if with_log(handle, |l| l.push_batch(&text, meta))? {
+        Ok(())
+    } else {
+        Err(js_error(
+            "ERR_INTERNAL",
+            "staged log entries do not match their lengths",
+        ))
+    }
 }
 
 #[napi(catch_unwind)]

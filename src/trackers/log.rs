@@ -197,40 +197,6 @@ fn write_json_line(out: &mut impl Write, kind: Kind, data: &[u8]) -> std::io::Re
     out.write_all(b"\n")
 }
 
-/// Byte offsets ending each entry of `text`, from UTF-16 lengths; None when
-/// they do not add up or a cut falls inside a character.
-fn utf16_cuts(text: &str, meta: &[u32]) -> Option<Vec<usize>> {
-    let units: u64 = meta.iter().map(|m| u64::from(m >> 1)).sum();
-    let mut cuts = Vec::with_capacity(meta.len());
-    if text.is_ascii() {
-        if units != text.len() as u64 {
-            return None;
-        }
-        let mut end = 0;
-        for m in meta {
-            end += (m >> 1) as usize;
-            cuts.push(end);
-        }
-        return Some(cuts);
-    }
-    let mut chars = text.char_indices();
-    let mut at = 0;
-    for m in meta {
-        let mut left = m >> 1;
-        while left > 0 {
-            let (_, c) = chars.next()?;
-            let n = c.len_utf16() as u32;
-            if n > left {
-                return None;
-            }
-            left -= n;
-            at += c.len_utf8();
-        }
-        cuts.push(at);
-    }
-    (chars.next().is_none()).then_some(cuts)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LogStats {
     pub size: u64,
@@ -356,17 +322,37 @@ impl BoundedLog {
         true
     }
 
-    /// Stores a batch staged by the JS facade: `text` is the entries joined,
-    /// `meta[i]` is entry i's length in UTF-16 units times two, plus one for
-    /// JSON. Returns false, storing nothing, when the lengths do not cut
-    /// `text` at character boundaries: two lone surrogates from adjacent
-    /// entries join into one character, so the caller pushes them one by one.
-    pub fn push_batch(&mut self, text: &str, meta: &[u32]) -> bool {
-        let Some(cuts) = utf16_cuts(text, meta) else {
+    /// Stores a batch staged by the JS facade: `units` is the entries
+    /// joined, as UTF-16; `meta[i]` is entry i's length in units times two,
+    /// plus one for JSON. Each entry is converted on its own, so a lone
+    /// surrogate becomes U+FFFD as it would in a single push even when the
+    /// next entry starts with its partner. False, storing nothing, when the
+    /// lengths do not add up to `units`.
+    pub fn push_batch(&mut self, units: &[u16], meta: &[u32]) -> bool {
+        let total: u64 = meta.iter().map(|m| u64::from(m >> 1)).sum();
+        if total != units.len() as u64 {
             return false;
-        };
+        }
+        let mut bytes = Vec::with_capacity(units.len());
+        let mut cuts = Vec::with_capacity(meta.len());
+        // An OR over all units vectorises; `all()` stops early and does not.
+        if units.iter().fold(0u16, |acc, &u| acc | u) < 0x80 {
+            bytes.extend(units.iter().map(|&u| u as u8));
+            let mut end = 0;
+            for m in meta {
+                end += (m >> 1) as usize;
+                cuts.push(end);
+            }
+        } else {
+            let mut start = 0;
+            for m in meta {
+                let end = start + (m >> 1) as usize;
+                bytes.extend_from_slice(String::from_utf16_lossy(&units[start..end]).as_bytes());
+                cuts.push(bytes.len());
+                start = end;
+            }
+        }
         let kind = |m: u32| if m & 1 == 1 { Kind::Json } else { Kind::Text };
-        let bytes = text.as_bytes();
         let longest = cuts
             .iter()
             .scan(0, |prev, &end| Some(end - std::mem::replace(prev, end)))
@@ -393,7 +379,7 @@ impl BoundedLog {
             });
             start = end;
         }
-        self.data.push(bytes);
+        self.data.push(&bytes);
         self.bytes += bytes.len() as u64;
         while (self.entries.len() as u64 > self.opts.max_entries
             || self.bytes > self.opts.max_bytes)
@@ -583,26 +569,33 @@ mod tests {
         );
     }
 
+    fn utf16(s: &str) -> Vec<u16> {
+        s.encode_utf16().collect()
+    }
+
     #[test]
-    fn batches_split_by_utf16_lengths_and_refuse_split_characters() {
+    fn batches_split_by_utf16_lengths_each_entry_converted_alone() {
         let mut log = BoundedLog::new(opts(10, 100, Overflow::DropOldest)).unwrap();
         // "é" is one UTF-16 unit and two UTF-8 bytes; "😀" is two units, four bytes.
-        assert!(log.push_batch("abé😀{\"a\":1}x", &[2 << 1, 3 << 1, (7 << 1) | 1, 1 << 1]));
+        let meta = [2 << 1, 3 << 1, (7 << 1) | 1, 1 << 1];
+        assert!(log.push_batch(&utf16("abé😀{\"a\":1}x"), &meta));
         let got = log.tail(10);
         assert_eq!(texts(&got), ["ab", "é😀", "{\"a\":1}", "x"]);
         assert_eq!(got[2].kind, Kind::Json);
         assert_eq!(log.stats().bytes, 2 + 6 + 7 + 1);
-        // Lengths that cut the pair in two, or do not cover the text, store nothing.
-        assert!(!log.push_batch("😀", &[1 << 1, 1 << 1]));
-        assert!(!log.push_batch("abc", &[2 << 1]));
-        assert!(!log.push_batch("abé", &[2 << 1]));
-        assert_eq!(log.stats().size, 4);
+        // A pair cut in two is two lone surrogates, each replaced.
+        assert!(log.push_batch(&utf16("😀"), &[1 << 1, 1 << 1]));
+        assert_eq!(texts(&log.tail(2)), ["\u{FFFD}", "\u{FFFD}"]);
+        // Lengths that do not cover the units store nothing.
+        assert!(!log.push_batch(&utf16("abc"), &[2 << 1]));
+        assert!(!log.push_batch(&utf16("ab"), &[3 << 1]));
+        assert_eq!(log.stats().size, 6);
     }
 
     #[test]
     fn a_batch_leaves_what_pushing_one_by_one_leaves() {
         let words: Vec<String> = (0..40).map(|i| "w".repeat(1 + i % 7)).collect();
-        let text = words.concat();
+        let text = utf16(&words.concat());
         let meta: Vec<u32> = words.iter().map(|w| (w.len() as u32) << 1).collect();
         let dir = std::env::temp_dir().join(format!("leakwatch-batch-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
