@@ -116,17 +116,25 @@ function added(st, emitter, type, skip) {
 }
 
 /**
- * removeListener(type, listener) on an EventEmitter, with the true count
- * afterwards read from the listener list held before the call (Node mutates
- * it in place) rather than by a second lookup: an `_events` lookup costs
- * about as much as the removal itself.
+ * removeListener(type, listener) on an EventEmitter, and the count after.
+ * Any `_events` lookup costs about as much as the removal itself, so with
+ * one listener or none the count comes from `_eventsCount`, which Node
+ * lowers exactly when a type loses its last listener. With more, the true
+ * count is read from the listener list held before the call (Node shortens
+ * it in place), which also corrects an add made behind the wrappers' back.
  */
 function removeAndCount(remove, st, emitter, type, listener) {
+  const k = st.keys.get(type);
+  if (k === undefined) return remove.call(emitter, type, listener);
+  const before = emitter._eventsCount;
+  if (k.a[k.o] <= 1 && typeof before === 'number') {
+    const r = remove.call(emitter, type, listener);
+    if (emitter._eventsCount < before) sync(k, 0, undefined);
+    return r;
+  }
   const events = emitter._events;
   const list = events === undefined ? undefined : events[type];
   const r = remove.call(emitter, type, listener);
-  const k = st.keys.get(type);
-  if (k === undefined) return r;
   let n;
   if (events === undefined) n = emitter.listenerCount(type);
   else if (list === undefined) n = 0;
