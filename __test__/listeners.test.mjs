@@ -176,9 +176,14 @@ test('install() tracks every emitter; uninstall() restores the exact originals',
   assert.equal(E.on, E.addListener);
   assert.equal(E.on.name, 'addListener');
   const anon = new EventEmitter();
+  const keys = Object.keys(anon);
   for (let i = 0; i < 5; i++) anon.once('x', () => {});
   anon.on('y', () => {});
   anon.emit('x');
+  assert.deepEqual(Object.keys(anon), keys, 'install mode adds nothing enumerable');
+  const sealed = Object.preventExtensions(new EventEmitter());
+  sealed.on('z', () => {});
+  sealed.on('z', () => {});
   const target = new EventTarget();
   target.addEventListener('ping', () => {});
   listeners.uninstall();
@@ -189,6 +194,7 @@ test('install() tracks every emitter; uninstall() restores the exact originals',
   const x = installedRows.flatMap((e) => e.events).find((ev) => ev.event === 'x');
   assert.deepEqual([x.count, x.peak, x.adds, x.removes], [0, 5, 5, 5]);
   assert.ok(installedRows.flatMap((e) => e.events).some((ev) => ev.event === 'ping' && ev.count === 1));
+  assert.ok(installedRows.flatMap((e) => e.events).some((ev) => ev.event === 'z' && ev.count === 2), 'a non-extensible emitter is tracked too');
 });
 
 test('bad input is an error with a code, never a crash', () => {

@@ -34,6 +34,10 @@ const states = new WeakMap();
 // A tracked emitter that is collected takes its native state with it.
 const collected = new FinalizationRegistry((id) => native.listenerForget(id));
 const pages = [];
+// install() looks the state up on every add and remove; a WeakMap lookup
+// was a tenth of a wrapped on()+off(), so install-mode states are also
+// kept on the emitter itself, non-enumerable, under this symbol.
+const kState = Symbol('leakwatch.listenerState');
 /** Our install() wrappers -> the functions they wrap. */
 const unwrapped = new Map();
 let explicit = 0;
@@ -161,6 +165,7 @@ function newState(emitter, name, threshold, mode) {
 }
 
 function dropState(emitter, st) {
+  if (emitter[kState] === st) delete emitter[kState];
   states.delete(emitter);
   collected.unregister(st);
   native.listenerForget(st.id);
@@ -283,10 +288,16 @@ function untrack(emitter) {
 
 // Install mode: state for any emitter on first use, unless tracked explicitly.
 function installState(emitter) {
+  const cached = emitter[kState];
+  if (cached !== undefined && cached.epoch === epoch) return cached;
   const st = states.get(emitter);
   if (st && (st.mode !== 'install' || st.epoch === epoch)) return st.mode === 'install' ? st : null;
   if (st) dropState(emitter, st);
-  return newState(emitter, undefined, config.threshold, 'install');
+  const fresh = newState(emitter, undefined, config.threshold, 'install');
+  if (Object.isExtensible(emitter)) {
+    Object.defineProperty(emitter, kState, { value: fresh, writable: true, configurable: true, enumerable: false });
+  }
+  return fresh;
 }
 
 function install() {
@@ -315,7 +326,8 @@ function install() {
   const eeRemove = (orig) => function (type, listener) {
     const st = installState(this);
     if (!st) return orig.call(this, type, listener);
-    if (!st.keys.has(type)) keyOf(st, type, this.listenerCount(type));
+    // Listeners added before install() are the baseline of a new key.
+    if (st.keys.get(type) === undefined) keyOf(st, type, this.listenerCount(type));
     return removeAndCount(orig, st, this, type, listener);
   };
   const eeRemoveAll = (orig) => function (type) {
