@@ -326,14 +326,19 @@ function install() {
     if (!wrapped.has(orig)) wrapped.set(orig, make(orig));
     return wrapped.get(orig);
   };
+  // The state lookup is written out here (then installState only on a
+  // miss): these wrappers run on every add and remove of every emitter.
   const eeAdd = (orig) => function (type, listener) {
     const r = orig.call(this, type, listener);
-    const st = installState(this);
+    let st = this[kState];
+    if (st === undefined || st.epoch !== epoch) st = installState(this);
     if (st) added(st, this, type, undefined);
     return r;
   };
   const eeRemove = (orig) => function (type, listener) {
-    const st = installState(this);
+    if (this === null || this === undefined) return orig.call(this, type, listener); // Node's own error
+    let st = this[kState];
+    if (st === undefined || st.epoch !== epoch) st = installState(this);
     if (!st) return orig.call(this, type, listener);
     // Listeners added before install() are the baseline of a new key.
     if (st.keys.get(type) === undefined) keyOf(st, type, this.listenerCount(type));
