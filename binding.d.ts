@@ -292,6 +292,15 @@ export declare function logRead(handle: number, from: number, max: number): LogC
  */
 export declare function logShared(name: string, options: NativeLogOptions): number
 
+/** Page `p` of the staged-entry counters, over this thread's own memory. */
+export declare function logStagedPage(p: number): ArrayBuffer
+
+/**
+ * Where the facade counts this log's staged entries: the record's index
+ * in the pages of `log_staged_page`.
+ */
+export declare function logStagedSlot(handle: number): number
+
 export declare function logStats(handle: number): NativeLogStats
 
 export declare function logTail(handle: number, n: number): LogChunk

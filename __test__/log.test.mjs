@@ -219,6 +219,32 @@ test('a shared log sees another thread’s staged pushes once that thread’s jo
   main.close();
 });
 
+test('a worker terminated mid-job: what it staged is counted as dropped, not lost silently', async () => {
+  const main = BoundedLog.shared('terminated', { maxEntries: 1e7, maxBytes: Infinity });
+  const pushed = new Int32Array(new SharedArrayBuffer(4));
+  const w = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { BoundedLog } = require(${JSON.stringify(ROOT)});
+    const log = BoundedLog.shared('terminated', { maxEntries: 1e7, maxBytes: Infinity });
+    for (let i = 1; ; i++) {
+      log.push('entry ' + i);
+      workerData[0] = i;
+      if (i === 1000) parentPort.postMessage('pushing');
+    }`, { eval: true, workerData: pushed });
+  await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  const n = Atomics.load(pushed, 0);
+  assert.ok(n >= 1000, `pushed ${n}`);
+  // The last push may have happened without its count being written.
+  const accounted = main.size + main.dropped;
+  assert.ok(accounted === n || accounted === n + 1, `${main.size} stored + ${main.dropped} dropped for ${n} pushed`);
+  assert.ok(main.dropped <= 256, 'only the unfinished batch');
+  main.close();
+});
+
 test('a worker exiting frees its tracker state', async () => {
   const { trackerCounts } = await import('../binding.js').then((m) => m.default ?? m);
   const before = trackerCounts().threads;

@@ -19,6 +19,9 @@ const JSON_KIND = 2;
 const PAGE = 1024;
 const STAGE_ENTRIES = 256;
 const STAGE_CHARS = 4096;
+// Layout of the staged-entry counters: src/bindings/trackers.rs.
+const STAGED_PER_PAGE = 256;
+const stagedPages = [];
 const DEFAULTS = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, onOverflow: 'drop-oldest' };
 
 // A log the user forgets to close still gives its handle back when collected.
@@ -87,6 +90,14 @@ class BoundedLog {
   #texts = [];
   #meta = new Uint32Array(STAGE_ENTRIES);
   #chars = 0;
+  /**
+   * Rust-owned counter of this log's staged entries (Rust clears it when it
+   * takes them): a worker stopped mid-job by terminate() runs no more JS,
+   * and Rust counts what it left staged as dropped rather than losing it
+   * silently.
+   */
+  #staged;
+  #stagedAt;
 
   /**
    * @param {{ maxEntries?: number, maxBytes?: number, onOverflow?: 'drop-oldest' | 'reject', spillTo?: string }} [options]
@@ -95,6 +106,11 @@ class BoundedLog {
     const o = checkOptions(options);
     this.#h = opening ?? callNative(() => native.logOpen(o));
     handles.register(this, this.#h, this);
+    const slot = callNative(() => native.logStagedSlot(this.#h));
+    const p = Math.floor(slot / STAGED_PER_PAGE);
+    stagedPages[p] ??= new Float64Array(callNative(() => native.logStagedPage(p)));
+    this.#staged = stagedPages[p];
+    this.#stagedAt = slot % STAGED_PER_PAGE;
     // Three UTF-8 bytes per unit at most: a staged entry can never be too big to store.
     this.#stageMax = o.onOverflow === 'reject' ? -1 : Math.min(STAGE_CHARS, Math.floor(o.maxBytes / 3));
     if (!exitHook) {
@@ -146,6 +162,7 @@ class BoundedLog {
       }
     }
     this.#texts.push(text);
+    this.#staged[this.#stagedAt] = n + 1;
     this.#meta[n] = len * 2 + json;
     this.#chars += len;
     if (n + 1 === STAGE_ENTRIES || this.#chars > STAGE_CHARS) this[FLUSH]();

@@ -6,6 +6,7 @@
 //! the hot path of every `on()` and `setTimeout()`.
 
 use super::errors::{invalid_arg, js_error, to_integer};
+use crate::trackers::cells::CellPages;
 use crate::trackers::listeners::{self, ListenerRegistry};
 use crate::trackers::log::{BoundedLog, Entry, Kind, LogOptions, Overflow};
 use crate::trackers::timers::{self, TimerRegistry};
@@ -36,9 +37,21 @@ static SHARED: Lazy<Mutex<HashMap<String, Weak<Mutex<BoundedLog>>>>> =
 struct ThreadState {
     listeners: Mutex<ListenerRegistry>,
     timers: Mutex<TimerRegistry>,
-    logs: Mutex<HashMap<u32, SharedLog>>,
+    logs: Mutex<HashMap<u32, OpenLog>>,
+    /// Per open log, how many entries the facade has staged and not yet
+    /// handed over; written by JS on every staged push.
+    staged: Mutex<CellPages>,
     next_log: Cell<u32>,
 }
+
+/// A log as this thread holds it.
+struct OpenLog {
+    log: SharedLog,
+    /// Its record in `ThreadState::staged`.
+    staged: u32,
+}
+
+const STAGED_PER_PAGE: usize = 256;
 
 impl ThreadState {
     fn new() -> Self {
@@ -47,6 +60,7 @@ impl ThreadState {
             listeners: Mutex::new(ListenerRegistry::new(DEFAULT_SAMPLES)),
             timers: Mutex::new(TimerRegistry::new()),
             logs: Mutex::new(HashMap::new()),
+            staged: Mutex::new(CellPages::new(1, STAGED_PER_PAGE)),
             next_log: Cell::new(1),
         }
     }
@@ -54,8 +68,12 @@ impl ThreadState {
 
 impl Drop for ThreadState {
     fn drop(&mut self) {
-        for log in self.logs.get_mut().values() {
-            log.lock().flush();
+        let staged = self.staged.get_mut();
+        for open in self.logs.get_mut().values() {
+            let mut log = open.log.lock();
+            // Only a thread stopped mid-job leaves staged entries behind.
+            log.count_lost(staged.get(open.staged, 0) as u64);
+            log.flush();
         }
         LIVE_STATES.fetch_sub(1, Ordering::Relaxed);
     }
@@ -429,7 +447,7 @@ fn open_log(opts: LogOptions) -> napi::Result<SharedLog> {
 }
 
 fn with_log<T>(handle: u32, f: impl FnOnce(&mut BoundedLog) -> T) -> napi::Result<T> {
-    let log = with_state(|s| s.logs.lock().get(&handle).cloned())
+    let log = with_state(|s| s.logs.lock().get(&handle).map(|o| o.log.clone()))
         .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))?;
     let mut log = log.lock();
     Ok(f(&mut log))
@@ -439,7 +457,8 @@ fn adopt(log: SharedLog) -> u32 {
     with_state(|s| {
         let id = s.next_log.get();
         s.next_log.set(id.wrapping_add(1).max(1));
-        s.logs.lock().insert(id, log);
+        let staged = s.staged.lock().alloc();
+        s.logs.lock().insert(id, OpenLog { log, staged });
         id
     })
 }
@@ -480,6 +499,13 @@ pub fn log_push_text(handle: u32, text: String) -> napi::Result<bool> {
 #[napi(catch_unwind)]
 pub fn log_push_batch(handle: u32, text: Utf16String, meta: &[u32]) -> napi::Result<()> {
     if with_log(handle, |l| l.push_batch(&text, meta))? {
+        // Cleared here, in the same call that stored them, so a thread
+        // stopped right after cannot count them as lost as well.
+        with_state(|s| {
+            if let Some(open) = s.logs.lock().get(&handle) {
+                s.staged.lock().set(open.staged, 0, 0.0);
+            }
+        });
         Ok(())
     } else {
         Err(js_error(
@@ -543,9 +569,26 @@ pub fn log_clear(handle: u32) -> napi::Result<()> {
 /// stays open for the other threads. Closing twice is harmless.
 #[napi(catch_unwind)]
 pub fn log_close(handle: u32) {
-    if let Some(log) = with_state(|s| s.logs.lock().remove(&handle)) {
-        log.lock().flush();
+    if let Some(open) = with_state(|s| s.logs.lock().remove(&handle)) {
+        with_state(|s| s.staged.lock().free(open.staged));
+        open.log.lock().flush();
     }
+}
+
+/// Where the facade counts this log's staged entries: the record's index
+/// in the pages of `log_staged_page`.
+#[napi(catch_unwind)]
+pub fn log_staged_slot(handle: u32) -> napi::Result<u32> {
+    with_state(|s| s.logs.lock().get(&handle).map(|o| o.staged))
+        .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))
+}
+
+/// Page `p` of the staged-entry counters, over this thread's own memory.
+#[napi(catch_unwind)]
+pub fn log_staged_page(env: &Env, p: u32) -> napi::Result<ArrayBuffer<'_>> {
+    let (ptr, len) = with_state(|s| s.staged.lock().page(p as usize))
+        .ok_or_else(|| invalid_arg(format!("no staged-counter page {p}")))?;
+    external(env, ptr.cast(), len * std::mem::size_of::<f64>())
 }
 
 /// Flushes every log's spill file (called on process and worker exit).

@@ -9,12 +9,12 @@
 //! count at or above the emitter's threshold. Add sites are recorded only for
 //! keys that look suspicious, because capturing a stack costs microseconds.
 //!
-//! The per-key counters live in `Counters`: pages of plain f64 that the JS
+//! The per-key counters live in `CellPages`: pages of plain f64 that the JS
 //! facade maps as Float64Arrays and updates itself on every add and remove,
 //! since a napi call per `on()` cost several times the `on()`. This registry
 //! owns that memory and reads it when observing and reporting.
 
-use std::cell::Cell;
+use super::cells::CellPages;
 use std::collections::HashMap;
 
 /// Counters per key, in this order.
@@ -28,54 +28,8 @@ pub const TROUGH: usize = 4;
 /// captures its site.
 pub const ARM: usize = 5;
 pub const STRIDE: usize = 6;
-/// Keys per page; a page is never moved or freed while the registry lives,
-/// so JS views of it stay valid.
+/// Keys per page of counters.
 pub const PAGE_KEYS: usize = 1024;
-
-/// Counter memory shared with JS on the same thread. `Cell` because JS
-/// writes it between calls into the registry.
-#[derive(Default)]
-pub struct Counters {
-    pages: Vec<Box<[Cell<f64>]>>,
-    free: Vec<u32>,
-}
-
-impl Counters {
-    fn alloc(&mut self) -> u32 {
-        if let Some(k) = self.free.pop() {
-            return k;
-        }
-        let k = (self.pages.len() * PAGE_KEYS) as u32;
-        self.pages
-            .push((0..PAGE_KEYS * STRIDE).map(|_| Cell::new(0.0)).collect());
-        self.free.extend((k + 1..k + PAGE_KEYS as u32).rev());
-        k
-    }
-
-    fn cell(&self, key: u32, field: usize) -> &Cell<f64> {
-        let k = key as usize;
-        &self.pages[k / PAGE_KEYS][(k % PAGE_KEYS) * STRIDE + field]
-    }
-
-    pub fn get(&self, key: u32, field: usize) -> f64 {
-        self.cell(key, field).get()
-    }
-
-    pub fn set(&self, key: u32, field: usize, v: f64) {
-        self.cell(key, field).set(v)
-    }
-
-    pub fn page_count(&self) -> usize {
-        self.pages.len()
-    }
-
-    /// Start and length (in f64) of page `p`, for JS to map.
-    pub fn page(&self, p: usize) -> Option<(*mut f64, usize)> {
-        self.pages
-            .get(p)
-            .map(|page| (page.as_ptr() as *mut f64, page.len()))
-    }
-}
 
 /// Distinct add sites kept per key; further sites are counted as "other".
 const MAX_SITES: usize = 32;
@@ -149,7 +103,7 @@ pub struct ListenerRegistry {
     emitters: HashMap<u32, EmitterInfo>,
     /// By key, which is also the key's counter slot.
     keys: HashMap<u32, KeyState>,
-    counters: Counters,
+    counters: CellPages,
 }
 
 impl ListenerRegistry {
@@ -159,7 +113,7 @@ impl ListenerRegistry {
             next_emitter: 1,
             emitters: HashMap::new(),
             keys: HashMap::new(),
-            counters: Counters::default(),
+            counters: CellPages::new(STRIDE, PAGE_KEYS),
         }
     }
 
@@ -185,7 +139,7 @@ impl ListenerRegistry {
         self.emitters.len()
     }
 
-    pub fn counters(&self) -> &Counters {
+    pub fn counters(&self) -> &CellPages {
         &self.counters
     }
 
@@ -252,7 +206,7 @@ impl ListenerRegistry {
         if let Some(info) = self.emitters.remove(&emitter) {
             for k in info.keys {
                 if self.keys.remove(&k).is_some() {
-                    self.counters.free.push(k);
+                    self.counters.free(k);
                 }
             }
         }

@@ -390,6 +390,12 @@ impl BoundedLog {
         true
     }
 
+    /// Entries a thread staged but never handed over because it was
+    /// stopped mid-job (`worker.terminate()`): gone, but counted.
+    pub fn count_lost(&mut self, n: u64) {
+        self.dropped += n;
+    }
+
     pub fn stats(&self) -> LogStats {
         LogStats {
             size: self.entries.len() as u64,
