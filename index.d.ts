@@ -252,7 +252,11 @@ export declare class BoundedLog implements Iterable<unknown> {
   constructor(options?: BoundedLogOptions)
   /** Opens the log called `name` shared by all threads; `ERR_LOG_OPTIONS` if it is open with other options. */
   static shared(name: string, options?: BoundedLogOptions): BoundedLog
-  /** Strings, Buffers/Uint8Arrays or JSON-able values. False when refused (counted in `rejected`). */
+  /**
+   * Strings, Buffers/Uint8Arrays or JSON-able values. False when refused (counted in `rejected`).
+   * Strings and JSON are staged and handed to Rust in batches: every read on this thread sees them at
+   * once; other threads sharing the log see them by the end of the pushing job.
+   */
   push(entry: unknown): boolean
   tail(n?: number): unknown[]
   toArray(): unknown[]
