@@ -115,7 +115,8 @@ function sync(k, n, skip) {
 /**
  * One listener was added: every EventEmitter add adds exactly one, so no
  * count is read back. An add that bypassed the hooks is corrected by the
- * next remove, which reads the true count.
+ * next removal from a list of two or more, or by removeAllListeners, which
+ * read the true count.
  */
 function added(st, emitter, type, skip) {
   let k = st.lastType === type ? st.lastKey : st.keys.get(type);

@@ -7,10 +7,11 @@
 // stages string and JSON entries here (references to at most STAGE_ENTRIES
 // strings of STAGE_CHARS units in all) and hands them over joined, one call
 // per batch (as UTF-16: V8 copies that without the scan UTF-8 needs, and
-// each entry's boundaries stay exact). Every read flushes first, and so do close(), process exit and a
-// microtask queued with the first staged entry: a thread sees its own pushes
-// at once, other threads (shared logs) by the end of the pushing job.
-// Reject mode pushes directly, since only Rust knows whether the log is full.
+// each entry's boundaries stay exact). Every read flushes first, and so do
+// close(), process exit and a microtask queued with the first staged entry:
+// a thread sees its own pushes at once, other threads (shared logs) by the
+// end of the pushing job. Reject mode pushes directly, since only Rust knows
+// whether the log is full.
 
 const native = require('../binding.js');
 const { argError, callNative } = require('./errors.js');
