@@ -400,10 +400,10 @@ export interface SnapshotReport {
 export declare function timerActive(): Array<TimerInfo>
 
 /**
- * Applies the first `n` journal records; `loop_now` is the event loop's
- * clock now, the clock of the records' creation times.
+ * Applies the journal; `loop_now` is the event loop's clock now, the
+ * clock of the records' creation times.
  */
-export declare function timerApply(n: number, loopNow: number): void
+export declare function timerApply(loopNow: number): void
 
 export declare function timerBySite(): Array<TimerSiteGroup>
 

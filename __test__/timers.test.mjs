@@ -181,6 +181,26 @@ test('timers/promises: listed while pending, gone when settled, rejections still
   }
 });
 
+test('two copies of the facade on one thread (fresh module registries) share one journal', () => {
+  const script = `
+    const root = ${JSON.stringify(ROOT)};
+    const a = require(root);
+    for (const k of Object.keys(require.cache)) if (!k.endsWith('.node')) delete require.cache[k];
+    const b = require(root);
+    a.timers.install();
+    const made = [];
+    for (let i = 0; i < 1500; i++) {
+      made.push(setTimeout(() => {}, 10000));
+      made.push(b.timers.setTimeout(() => {}, 10000));
+    }
+    const ids = new Set(b.timers.active().timers.map((t) => t.id));
+    console.log(JSON.stringify({ a: a.timers.active().count, b: ids.size, all: made.every((t) => ids.has(+t)) }));
+    made.forEach((t) => clearTimeout(t));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { a: 3000, b: 3000, all: true });
+});
+
 test('clearAll by owner clears only that owner’s timers; setOwner needs a tracked timer', () => {
   const a = {};
   const b = {};

@@ -23,9 +23,12 @@ const TIMEOUT = 0;
 const INTERVAL = 1;
 const IMMEDIATE = 2;
 const TIMEOUT_MAX = 2 ** 31 - 1;
-// Journal layout and ops: src/trackers/timers.rs.
+// Journal layout and ops: src/trackers/timers.rs. The count of records
+// written is the journal's first cell, shared by every copy of this module
+// on the thread.
 const RECORD = 5;
 const JOURNAL_RECORDS = 1024;
+const HEADER = 1;
 const ADD = 1;
 const FIRE = 4;
 const REMOVE = 5;
@@ -70,7 +73,6 @@ const owners = new FinalizationRegistry((token) => {
 let installed = null;
 let sites = 'intervals';
 let journal = null;
-let written = 0;
 
 function noop() {}
 
@@ -82,9 +84,8 @@ function loopNow() {
 }
 
 function applyJournal() {
-  if (written === 0) return;
-  native.timerApply(written, loopNow());
-  written = 0;
+  if (journal === null || journal[0] === 0) return;
+  native.timerApply(loopNow());
 }
 
 function hold(timer) {
@@ -115,14 +116,18 @@ function record(op, id, delay, created, slot) {
     j = new Float64Array(callNative(() => native.timerJournal()));
     journal = j;
   }
-  if (written === JOURNAL_RECORDS) applyJournal();
-  const o = written * RECORD;
+  let n = j[0];
+  if (n === JOURNAL_RECORDS) {
+    applyJournal();
+    n = 0;
+  }
+  const o = HEADER + n * RECORD;
   j[o] = op;
   j[o + 1] = id;
   j[o + 2] = delay;
   j[o + 3] = created;
   j[o + 4] = slot;
-  written++;
+  j[0] = n + 1;
 }
 
 // Node's own delay rule, so the registry shows the delay that applies.

@@ -300,11 +300,11 @@ pub fn timer_journal(env: &Env) -> napi::Result<ArrayBuffer<'_>> {
     external(env, ptr.cast(), len * std::mem::size_of::<f64>())
 }
 
-/// Applies the first `n` journal records; `loop_now` is the event loop's
-/// clock now, the clock of the records' creation times.
+/// Applies the journal; `loop_now` is the event loop's clock now, the
+/// clock of the records' creation times.
 #[napi(catch_unwind)]
-pub fn timer_apply(n: u32, loop_now: f64) {
-    with_state(|s| s.timers.lock().apply_journal(n as usize, loop_now))
+pub fn timer_apply(loop_now: f64) {
+    with_state(|s| s.timers.lock().apply_journal(loop_now))
 }
 
 /// Where the facade holds the live timer `id`, after `timer_apply`.

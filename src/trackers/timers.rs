@@ -36,10 +36,15 @@ impl Hasher for IdHasher {
     }
 }
 
-/// A journal record is `[op, id, delay ms, created on the loop clock ms,
-/// the facade's slot for the timer object]`.
+/// The journal starts with the number of records written (kept here, not
+/// in the facade, so two copies of the facade on one thread, as a test
+/// runner's module registries make, append to one journal instead of
+/// overwriting each other). A record is `[op, id, delay ms, created on the
+/// loop clock ms, the facade's slot for the timer object]`.
 pub const RECORD: usize = 5;
 pub const JOURNAL_RECORDS: usize = 1024;
+/// Index of the first record.
+pub const HEADER: usize = 1;
 /// `op` of a creation is `ADD + kind` (0 timeout, 1 interval, 2 immediate).
 pub const ADD: f64 = 1.0;
 pub const FIRE: f64 = 4.0;
@@ -117,7 +122,7 @@ impl Default for TimerRegistry {
             timers: HashMap::default(),
             site_names: Vec::new(),
             site_ids: HashMap::new(),
-            journal: (0..JOURNAL_RECORDS * RECORD)
+            journal: (0..HEADER + JOURNAL_RECORDS * RECORD)
                 .map(|_| Cell::new(0.0))
                 .collect(),
         }
@@ -134,14 +139,21 @@ impl TimerRegistry {
         (self.journal.as_ptr() as *mut f64, self.journal.len())
     }
 
-    /// Applies the first `n` records of the journal. Creation times are on
-    /// the event loop's clock (Node's `_idleStart`), which reads `loop_now`
-    /// at this moment; NaN means "just now" (immediates, which live less
-    /// than a loop turn).
-    pub fn apply_journal(&mut self, n: usize, loop_now: f64) {
+    /// Applies the records written and empties the journal. Creation times
+    /// are on the event loop's clock (Node's `_idleStart`), which reads
+    /// `loop_now` at this moment; NaN means "just now" (immediates, which
+    /// live less than a loop turn).
+    pub fn apply_journal(&mut self, loop_now: f64) {
         let now = Instant::now();
-        for r in 0..n.min(JOURNAL_RECORDS) {
-            let f = |i: usize| self.journal[r * RECORD + i].get();
+        let n = self.journal[0].get();
+        self.journal[0].set(0.0);
+        let n = if n > 0.0 {
+            (n as usize).min(JOURNAL_RECORDS)
+        } else {
+            0
+        };
+        for r in 0..n {
+            let f = |i: usize| self.journal[HEADER + r * RECORD + i].get();
             let (op, id, delay, created, slot) = (f(0), f(1), f(2), f(3), f(4));
             if !(id >= 0.0 && id.fract() == 0.0) {
                 continue;
@@ -366,30 +378,37 @@ mod tests {
         assert!(r.is_empty());
     }
 
-    fn record(r: &TimerRegistry, i: usize, rec: [f64; 4]) {
-        let rec = [rec[0], rec[1], rec[2], rec[3], i as f64];
+    /// Appends a record the way lib/timers.js does.
+    fn record(r: &TimerRegistry, rec: [f64; 4]) {
         let (ptr, len) = r.journal();
-        assert!(i * RECORD + RECORD <= len);
-        // SAFETY: in bounds (checked above), and written the way JS writes
-        // the journal between calls.
-        for (j, v) in rec.into_iter().enumerate() {
-            unsafe { ptr.add(i * RECORD + j).write(v) };
+        // SAFETY: index 0 and the record are in bounds (checked), and are
+        // written the way JS writes the journal between calls.
+        unsafe {
+            let i = ptr.read() as usize;
+            assert!(HEADER + (i + 1) * RECORD <= len);
+            for (j, v) in [rec[0], rec[1], rec[2], rec[3], i as f64]
+                .into_iter()
+                .enumerate()
+            {
+                ptr.add(HEADER + i * RECORD + j).write(v);
+            }
+            ptr.write((i + 1) as f64);
         }
     }
 
     #[test]
     fn the_journal_replays_creations_fires_and_clears_in_order() {
         let mut r = TimerRegistry::new();
-        record(&r, 0, [ADD + 1.0, 7.0, 50.0, 1000.0]); // interval made at loop time 1000
-        record(&r, 1, [ADD, 8.0, 10.0, 1900.0]);
-        record(&r, 2, [ADD + 2.0, 9.0, 0.0, f64::NAN]);
-        record(&r, 3, [FIRE, 7.0, 0.0, 0.0]);
-        record(&r, 4, [FIRE, 7.0, 0.0, 0.0]);
-        record(&r, 5, [FIRE, 9.0, 0.0, 0.0]);
-        record(&r, 6, [REMOVE, 8.0, 0.0, 0.0]);
-        record(&r, 7, [ADD, 1.5, 0.0, 0.0]); // not an id: skipped
-        record(&r, 8, [REMOVE, 99.0, 0.0, 0.0]); // not here: nothing to do
-        r.apply_journal(9, 2000.0);
+        record(&r, [ADD + 1.0, 7.0, 50.0, 1000.0]); // interval made at loop time 1000
+        record(&r, [ADD, 8.0, 10.0, 1900.0]);
+        record(&r, [ADD + 2.0, 9.0, 0.0, f64::NAN]);
+        record(&r, [FIRE, 7.0, 0.0, 0.0]);
+        record(&r, [FIRE, 7.0, 0.0, 0.0]);
+        record(&r, [FIRE, 9.0, 0.0, 0.0]);
+        record(&r, [REMOVE, 8.0, 0.0, 0.0]);
+        record(&r, [ADD, 1.5, 0.0, 0.0]); // not an id: skipped
+        record(&r, [REMOVE, 99.0, 0.0, 0.0]); // not here: nothing to do
+        r.apply_journal(2000.0);
         let a = r.active();
         assert_eq!(a.len(), 1);
         assert_eq!(
@@ -403,8 +422,8 @@ mod tests {
             a[0].age_ms
         );
         assert_eq!((r.slot_of(7), r.slot_of(8)), (Some(0), None));
-        record(&r, 0, [REMOVE, 7.0, 0.0, 0.0]);
-        r.apply_journal(1, 2000.0);
+        record(&r, [REMOVE, 7.0, 0.0, 0.0]);
+        r.apply_journal(2000.0);
         assert!(r.is_empty());
     }
 
