@@ -103,7 +103,7 @@ impl Graph {
 
     #[inline]
     pub fn edge_count(&self) -> usize {
-        self.edge_name.len()
+        self.edge_to_type.len()
     }
 
     #[inline]
@@ -143,5 +143,67 @@ impl Graph {
             + self.locations.capacity() * 16
             + self.strings.byte_len()
             + self.strings.len() * 8) as u64
+    }
+}
+
+/// Edge names as LEB128 varints: most are small element indices or ids of
+/// the few thousand property names, so this takes about half the bytes of
+/// the `u32` column. The dominator phase, which never reads names but has the
+/// most memory live, runs while the column is held in this form.
+pub struct PackedNames(Vec<u8>);
+
+impl PackedNames {
+    pub fn pack(names: &[u32]) -> PackedNames {
+        let mut out = Vec::with_capacity(names.len() * 2);
+        for &v in names {
+            let mut v = v;
+            while v >= 0x80 {
+                out.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        }
+        out.shrink_to_fit();
+        PackedNames(out)
+    }
+
+    pub fn unpack(self, count: usize) -> Vec<u32> {
+        let mut names = Vec::with_capacity(count);
+        let mut v = 0u32;
+        let mut shift = 0;
+        for &b in &self.0 {
+            v |= ((b & 0x7F) as u32) << shift;
+            if b & 0x80 == 0 {
+                names.push(v);
+                v = 0;
+                shift = 0;
+            } else {
+                shift += 7;
+            }
+        }
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PackedNames;
+
+    #[test]
+    fn packed_names_round_trip_every_width() {
+        let names: Vec<u32> = [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152]
+            .into_iter()
+            .chain([268_435_455, 268_435_456, u32::MAX - 1, u32::MAX])
+            .chain((0..1000).map(|i| i * 7919))
+            .collect();
+        let packed = PackedNames::pack(&names);
+        // Seven payload bits per byte, at least one byte.
+        let expected: u32 = names
+            .iter()
+            .map(|v| (32 - v.leading_zeros()).max(1).div_ceil(7))
+            .sum();
+        assert_eq!(packed.0.len(), expected as usize);
+        assert_eq!(&packed.0[..4], &[0, 1, 127, 0x80]);
+        assert_eq!(packed.unpack(names.len()), names);
     }
 }

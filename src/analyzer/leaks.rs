@@ -108,7 +108,7 @@ fn parents(s: &Snapshot) -> Vec<u32> {
         }
         let mut best = NONE;
         let mut best_d = here;
-        for &raw in s.retainers.of(o as u32) {
+        for &raw in s.retainers().of(o as u32) {
             let src = raw & !super::phases::ESSENTIAL_BIT;
             let d = s.distance[src as usize];
             if src == g.root || d == NO_DISTANCE || d >= best_d {

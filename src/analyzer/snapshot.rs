@@ -6,7 +6,7 @@ use super::classes::{
 };
 use super::ephemeron::EphemeronNames;
 use super::error::{Result, SnapshotError};
-use super::graph::{Graph, EDGE_TYPE_MASK};
+use super::graph::{Graph, PackedNames, EDGE_TYPE_MASK};
 use super::parser::Parser;
 use super::phases::{self, Retainers, NO_DISTANCE};
 use super::strings::{utf16_len, wtf8_to_string};
@@ -32,7 +32,9 @@ const READ_CHUNK: usize = 4 << 20;
 pub struct Snapshot {
     pub graph: Graph,
     pub types: TypeIndices,
-    pub retainers: Retainers,
+    /// Built on the first retainer query: the analysis's own copy is dropped
+    /// as soon as the dominators are known, to keep the peak memory down.
+    retainers: OnceCell<Retainers>,
     pub dominator: Vec<u32>,
     pub retained: Vec<u64>,
     pub distance: Vec<i32>,
@@ -117,43 +119,59 @@ impl Snapshot {
             Ok(())
         };
         // Phases that only read the graph run two at a time (the machines
-        // this must be fast on have two cores); results are identical.
+        // this must be fast on have two cores); results are identical. The
+        // dominator phase, which has the most memory live, runs alone, with
+        // the edge names packed (it never reads them).
         step(0, "dom-state")?;
         phases::propagate_dom_state(&mut graph, &t);
-        step(1, "retainers")?;
+        step(1, "essential-edges")?;
+        let eph = EphemeronNames::build(
+            &graph.strings,
+            &graph.edge_name,
+            &graph.edge_to_type,
+            t.e_internal,
+            EDGE_TYPE_MASK,
+        );
         let g = &graph;
-        let (mut retainers, (eph, essential)) = std::thread::scope(|scope| {
-            let retainers = scope.spawn(|| phases::build_retainers(g));
-            let eph = EphemeronNames::build(
-                &g.strings,
-                &g.edge_name,
-                &g.edge_to_type,
-                t.e_internal,
-                EDGE_TYPE_MASK,
-            );
+        let (essential, owners) = std::thread::scope(|scope| {
+            let owners = scope.spawn(|| phases::shallow_size_owners(g, &t));
             let page_owned = phases::mark_page_owned(g, &t);
             let essential = phases::essential_edges(g, &t, &page_owned, &eph);
-            (join(retainers), (eph, essential))
+            (essential, join(owners))
         });
-        step(2, "essential-edges")?;
-        phases::mark_essential_retainers(&graph, &mut retainers, &essential);
-        step(3, "shallow-sizes")?;
-        phases::calculate_shallow_sizes(&mut graph, &t);
-        step(4, "dominators")?;
+        step(2, "shallow-sizes")?;
+        phases::move_shallow_sizes(&mut graph, &t, &owners);
+        drop(owners);
+        step(3, "retainers")?;
+        let names = std::mem::take(&mut graph.edge_name);
         let g = &graph;
-        let ((dominator, order), distance) = std::thread::scope(|scope| {
-            let dominators = scope.spawn(|| phases::dominators(g, &retainers, &essential));
-            let distance = phases::calculate_distances(g, &t, &eph);
-            (join(dominators), distance)
+        let (retainers, packed) = std::thread::scope(|scope| {
+            let packed = scope.spawn(move || PackedNames::pack(&names));
+            let retainers = phases::build_retainers(g, Some(&essential));
+            (retainers, join(packed))
         });
+        step(4, "dominators")?;
+        let (dominator, order) = phases::dominators(&graph, &retainers, &essential);
+        // Queries rebuild the lists on demand, without the flags.
+        drop(retainers);
         drop(essential);
-        drop(eph);
-        let retained = phases::retained_sizes(&graph, &dominator, &order);
-        drop(order);
+        graph.edge_name = packed.unpack(graph.edge_count());
         step(5, "class-names")?;
-        let names = class_indices(&mut graph, &t);
+        let g = &graph;
+        let (distance, (retained, names, (dominated_first, dominated))) =
+            std::thread::scope(|scope| {
+                let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
+                let retained = phases::retained_sizes(g, &dominator, &order);
+                let names = class_indices(g, &t);
+                let dominated = phases::dominated_nodes(&dominator, g.root);
+                (join(distance), (retained, names, dominated))
+            });
+        drop(order);
+        drop(eph);
+        for text in &names.new_strings {
+            graph.strings.push_wtf8(text);
+        }
         step(6, "class-summary")?;
-        let (dominated_first, dominated) = phases::dominated_nodes(&dominator, graph.root);
         let classes = summarize_classes(ClassSummaryInput {
             graph: &graph,
             types: &t,
@@ -167,7 +185,7 @@ impl Snapshot {
         Ok(Snapshot {
             graph,
             types: t,
-            retainers,
+            retainers: OnceCell::new(),
             dominator,
             retained,
             distance,
@@ -176,6 +194,11 @@ impl Snapshot {
             interface_strings: names.interface_strings,
             by_id: OnceCell::new(),
         })
+    }
+
+    pub fn retainers(&self) -> &Retainers {
+        self.retainers
+            .get_or_init(|| phases::build_retainers(&self.graph, None))
     }
 
     pub fn node_count(&self) -> usize {
@@ -368,7 +391,7 @@ impl Snapshot {
     pub fn retaining_edges(&self, o: u32) -> Vec<(u32, usize)> {
         let mut out = Vec::new();
         let mut last = u32::MAX;
-        for &s in self.retainers.of(o) {
+        for &s in self.retainers().of(o) {
             let src = s & !phases::ESSENTIAL_BIT;
             if src == last {
                 continue;
