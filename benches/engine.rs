@@ -9,7 +9,9 @@
 //! in DevTools or compare with the oracle, `__test__/oracle/devtools.mjs`),
 //! `LEAKWATCH_BENCH_FILE=<path>` (instead, load a real snapshot file once,
 //! printing each phase's time and the process's resident memory when it
-//! ended: where a peak-RSS figure comes from).
+//! ended: where a peak-RSS figure comes from), `LEAKWATCH_BENCH_PARSE=<path>`
+//! (time the parser alone on a file held in memory, best of the runs: the
+//! figure to watch when changing the scanner on a busy machine).
 
 mod synth;
 
@@ -131,6 +133,22 @@ fn main() {
     }
     let target = env_usize("LEAKWATCH_BENCH_NODES", 3_000_000);
     let runs = env_usize("LEAKWATCH_BENCH_RUNS", 3).max(1);
+    if let Ok(path) = std::env::var("LEAKWATCH_BENCH_PARSE") {
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+        let mut best = f64::INFINITY;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let graph = leakwatch::analyzer::parser::parse_bytes(&bytes)
+                .unwrap_or_else(|e| panic!("parsing {path}: {e}"));
+            best = best.min(t.elapsed().as_secs_f64());
+            drop(graph);
+        }
+        println!(
+            "parser alone, best of {runs}: {best:.3} s, {:.0} MB/s",
+            bytes.len() as f64 / 1e6 / best
+        );
+        return;
+    }
 
     let t = Instant::now();
     let snap = synth::generate(target, 0x1ea6_3a7c);

@@ -77,23 +77,26 @@ impl Snapshot {
         if total == 0 {
             return Err(SnapshotError::Empty);
         }
-        let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
         let mut parser = Parser::new().with_size_hint(total);
-        let mut buf = vec![0u8; READ_CHUNK];
-        let mut done = 0u64;
-        loop {
-            check(progress)?;
-            let read = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(k) => k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_error(path, e)),
-            };
-            parser.feed(&buf[..read])?;
-            done += read as u64;
-            progress.report("parse", done, total);
-        }
-        drop(buf);
+        // A second thread reads the next chunk while this one parses, so the
+        // copy out of the page cache is off the parse's critical path.
+        std::thread::scope(|scope| -> Result<()> {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(1);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            scope.spawn(move || read_chunks(file, full_tx, empty_rx));
+            let mut done = 0u64;
+            for chunk in full_rx {
+                check(progress)?;
+                let chunk = chunk.map_err(|e| io_error(path, e))?;
+                parser.feed(&chunk)?;
+                done += chunk.len() as u64;
+                progress.report("parse", done, total);
+                // The reader may have stopped already; its buffer is then dropped.
+                let _ = empty_tx.send(chunk);
+            }
+            Ok(())
+        })?;
         Snapshot::analyze(parser.finish()?, progress)
     }
 
@@ -474,6 +477,46 @@ impl Snapshot {
         (0..self.graph.node_count() as u32)
             .filter(|&x| x != self.graph.root && self.dominator[x as usize] == o)
             .collect()
+    }
+}
+
+/// Reads the file in chunks, recycling the buffers the parser has finished
+/// with; stops at the end, on an error (passed on), or when the parser stops
+/// listening.
+fn read_chunks(
+    mut file: std::fs::File,
+    full: std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    let mut spare: Vec<Vec<u8>> = vec![vec![0; READ_CHUNK], vec![0; READ_CHUNK]];
+    loop {
+        let mut buf = match spare.pop() {
+            Some(buf) => buf,
+            None => match empty.recv() {
+                Ok(buf) => buf,
+                Err(_) => return,
+            },
+        };
+        buf.resize(READ_CHUNK, 0);
+        let read = loop {
+            match file.read(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match read {
+            Ok(0) => return,
+            Ok(k) => {
+                buf.truncate(k);
+                if full.send(Ok(buf)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = full.send(Err(e));
+                return;
+            }
+        }
     }
 }
 
