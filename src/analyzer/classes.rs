@@ -578,7 +578,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
             info.first_node = o as u32;
         }
         info.count += 1;
-        info.self_size += size;
+        info.self_size = info.self_size.saturating_add(size);
         info.distance = info.distance.min(input.distances[o]);
     }
     drop(by_location);
@@ -603,7 +603,9 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         let c = node_class[x as usize] as usize;
         if g.self_size.get(x) != 0 {
             if active[c] == 0 {
-                internal[c].retained_size += input.retained[x as usize];
+                internal[c].retained_size = internal[c]
+                    .retained_size
+                    .saturating_add(input.retained[x as usize]);
             }
             active[c] += 1;
             stack.push(x | EXIT);

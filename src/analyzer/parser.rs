@@ -13,8 +13,10 @@ use super::strings::{push_code_point, StringTable};
 
 /// Above 2^53 a JavaScript consumer could not represent the value exactly.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
-/// The `snapshot` header is a few KB; anything this large is not a snapshot.
-const MAX_HEADER_BYTES: usize = 16 << 20;
+/// The `snapshot` header is a few KB. It is parsed into a JSON tree, which
+/// can take 16 times the text's size, so the cap also bounds that tree.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// Pre-allocation from a declared count is capped so that a lying header
 /// cannot make us reserve gigabytes; real data grows the columns as it comes.
 const MAX_TRUSTED_RESERVE: u64 = 1 << 22;
@@ -112,6 +114,18 @@ pub struct Parser {
     node_roles: Vec<NodeField>,
     edge_roles: Vec<EdgeField>,
     location_roles: Vec<LocationField>,
+    /// Bytes of a UTF-8 byte order mark matched so far; it may span chunks.
+    bom: usize,
+    /// Where the current top-level value starts, for errors about it as a whole.
+    value_start: u64,
+    nodes_span: (u64, u64),
+    edges_span: (u64, u64),
+    /// Values per record in the current integer section.
+    width: usize,
+    /// Values the record being staged still lacks (0: the next value starts one).
+    field_left: usize,
+    /// Where each staged record starts, so an invalid record is named exactly.
+    record_starts: Vec<u64>,
 }
 
 impl Default for Parser {
@@ -155,6 +169,13 @@ impl Parser {
             node_roles: Vec::new(),
             edge_roles: Vec::new(),
             location_roles: Vec::new(),
+            bom: 0,
+            value_start: 0,
+            nodes_span: (0, 0),
+            edges_span: (0, 0),
+            width: 1,
+            field_left: 0,
+            record_starts: Vec::new(),
         }
     }
 
@@ -188,14 +209,29 @@ impl Parser {
 
     /// Feeds the next chunk of the file.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
-        if self.consumed == 0 && chunk.starts_with(&[0xEF, 0xBB, 0xBF]) && self.top == Top::Start {
-            let r = self.feed_inner(&chunk[3..], 3);
-            self.consumed += chunk.len() as u64;
-            return r;
-        }
-        let r = self.feed_inner(chunk, 0);
+        let skip = self.skip_bom(chunk)?;
+        let r = self.feed_inner(&chunk[skip..], skip);
         self.consumed += chunk.len() as u64;
         r
+    }
+
+    /// Consumes a byte order mark at the very start of the input, however the
+    /// chunks split it, so that every chunking gives the same result.
+    fn skip_bom(&mut self, chunk: &[u8]) -> Result<usize> {
+        let mut k = 0;
+        while self.bom < BOM.len() && self.consumed + k as u64 == self.bom as u64 {
+            match chunk.get(k) {
+                Some(&b) if b == BOM[self.bom] => {
+                    self.bom += 1;
+                    k += 1;
+                }
+                Some(_) if self.bom > 0 => {
+                    return Err(self.syntax(k, "incomplete byte order mark"));
+                }
+                _ => break,
+            }
+        }
+        Ok(k)
     }
 
     fn feed_inner(&mut self, buf: &[u8], base: usize) -> Result<()> {
@@ -236,6 +272,7 @@ impl Parser {
                     } else if b == b'\\' {
                         self.key_escape = true;
                     } else if b == b'"' {
+                        unescape_key(&mut self.key);
                         self.top = Top::Colon;
                         i += 1;
                         continue;
@@ -302,6 +339,9 @@ impl Parser {
         self.phase = ArrayPhase::Open;
         self.num = 0;
         self.staged.clear();
+        self.record_starts.clear();
+        self.field_left = 0;
+        self.value_start = self.consumed + at as u64 + 1;
         let key = std::mem::take(&mut self.key);
         self.section = match key.as_slice() {
             b"snapshot" => {
@@ -313,8 +353,9 @@ impl Parser {
             b"nodes" | b"edges" | b"locations" => {
                 let Some(meta) = self.meta.as_ref() else {
                     return Err(SnapshotError::Meta(format!(
-                        "`{}` comes before `snapshot.meta`",
-                        String::from_utf8_lossy(&key)
+                        "`{}` comes before `snapshot.meta` (at byte {})",
+                        String::from_utf8_lossy(&key),
+                        self.value_start
                     )));
                 };
                 match key.as_slice() {
@@ -329,11 +370,15 @@ impl Parser {
                         self.node_id.reserve(reserve);
                         self.self_size = SizeColumn::with_capacity(reserve);
                         self.edge_counts.reserve(reserve + 1);
+                        self.width = self.node_roles.len();
                         Section::Nodes
                     }
                     b"edges" => {
                         if !self.nodes_done {
-                            return Err(SnapshotError::Meta("`edges` comes before `nodes`".into()));
+                            return Err(SnapshotError::Meta(format!(
+                                "`edges` comes before `nodes` (at byte {})",
+                                self.value_start
+                            )));
                         }
                         if self.edges_done {
                             return Err(self.syntax(at, "`edges` appears twice"));
@@ -342,17 +387,20 @@ impl Parser {
                             self.reserve_for(meta.edge_count, meta.edge_fields.len() as u64 * 2);
                         self.edge_to_type.reserve(reserve);
                         self.edge_name.reserve(reserve);
+                        self.width = self.edge_roles.len();
                         Section::Edges
                     }
                     _ => {
                         if !self.nodes_done {
-                            return Err(SnapshotError::Meta(
-                                "`locations` comes before `nodes`".into(),
-                            ));
+                            return Err(SnapshotError::Meta(format!(
+                                "`locations` comes before `nodes` (at byte {})",
+                                self.value_start
+                            )));
                         }
                         if meta.location_fields.is_empty() {
                             Section::Skip
                         } else {
+                            self.width = self.location_roles.len();
                             Section::Locations
                         }
                     }
@@ -379,10 +427,17 @@ impl Parser {
     }
 
     fn end_value(&mut self, at: usize) -> Result<()> {
+        let end = self.consumed + at as u64;
         match self.section {
             Section::Header => {
                 let header = std::mem::take(&mut self.header);
-                let meta = Meta::parse(&header)?;
+                let meta = Meta::parse(&header).map_err(|e| match e {
+                    SnapshotError::Meta(m) => SnapshotError::Meta(format!(
+                        "{m} (in the header at bytes {}..{end})",
+                        self.value_start
+                    )),
+                    other => other,
+                })?;
                 self.node_type_count = meta.node_types.len() as u8;
                 self.edge_type_count = meta.edge_types.len() as u8;
                 self.node_field_count = meta.node_fields.len() as u64;
@@ -391,28 +446,25 @@ impl Parser {
                 self.location_roles = meta.location_fields.clone();
                 self.meta = Some(meta);
             }
-            Section::Nodes => {
+            Section::Nodes | Section::Edges | Section::Locations => {
                 if !self.staged.is_empty() {
+                    let start = self.record_starts.last().copied().unwrap_or(end);
                     return Err(self.inconsistent(format!(
-                        "nodes array length is not a multiple of {} fields",
-                        self.node_field_count
+                        "`{}` array length is not a multiple of its {} fields: the record at byte {start} is incomplete",
+                        self.key_name(),
+                        self.width
                     )));
                 }
-                self.nodes_done = true;
-            }
-            Section::Edges => {
-                if !self.staged.is_empty() {
-                    return Err(self.inconsistent(
-                        "edges array length is not a multiple of its fields".into(),
-                    ));
-                }
-                self.edges_done = true;
-            }
-            Section::Locations => {
-                if !self.staged.is_empty() {
-                    return Err(self.inconsistent(
-                        "locations array length is not a multiple of its fields".into(),
-                    ));
+                match self.section {
+                    Section::Nodes => {
+                        self.nodes_done = true;
+                        self.nodes_span = (self.value_start, end);
+                    }
+                    Section::Edges => {
+                        self.edges_done = true;
+                        self.edges_span = (self.value_start, end);
+                    }
+                    _ => {}
                 }
             }
             Section::Strings => {
@@ -420,7 +472,6 @@ impl Parser {
             }
             Section::Skip => {}
         }
-        let _ = at;
         Ok(())
     }
 
@@ -490,7 +541,13 @@ impl Parser {
         }
         if capture {
             if self.header.len() + (i - start) > MAX_HEADER_BYTES {
-                return Err(self.syntax(base + i, "the `snapshot` header is implausibly large"));
+                return Err(SnapshotError::Syntax {
+                    offset: self.value_start + MAX_HEADER_BYTES as u64,
+                    message: format!(
+                        "the `snapshot` header is implausibly large (over {} KiB)",
+                        MAX_HEADER_BYTES >> 10
+                    ),
+                });
             }
             self.header.extend_from_slice(&buf[start..i]);
         }
@@ -539,7 +596,10 @@ impl Parser {
                     }
                     self.num_digits += (i - run_start) as u32;
                     if self.num_digits > 15 && (self.num_digits > 19 || num > MAX_SAFE_INTEGER) {
-                        return Err(self.range(base + i, "integer exceeds 2^53"));
+                        return Err(SnapshotError::NumberRange {
+                            offset: self.number_start(base + i),
+                            message: "integer exceeds 2^53".into(),
+                        });
                     }
                     self.num = num;
                     if i == buf.len() {
@@ -563,7 +623,7 @@ impl Parser {
                         break;
                     } else if b == b']' {
                         self.stage(base + i)?;
-                        self.flush_records(base + i)?;
+                        self.flush_records()?;
                         return Ok((i + 1, true));
                     } else if b == b'-' || b == b'.' || b == b'e' || b == b'E' {
                         return Err(self.range(base + i, "expected a non-negative integer"));
@@ -610,7 +670,7 @@ impl Parser {
                         self.phase = ArrayPhase::Item;
                         i += 1;
                     } else if b == b']' {
-                        self.flush_records(base + i)?;
+                        self.flush_records()?;
                         return Ok((i + 1, true));
                     } else {
                         return Err(self.syntax(base + i, "expected `,` or `]`"));
@@ -625,39 +685,50 @@ impl Parser {
         String::from_utf8_lossy(&self.key).into_owned()
     }
 
+    /// Where the number that ends at `at` began (digits are contiguous, and
+    /// `num_digits` counts them across chunks).
+    fn number_start(&self, at: usize) -> u64 {
+        (self.consumed + at as u64).saturating_sub(self.num_digits as u64)
+    }
+
     #[inline]
     fn stage(&mut self, at: usize) -> Result<()> {
+        if self.field_left == 0 {
+            self.record_starts.push(self.number_start(at));
+            self.field_left = self.width;
+        }
+        self.field_left -= 1;
         self.staged.push(self.num);
-        if self.staged.len() >= STAGED_VALUES {
-            self.flush_records(at)?;
+        if self.field_left == 0 && self.staged.len() >= STAGED_VALUES {
+            self.flush_records()?;
         }
         Ok(())
     }
 
-    /// Moves the complete records among the staged integers into the columns.
-    /// Batching keeps per-value work in the scanner to a push; validation runs
-    /// per record with field positions resolved once.
-    fn flush_records(&mut self, at: usize) -> Result<()> {
-        let offset = self.consumed + at as u64;
-        let width = match self.section {
-            Section::Nodes => self.node_roles.len(),
-            Section::Edges => self.edge_roles.len(),
-            Section::Locations => self.location_roles.len(),
-            _ => return Ok(()),
-        };
+    /// Moves the complete staged records into the columns. Batching keeps
+    /// per-value work in the scanner to a push; validation runs per record
+    /// with field positions resolved once. Batches end on record boundaries,
+    /// so a partial record is left only at the array's end, for `end_value`.
+    fn flush_records(&mut self) -> Result<()> {
+        let width = self.width.max(1);
         let mut staged = std::mem::take(&mut self.staged);
-        let complete = staged.len() / width * width;
+        let mut starts = std::mem::take(&mut self.record_starts);
+        let records = staged.len() / width;
+        let values = &staged[..records * width];
         let result = match self.section {
-            Section::Nodes => self.take_nodes(&staged[..complete], offset),
-            Section::Edges => self.take_edges(&staged[..complete], offset),
-            _ => self.take_locations(&staged[..complete], offset),
+            Section::Nodes => self.take_nodes(values, &starts),
+            Section::Edges => self.take_edges(values, &starts),
+            Section::Locations => self.take_locations(values, &starts),
+            _ => Ok(()),
         };
-        staged.drain(..complete);
+        staged.drain(..records * width);
+        starts.drain(..records.min(starts.len()));
         self.staged = staged;
+        self.record_starts = starts;
         result
     }
 
-    fn take_nodes(&mut self, values: &[u64], offset: u64) -> Result<()> {
+    fn take_nodes(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
         let roles = &self.node_roles;
         let pos = |f: NodeField| roles.iter().position(|&r| r == f);
         let (Some(ty), Some(name), Some(id), Some(size), Some(count)) = (
@@ -673,11 +744,11 @@ impl Parser {
         };
         let det = pos(NodeField::Detachedness);
         let width = roles.len();
-        let bad = |index: usize, what: String| SnapshotError::NumberRange {
+        let bad = |index: usize, offset: u64, what: String| SnapshotError::NumberRange {
             offset,
-            message: format!("node {index} (record ending near here): {what}"),
+            message: format!("node {index}: {what}"),
         };
-        for rec in values.chunks_exact(width) {
+        for (rec, &at) in values.chunks_exact(width).zip(starts) {
             let index = self.node_kind.len();
             if index as u64 >= MAX_NODES {
                 return Err(SnapshotError::TooLarge(format!(
@@ -687,21 +758,26 @@ impl Parser {
             if rec[ty] >= self.node_type_count as u64 {
                 return Err(bad(
                     index,
+                    at,
                     format!("type {} is not in the type enum", rec[ty]),
                 ));
             }
             let d = match det {
                 Some(p) if rec[p] > 3 => {
-                    return Err(bad(index, format!("detachedness {} is not 0..3", rec[p])))
+                    return Err(bad(
+                        index,
+                        at,
+                        format!("detachedness {} is not 0..3", rec[p]),
+                    ))
                 }
                 Some(p) => rec[p] as u8,
                 None => 0,
             };
-            let name =
-                to_u32(rec[name]).ok_or_else(|| bad(index, "name index exceeds 2^32".into()))?;
-            let id = to_u32(rec[id]).ok_or_else(|| bad(index, "id exceeds 2^32".into()))?;
-            let count =
-                to_u32(rec[count]).ok_or_else(|| bad(index, "edge count exceeds 2^32".into()))?;
+            let name = to_u32(rec[name])
+                .ok_or_else(|| bad(index, at, "name index exceeds 2^32".into()))?;
+            let id = to_u32(rec[id]).ok_or_else(|| bad(index, at, "id exceeds 2^32".into()))?;
+            let count = to_u32(rec[count])
+                .ok_or_else(|| bad(index, at, "edge count exceeds 2^32".into()))?;
             self.node_kind.push(rec[ty] as u8 | (d << 6));
             self.node_name.push(name);
             self.node_id.push(id);
@@ -711,7 +787,7 @@ impl Parser {
         Ok(())
     }
 
-    fn take_edges(&mut self, values: &[u64], offset: u64) -> Result<()> {
+    fn take_edges(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
         let roles = &self.edge_roles;
         let pos = |f: EdgeField| roles.iter().position(|&r| r == f);
         let (Some(ty), Some(name), Some(to)) = (
@@ -726,11 +802,11 @@ impl Parser {
         let width = roles.len();
         let nodes = self.node_id.len() as u64;
         let field_count = DivideBy::new(self.node_field_count);
-        let bad = |index: usize, what: String| SnapshotError::NumberRange {
+        let bad = |index: usize, offset: u64, what: String| SnapshotError::NumberRange {
             offset,
-            message: format!("edge {index} (record ending near here): {what}"),
+            message: format!("edge {index}: {what}"),
         };
-        for rec in values.chunks_exact(width) {
+        for (rec, &at) in values.chunks_exact(width).zip(starts) {
             let index = self.edge_name.len();
             if index as u64 >= u32::MAX as u64 {
                 return Err(SnapshotError::TooLarge("more than 2^32 edges".into()));
@@ -738,22 +814,28 @@ impl Parser {
             if rec[ty] >= self.edge_type_count as u64 {
                 return Err(bad(
                     index,
+                    at,
                     format!("type {} is not in the type enum", rec[ty]),
                 ));
             }
             let target = rec[to];
             let (target_node, misaligned) = field_count.div_rem(target);
             if misaligned != 0 {
-                return Err(bad(index, format!("target {target} is not a node offset")));
+                return Err(bad(
+                    index,
+                    at,
+                    format!("target {target} is not a node offset"),
+                ));
             }
             if target_node >= nodes {
                 return Err(bad(
                     index,
+                    at,
                     format!("target {target} points outside the {nodes}-node array"),
                 ));
             }
-            let name =
-                to_u32(rec[name]).ok_or_else(|| bad(index, "name index exceeds 2^32".into()))?;
+            let name = to_u32(rec[name])
+                .ok_or_else(|| bad(index, at, "name index exceeds 2^32".into()))?;
             self.edge_to_type
                 .push(((target_node as u32) << EDGE_TYPE_BITS) | rec[ty] as u32);
             self.edge_name.push(name);
@@ -761,11 +843,11 @@ impl Parser {
         Ok(())
     }
 
-    fn take_locations(&mut self, values: &[u64], offset: u64) -> Result<()> {
+    fn take_locations(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
         let roles = &self.location_roles;
         let width = roles.len();
         let nodes = self.node_id.len() as u64;
-        for rec in values.chunks_exact(width) {
+        for (rec, &offset) in values.chunks_exact(width).zip(starts) {
             let mut location = [0u32; 4];
             for (k, role) in roles.iter().enumerate() {
                 let v = rec[k];
@@ -1029,6 +1111,9 @@ impl Parser {
                 ) => {
                     format!("inside the `{}` array", format!("{s:?}").to_lowercase())
                 }
+                (Top::Value, _) => format!("inside the value of `{}`", self.key_name()),
+                (Top::Key, _) => "inside a property name".to_string(),
+                (Top::Colon, _) => format!("after the property name `{}`", self.key_name()),
                 (Top::Start, _) => "before any content".to_string(),
                 _ => "before the closing `}`".to_string(),
             };
@@ -1037,35 +1122,43 @@ impl Parser {
                 message: format!("the file ends {place}"),
             });
         }
+        let size = self.consumed;
+        let missing = |what: &str| format!("the {size}-byte file has no `{what}`");
         let meta = self
             .meta
             .take()
-            .ok_or_else(|| SnapshotError::Meta("no `snapshot.meta` in the file".into()))?;
+            .ok_or_else(|| SnapshotError::Meta(missing("snapshot.meta")))?;
         if !self.nodes_done {
-            return Err(SnapshotError::Inconsistent("no `nodes` array".into()));
+            return Err(SnapshotError::Inconsistent(missing("nodes")));
         }
         if !self.edges_done {
-            return Err(SnapshotError::Inconsistent("no `edges` array".into()));
+            return Err(SnapshotError::Inconsistent(missing("edges")));
         }
         if !self.strings_done {
-            return Err(SnapshotError::Inconsistent("no `strings` array".into()));
+            return Err(SnapshotError::Inconsistent(missing("strings")));
         }
+        let nodes_at = format!(
+            "the nodes array at bytes {}..{}",
+            self.nodes_span.0, self.nodes_span.1
+        );
+        let edges_at = format!(
+            "the edges array at bytes {}..{}",
+            self.edges_span.0, self.edges_span.1
+        );
         let n = self.node_id.len();
         if n == 0 {
-            return Err(SnapshotError::Inconsistent(
-                "the snapshot has no nodes".into(),
-            ));
+            return Err(SnapshotError::Inconsistent(format!("{nodes_at} is empty")));
         }
         if meta.node_count != n as u64 {
             return Err(SnapshotError::Inconsistent(format!(
-                "node_count says {} but the nodes array holds {n}",
+                "node_count says {} but {nodes_at} holds {n}",
                 meta.node_count
             )));
         }
         let m = self.edge_name.len();
         if meta.edge_count != m as u64 {
             return Err(SnapshotError::Inconsistent(format!(
-                "edge_count says {} but the edges array holds {m}",
+                "edge_count says {} but {edges_at} holds {m}",
                 meta.edge_count
             )));
         }
@@ -1078,13 +1171,13 @@ impl Parser {
             sum += c;
             if sum > m as u64 {
                 return Err(SnapshotError::Inconsistent(format!(
-                    "nodes declare more edges than the {m} in the edges array"
+                    "nodes in {nodes_at} declare more edges than the {m} in {edges_at}"
                 )));
             }
         }
         if sum != m as u64 {
             return Err(SnapshotError::Inconsistent(format!(
-                "nodes declare {sum} edges but the edges array holds {m}"
+                "nodes in {nodes_at} declare {sum} edges but {edges_at} holds {m}"
             )));
         }
         first_edge.push(m as u32);
@@ -1096,7 +1189,7 @@ impl Parser {
             .position(|&s| s as u64 >= string_count)
         {
             return Err(SnapshotError::Inconsistent(format!(
-                "node {bad} names string {} but there are {string_count} strings",
+                "node {bad} in {nodes_at} names string {} but there are {string_count} strings",
                 self.node_name[bad]
             )));
         }
@@ -1106,14 +1199,14 @@ impl Parser {
             let ty = (self.edge_to_type[e] & super::graph::EDGE_TYPE_MASK) as u8;
             if Some(ty) != element && Some(ty) != hidden && name as u64 >= string_count {
                 return Err(SnapshotError::Inconsistent(format!(
-                    "edge {e} names string {name} but there are {string_count} strings"
+                    "edge {e} in {edges_at} names string {name} but there are {string_count} strings"
                 )));
             }
         }
         let f = meta.node_fields.len() as u64;
         if meta.root_index % f != 0 || meta.root_index / f >= n as u64 {
             return Err(SnapshotError::Meta(format!(
-                "root_index {} is not a node",
+                "root_index {} is not a node of {nodes_at}",
                 meta.root_index
             )));
         }
@@ -1140,6 +1233,20 @@ impl Parser {
             locations: self.locations,
             root,
         })
+    }
+}
+
+/// Property names are matched as JSON.parse reads them, escapes decoded.
+fn unescape_key(key: &mut Vec<u8>) {
+    if !key.contains(&b'\\') {
+        return;
+    }
+    let mut quoted = Vec::with_capacity(key.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(key);
+    quoted.push(b'"');
+    if let Ok(text) = serde_json::from_slice::<String>(&quoted) {
+        *key = text.into_bytes();
     }
 }
 
@@ -1294,3 +1401,6 @@ mod word_scan_tests {
         assert_eq!(digits_value(u64::from_le_bytes(*b"7,123456"), 1), 7);
     }
 }
+
+#[cfg(test)]
+pub(crate) mod hostile_tests;

@@ -28,6 +28,7 @@ pub struct Quiet;
 impl Progress for Quiet {}
 
 const READ_CHUNK: usize = 4 << 20;
+const MAX_CONS_STRING_PARTS: u32 = 1 << 16;
 
 pub struct Snapshot {
     pub graph: Graph,
@@ -271,8 +272,13 @@ impl Snapshot {
         let mut out: Vec<u8> = Vec::new();
         let mut out_len = 0usize;
         let mut stack = vec![o];
+        // A real cons string reaches 1024 characters within ~2048 parts; a
+        // damaged snapshot can link parts in a cycle or a DAG that unfolds
+        // exponentially, so the walk is bounded.
+        let mut steps = 0u32;
         while let Some(x) = stack.pop() {
-            if out_len >= 1024 {
+            steps += 1;
+            if out_len >= 1024 || steps > MAX_CONS_STRING_PARTS {
                 break;
             }
             if g.node_type(x) != self.types.cons_string {
@@ -540,3 +546,6 @@ fn io_error(path: &Path, e: std::io::Error) -> SnapshotError {
         _ => SnapshotError::Io(format!("{}: {e}", path.display())),
     }
 }
+
+#[cfg(test)]
+mod hostile_tests;
