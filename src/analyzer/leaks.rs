@@ -432,7 +432,10 @@ pub fn find_leaks(snaps: [&Snapshot; 3], options: &LeakOptions) -> Vec<Suspect> 
                 m.survivor_bytes += s.survivor_bytes;
                 m.new_objects += s.new_objects;
                 m.new_bytes += s.new_bytes;
-                m.growth += s.growth;
+                // Holders of one shape may nest, so their growths can
+                // overlap: unlike the other sums, this one is not bounded
+                // by the snapshot's total.
+                m.growth = m.growth.saturating_add(s.growth);
             }
             None => {
                 by_shape.insert(shape, merged.len());
