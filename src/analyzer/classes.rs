@@ -595,6 +595,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
     let mut active = vec![0u32; internal.len()];
     let mut stack: Vec<u32> = vec![g.root];
     const EXIT: u32 = 1 << 31;
+    const _: () = assert!(super::graph::MAX_NODES <= EXIT as u64);
     while let Some(x) = stack.pop() {
         if x & EXIT != 0 {
             active[node_class[(x & !EXIT) as usize] as usize] -= 1;

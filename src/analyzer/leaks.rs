@@ -432,6 +432,9 @@ pub fn find_leaks(snaps: [&Snapshot; 3], options: &LeakOptions) -> Vec<Suspect> 
                 m.survivor_bytes = m.survivor_bytes.saturating_add(s.survivor_bytes);
                 m.new_objects += s.new_objects;
                 m.new_bytes = m.new_bytes.saturating_add(s.new_bytes);
+                // Holders of one shape may nest, so their growths can
+                // overlap: unlike the other sums, this one is not bounded
+                // by the snapshot's total.
                 m.growth = m.growth.saturating_add(s.growth);
             }
             None => {

@@ -7,12 +7,15 @@
 //! sizes an allocation or indexes a column.
 
 use super::error::{Result, SnapshotError};
-use super::graph::{Graph, SizeColumn, EDGE_TYPE_BITS, MAX_NODES};
+use super::graph::{pack_edge, Graph, SizeColumn, MAX_EDGES, MAX_NODES, MAX_STRINGS};
 use super::meta::{EdgeField, LocationField, Meta, NodeField};
 use super::strings::{push_code_point, StringTable};
 
 /// Above 2^53 a JavaScript consumer could not represent the value exactly.
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// This bounds each number and also the sum of all self sizes, so that every
+/// size the analysis derives (retained sizes, class and report totals, diff
+/// deltas: sums over sets of distinct nodes) is exact in JS and in u64/i64.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// The `snapshot` header is a few KB. It is parsed into a JSON tree, which
 /// can take 16 times the text's size, so the cap also bounds that tree.
 const MAX_HEADER_BYTES: usize = 1 << 20;
@@ -109,7 +112,10 @@ pub struct Parser {
     node_type_count: u8,
     edge_type_count: u8,
     node_field_count: u64,
-    num_digits: u32,
+    /// Digits of the number being read; u64 because one fed chunk may hold
+    /// a run of more than 2^32 digits, which must not wrap below the check.
+    num_digits: u64,
+    self_size_total: u64,
     staged: Vec<u64>,
     node_roles: Vec<NodeField>,
     edge_roles: Vec<EdgeField>,
@@ -165,6 +171,7 @@ impl Parser {
             edge_type_count: 0,
             node_field_count: 1,
             num_digits: 0,
+            self_size_total: 0,
             staged: Vec::new(),
             node_roles: Vec::new(),
             edge_roles: Vec::new(),
@@ -418,12 +425,13 @@ impl Parser {
         Ok(())
     }
 
+    /// `declared` is at most `MAX_NODES` or `MAX_EDGES` (checked with the header).
     fn reserve_for(&self, declared: u64, min_bytes_per_item: u64) -> usize {
         let plausible = match self.size_hint {
             Some(bytes) => bytes / min_bytes_per_item.max(1),
             None => MAX_TRUSTED_RESERVE,
         };
-        declared.min(plausible).min(MAX_NODES) as usize
+        declared.min(plausible) as usize
     }
 
     fn end_value(&mut self, at: usize) -> Result<()> {
@@ -438,6 +446,7 @@ impl Parser {
                     )),
                     other => other,
                 })?;
+                check_declared_counts(&meta)?;
                 self.node_type_count = meta.node_types.len() as u8;
                 self.edge_type_count = meta.edge_types.len() as u8;
                 self.node_field_count = meta.node_fields.len() as u64;
@@ -594,7 +603,7 @@ impl Parser {
                         num = num.wrapping_mul(10).wrapping_add(d as u64);
                         i += 1;
                     }
-                    self.num_digits += (i - run_start) as u32;
+                    self.num_digits += (i - run_start) as u64;
                     if self.num_digits > 15 && (self.num_digits > 19 || num > MAX_SAFE_INTEGER) {
                         return Err(SnapshotError::NumberRange {
                             offset: self.number_start(base + i),
@@ -647,7 +656,7 @@ impl Parser {
                 }
                 ArrayPhase::FirstItem | ArrayPhase::Item => {
                     if is_ws(b) {
-                        i += 1;
+                        i = skip_ws(buf, i);
                     } else if b.is_ascii_digit() {
                         self.num = 0;
                         self.num_digits = 0;
@@ -665,7 +674,7 @@ impl Parser {
                 }
                 ArrayPhase::AfterItem => {
                     if is_ws(b) {
-                        i += 1;
+                        i = skip_ws(buf, i);
                     } else if b == b',' {
                         self.phase = ArrayPhase::Item;
                         i += 1;
@@ -688,7 +697,7 @@ impl Parser {
     /// Where the number that ends at `at` began (digits are contiguous, and
     /// `num_digits` counts them across chunks).
     fn number_start(&self, at: usize) -> u64 {
-        (self.consumed + at as u64).saturating_sub(self.num_digits as u64)
+        (self.consumed + at as u64).saturating_sub(self.num_digits)
     }
 
     #[inline]
@@ -776,6 +785,8 @@ impl Parser {
             let name = to_u32(rec[name])
                 .ok_or_else(|| bad(index, at, "name index exceeds 2^32".into()))?;
             let id = to_u32(rec[id]).ok_or_else(|| bad(index, at, "id exceeds 2^32".into()))?;
+            self.self_size_total = add_self_size(self.self_size_total, rec[size])
+                .ok_or_else(|| self_sizes_too_large(Some(at)))?;
             let count = to_u32(rec[count])
                 .ok_or_else(|| bad(index, at, "edge count exceeds 2^32".into()))?;
             self.node_kind.push(rec[ty] as u8 | (d << 6));
@@ -808,8 +819,10 @@ impl Parser {
         };
         for (rec, &at) in values.chunks_exact(width).zip(starts) {
             let index = self.edge_name.len();
-            if index as u64 >= u32::MAX as u64 {
-                return Err(SnapshotError::TooLarge("more than 2^32 edges".into()));
+            if index as u64 >= MAX_EDGES {
+                return Err(SnapshotError::TooLarge(format!(
+                    "more than {MAX_EDGES} edges"
+                )));
             }
             if rec[ty] >= self.edge_type_count as u64 {
                 return Err(bad(
@@ -836,8 +849,9 @@ impl Parser {
             }
             let name = to_u32(rec[name])
                 .ok_or_else(|| bad(index, at, "name index exceeds 2^32".into()))?;
+            // target_node < nodes <= MAX_NODES: it fits the 28 bits.
             self.edge_to_type
-                .push(((target_node as u32) << EDGE_TYPE_BITS) | rec[ty] as u32);
+                .push(pack_edge(target_node as u32, rec[ty] as u8));
             self.edge_name.push(name);
         }
         Ok(())
@@ -889,8 +903,10 @@ impl Parser {
                     i = next;
                     if ended {
                         self.strings.seal();
-                        if self.strings.len() as u64 > u32::MAX as u64 {
-                            return Err(SnapshotError::TooLarge("more than 2^32 strings".into()));
+                        if self.strings.len() as u64 > MAX_STRINGS {
+                            return Err(SnapshotError::TooLarge(format!(
+                                "more than {MAX_STRINGS} strings"
+                            )));
                         }
                         self.phase = ArrayPhase::AfterItem;
                     }
@@ -1211,6 +1227,9 @@ impl Parser {
             )));
         }
         let root = (meta.root_index / f) as u32;
+        if add_self_size(self.self_size_total, meta.extra_native_bytes).is_none() {
+            return Err(self_sizes_too_large(None));
+        }
 
         self.node_kind.shrink_to_fit();
         self.node_name.shrink_to_fit();
@@ -1328,6 +1347,47 @@ fn digits_value(word: u64, k: usize) -> u64 {
 #[inline]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The index of the first non-whitespace byte at or after `i`: runs of
+/// whitespace between numbers (pretty-printed files) are skipped in one loop.
+#[inline]
+fn skip_ws(buf: &[u8], i: usize) -> usize {
+    buf[i..]
+        .iter()
+        .position(|&b| !is_ws(b))
+        .map_or(buf.len(), |p| i + p)
+}
+
+/// Adds a node's self size to the running total, `None` once the total
+/// leaves the range JavaScript numbers hold exactly.
+fn add_self_size(total: u64, size: u64) -> Option<u64> {
+    total.checked_add(size).filter(|&t| t <= MAX_SAFE_INTEGER)
+}
+
+fn self_sizes_too_large(near: Option<u64>) -> SnapshotError {
+    let place = near.map_or(String::new(), |o| format!(" (by byte {o})"));
+    SnapshotError::TooLarge(format!(
+        "self sizes add up to more than 2^53-1 bytes{place}, which totals could not hold exactly"
+    ))
+}
+
+/// Counts the header declares beyond what the columns can index are refused
+/// before any data is read (the data itself is checked as it arrives).
+fn check_declared_counts(meta: &Meta) -> Result<()> {
+    if meta.node_count > MAX_NODES {
+        return Err(SnapshotError::TooLarge(format!(
+            "node_count {} exceeds the {MAX_NODES} nodes supported",
+            meta.node_count
+        )));
+    }
+    if meta.edge_count > MAX_EDGES {
+        return Err(SnapshotError::TooLarge(format!(
+            "edge_count {} exceeds the {MAX_EDGES} edges supported",
+            meta.edge_count
+        )));
+    }
+    Ok(())
 }
 
 #[inline]

@@ -3,7 +3,7 @@
 //! one phase. Every phase works on flat slices indexed by node or edge ordinal.
 
 use super::ephemeron::EphemeronNames;
-use super::graph::Graph;
+use super::graph::{Graph, MAX_NODES};
 use super::types::TypeIndices;
 use std::collections::HashMap;
 
@@ -15,6 +15,11 @@ pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
 
 /// High bit of a reverse-CSR entry: the edge counts for dominators.
 pub const ESSENTIAL_BIT: u32 = 1 << 31;
+
+// Ordinals never reach the flag bit, and the largest distance (the system
+// base plus one step per node) stays an i32.
+const _: () = assert!(MAX_NODES <= ESSENTIAL_BIT as u64);
+const _: () = assert!(BASE_SYSTEM_DISTANCE as u64 + MAX_NODES <= i32::MAX as u64);
 
 /// A fixed-size bit set over node or edge ordinals.
 #[derive(Clone, Debug)]

@@ -215,11 +215,17 @@ fn numbers_out_of_range_are_named_where_they_start() {
             );
         }
     }
-    // Exactly 2^53 - 1 is allowed.
+    // Exactly 2^53 - 1 is a number; here the other nodes' sizes push the
+    // sum past what totals can hold exactly, which is refused as a whole.
     let v = text.replace("[9,1,1,0,", "[9,1,1,9007199254740991,");
     assert_eq!(
+        error(parse_bytes(v.as_bytes())).code(),
+        "ERR_SNAPSHOT_TOO_LARGE"
+    );
+    let v = text.replace("[9,1,1,0,", "[9,1,1,9007199254700000,");
+    assert_eq!(
         parse_bytes(v.as_bytes()).unwrap().self_size.get(0),
-        (1 << 53) - 1
+        9_007_199_254_700_000
     );
     for float in ["0.5", "1e3", "1E3", "-1"] {
         let v = text.replace("[9,1,1,0,", &format!("[9,1,1,{float},"));
@@ -265,9 +271,19 @@ fn inconsistencies_name_the_arrays_they_concern() {
 
 #[test]
 fn lying_counts_reserve_no_more_than_the_input_can_hold() {
+    // Counts beyond what the engine supports are refused from the header.
+    let beyond = good().replace(
+        "\"node_count\":3,\"edge_count\":2",
+        "\"node_count\":1099511627776,\"edge_count\":2",
+    );
+    assert_eq!(
+        error(parse_bytes(beyond.as_bytes())).code(),
+        "ERR_SNAPSHOT_TOO_LARGE"
+    );
+    // Within the supported range, a lie must not size the columns.
     let text = good().replace(
         "\"node_count\":3,\"edge_count\":2",
-        "\"node_count\":1099511627776,\"edge_count\":1099511627776",
+        "\"node_count\":200000000,\"edge_count\":200000000",
     );
     let upto = |key: &str| &text.as_bytes()[..text.find(key).unwrap() + key.len()];
     // With the input's size known, a column cannot need more than it holds.
