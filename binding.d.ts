@@ -333,6 +333,7 @@ export interface NativeLogStats {
   rejected: number
   spilled: number
   spillErrors: number
+  heldBytes: number
 }
 
 export interface NodeInfo {

@@ -376,6 +376,7 @@ pub struct NativeLogStats {
     pub rejected: f64,
     pub spilled: f64,
     pub spill_errors: f64,
+    pub held_bytes: f64,
 }
 
 /// Entries as JS values: `kinds[i]` says whether `values[i]` is text (0),
@@ -484,6 +485,7 @@ pub fn log_stats(handle: u32) -> napi::Result<NativeLogStats> {
         rejected: s.rejected as f64,
         spilled: s.spilled as f64,
         spill_errors: s.spill_errors as f64,
+        held_bytes: s.held_bytes as f64,
     })
 }
 
