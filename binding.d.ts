@@ -441,6 +441,8 @@ export interface TrackerCounts {
   threads: number
   /** Logs open on this thread. */
   logs: number
+  /** Distinct timer creation sites held on this thread. */
+  timerSites: number
 }
 
 export interface TrendInfo {

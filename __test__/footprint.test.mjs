@@ -3,10 +3,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import vm from 'node:vm';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { leakwatch, OUT, ROOT } from './helpers.mjs';
 
-const { BoundedLog } = leakwatch;
+const native = createRequire(import.meta.url)('../binding.js');
+const { BoundedLog, timers } = leakwatch;
 const MB = 1024 * 1024;
 
 // Documented in index.d.ts (BoundedLogStats.heldBytes) and the README.
@@ -87,4 +90,22 @@ test('a BoundedLog never holds more than maxBytes + 24 B per entry slot + its fi
   assert.equal(unbounded.bytes, 0);
   assert.ok(unbounded.heldBytes >= 10_000 * ENTRY_SLOT);
   unbounded.close();
+});
+
+test('timer sites from code loaded under ever-new names go with their timers', () => {
+  const before = native.trackerCounts().timerSites;
+  timers.install();
+  const made = [];
+  try {
+    for (let i = 0; i < 2000; i++) {
+      made.push(vm.runInThisContext('setInterval(() => {}, 60000)', { filename: `generated-${i}.js` }));
+    }
+    const sites = timers.active().bySite.filter((g) => /generated-\d+\.js/.test(g.site ?? ''));
+    assert.equal(sites.length, 2000);
+    assert.equal(native.trackerCounts().timerSites, before + 2000);
+    for (const t of made) clearInterval(t);
+  } finally {
+    timers.uninstall();
+  }
+  assert.equal(native.trackerCounts().timerSites, before);
 });

@@ -540,15 +540,23 @@ pub struct TrackerCounts {
     pub threads: u32,
     /// Logs open on this thread.
     pub logs: u32,
+    /// Distinct timer creation sites held on this thread.
+    pub timer_sites: u32,
 }
 
 /// Tracker state alive in the process; lets tests see a worker's state
 /// freed when it exits.
 #[napi(catch_unwind)]
 pub fn tracker_counts() -> TrackerCounts {
-    let logs = with_state(|s| s.logs.lock().len() as u32);
+    let (logs, timer_sites) = with_state(|s| {
+        (
+            s.logs.lock().len() as u32,
+            s.timers.lock().site_count() as u32,
+        )
+    });
     TrackerCounts {
         threads: LIVE_STATES.load(Ordering::Relaxed) as u32,
         logs,
+        timer_sites,
     }
 }
