@@ -371,6 +371,19 @@ export interface SnapshotColumns {
   classNames: Array<string>
 }
 
+/**
+ * Native snapshot memory alive in the process, from every thread; lets tests
+ * see that closed snapshots, terminated workers and abandoned streams free it.
+ */
+export declare function snapshotCounts(): SnapshotCounts
+
+export interface SnapshotCounts {
+  /** Analysed graphs alive in the process (open snapshots and results in flight). */
+  graphs: number
+  /** Stream parsers not yet turned into a graph (fed or being analysed). */
+  parsers: number
+}
+
 export interface SnapshotFile {
   name: string
   bytes: number
