@@ -871,6 +871,7 @@ module.exports.logStats = nativeBinding.logStats
 module.exports.logTail = nativeBinding.logTail
 module.exports.releaseSnapshotLease = nativeBinding.releaseSnapshotLease
 module.exports.selectSnapshotsToDelete = nativeBinding.selectSnapshotsToDelete
+module.exports.snapshotCounts = nativeBinding.snapshotCounts
 module.exports.timerActive = nativeBinding.timerActive
 module.exports.timerAdd = nativeBinding.timerAdd
 module.exports.timerBySite = nativeBinding.timerBySite

@@ -12,6 +12,9 @@ pub mod trackers;
 #[global_allocator]
 static ALLOCATOR: memory::LargeMappedAlloc = memory::LargeMappedAlloc;
 
+#[cfg(test)]
+mod test_alloc;
+
 // The bindings are exercised by the JS tests; napi-derive registers nothing
 // in a `cargo test` build, so they are left out of it.
 #[cfg(all(feature = "node", not(test)))]

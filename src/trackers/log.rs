@@ -3,6 +3,11 @@
 //! Entries never vanish silently: an eviction (`drop-oldest`) or refusal
 //! (`reject`, or an entry larger than `max_bytes`) is counted, and when a
 //! spill file is configured the entry is appended to it as one JSON line.
+//!
+//! `max_bytes` bounds payload bytes. What the log holds beyond them is
+//! bounded too: one `ENTRY_SLOT` per ring slot, and the ring never grows past
+//! `max_entries` slots, plus the fixed size of the log itself (and the spill
+//! file's write buffer). `held_bytes` adds these up from the live allocations.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -48,6 +53,9 @@ pub struct Entry {
     pub kind: Kind,
     pub data: Box<[u8]>,
 }
+
+/// Bytes each entry costs beyond its payload: its slot in the ring.
+pub const ENTRY_SLOT: usize = std::mem::size_of::<Entry>();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogOptions {
@@ -125,6 +133,7 @@ pub struct LogStats {
     pub rejected: u64,
     pub spilled: u64,
     pub spill_errors: u64,
+    pub held_bytes: u64,
 }
 
 pub struct BoundedLog {
@@ -205,8 +214,31 @@ impl BoundedLog {
             self.lose(&old);
         }
         self.bytes += len;
+        self.make_room();
         self.entries.push_back(entry);
         true
+    }
+
+    /// Grows the ring by doubling as `VecDeque` would, but never past
+    /// `max_entries` slots, so the slots stay inside the documented bound.
+    fn make_room(&mut self) {
+        let cap = self.entries.capacity();
+        if self.entries.len() < cap {
+            return;
+        }
+        let room = self.opts.max_entries.saturating_sub(cap as u64).max(1);
+        let grow = (cap.max(4) as u64).min(room) as usize;
+        self.entries.reserve_exact(grow);
+    }
+
+    /// Heap and inline bytes this log owns: itself, its ring slots, every
+    /// payload, and the spill buffer and path. (Allocator bookkeeping is not
+    /// included.)
+    pub fn held_bytes(&self) -> u64 {
+        let spill = self.spill.as_ref().map_or(0, |s| s.out.capacity())
+            + self.opts.spill_to.as_ref().map_or(0, String::capacity);
+        (std::mem::size_of::<Self>() + self.entries.capacity() * ENTRY_SLOT + spill) as u64
+            + self.bytes
     }
 
     pub fn stats(&self) -> LogStats {
@@ -217,6 +249,7 @@ impl BoundedLog {
             rejected: self.rejected,
             spilled: self.spill.as_ref().map_or(0, |s| s.lines),
             spill_errors: self.spill.as_ref().map_or(0, |s| s.errors),
+            held_bytes: self.held_bytes(),
         }
     }
 
@@ -374,6 +407,60 @@ mod tests {
             got,
             "\"he\\\"y\"\n{\"type\":\"Buffer\",\"data\":[1,255]}\n\"too long!\"\n"
         );
+    }
+
+    /// The documented bound: payload bound + one slot per allowed entry + the
+    /// log itself (+ the spill buffer).
+    fn bound(o: &LogOptions, spill: u64) -> u64 {
+        o.max_bytes
+            + o.max_entries * ENTRY_SLOT as u64
+            + std::mem::size_of::<BoundedLog>() as u64
+            + spill
+    }
+
+    #[test]
+    fn held_bytes_are_the_allocations_and_stay_within_the_bound() {
+        let dir = std::env::temp_dir().join(format!("leakwatch-held-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spill_path = dir.join("held.jsonl").to_string_lossy().into_owned();
+        let spill_path_len = spill_path.len() as u64;
+        let mut spilling = opts(40, 3_000, Overflow::Reject);
+        spilling.spill_to = Some(spill_path);
+        // Count-bound, byte-bound and spilling logs, with empty and oversize
+        // payloads among the entries.
+        for (o, spill) in [
+            (opts(50, 2_000, Overflow::DropOldest), 0),
+            (opts(1_000, 1 << 20, Overflow::DropOldest), 0),
+            (spilling, 8 * 1024 + spill_path_len),
+        ] {
+            let base = crate::test_alloc::live_bytes();
+            let mut log = Box::new(BoundedLog::new(o.clone()).unwrap());
+            for i in 0..5_000usize {
+                let len = (i * 37) % 90;
+                let kind = if i % 3 == 0 { Kind::Bytes } else { Kind::Text };
+                log.push(kind, vec![b'x'; len].into());
+                let held = log.held_bytes();
+                assert_eq!(
+                    held as isize,
+                    crate::test_alloc::live_bytes() - base,
+                    "push {i}"
+                );
+                assert!(
+                    held <= bound(&o, spill),
+                    "push {i}: {held} > {}",
+                    bound(&o, spill)
+                );
+            }
+            // The ring stops at max_entries slots instead of doubling past them.
+            assert!(log.entries.capacity() as u64 <= o.max_entries);
+            log.clear();
+            assert_eq!(
+                log.held_bytes() as isize,
+                crate::test_alloc::live_bytes() - base
+            );
+            drop(log);
+            assert_eq!(crate::test_alloc::live_bytes(), base);
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Ids are the caller's (Node's async ids), so a numeric timer id passed to
 //! `clearTimeout` finds its record without a second map.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,7 +39,7 @@ struct Timer {
     delay_ms: f64,
     created: Instant,
     fired: u64,
-    site: Option<u32>,
+    site: Option<Arc<str>>,
     owner: Option<u64>,
     outlived: bool,
 }
@@ -65,8 +66,10 @@ pub struct SiteGroup {
 #[derive(Default)]
 pub struct TimerRegistry {
     timers: HashMap<u64, Timer>,
-    site_names: Vec<String>,
-    site_ids: HashMap<String, u32>,
+    /// Each site text once, shared by its timers and dropped with the last
+    /// of them: code loaded under ever-new names (eval, vm, cache-busting
+    /// URLs) must not make this table grow for the life of the thread.
+    sites: HashSet<Arc<str>>,
 }
 
 impl TimerRegistry {
@@ -83,7 +86,7 @@ impl TimerRegistry {
     }
 
     pub fn add(&mut self, id: u64, kind: TimerKind, delay_ms: f64) {
-        self.timers.insert(
+        let replaced = self.timers.insert(
             id,
             Timer {
                 kind,
@@ -95,6 +98,32 @@ impl TimerRegistry {
                 outlived: false,
             },
         );
+        if let Some(old) = replaced {
+            self.release(old.site);
+        }
+    }
+
+    /// Forgets a timer's hold on its site, and the site with its last timer.
+    fn release(&mut self, site: Option<Arc<str>>) {
+        // Two holders left: the table and this timer.
+        if let Some(site) = site.filter(|s| Arc::strong_count(s) == 2) {
+            self.sites.remove(&*site);
+        }
+    }
+
+    fn drop_timer(&mut self, id: u64) -> bool {
+        match self.timers.remove(&id) {
+            Some(t) => {
+                self.release(t.site);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Distinct sites held.
+    pub fn site_count(&self) -> usize {
+        self.sites.len()
     }
 
     /// Counts a fire. A timeout or immediate is done after it fires, so its
@@ -108,12 +137,12 @@ impl TimerRegistry {
             None => false,
         };
         if done {
-            self.timers.remove(&id);
+            self.drop_timer(id);
         }
     }
 
     pub fn remove(&mut self, id: u64) -> bool {
-        self.timers.remove(&id).is_some()
+        self.drop_timer(id)
     }
 
     pub fn contains(&self, id: u64) -> bool {
@@ -121,18 +150,22 @@ impl TimerRegistry {
     }
 
     pub fn set_site(&mut self, id: u64, site: &str) {
-        let sid = match self.site_ids.get(site) {
-            Some(s) => *s,
+        if !self.timers.contains_key(&id) {
+            return;
+        }
+        let shared = match self.sites.get(site) {
+            Some(s) => s.clone(),
             None => {
-                let s = self.site_names.len() as u32;
-                self.site_names.push(site.to_string());
-                self.site_ids.insert(site.to_string(), s);
+                let s: Arc<str> = site.into();
+                self.sites.insert(s.clone());
                 s
             }
         };
-        if let Some(t) = self.timers.get_mut(&id) {
-            t.site = Some(sid);
-        }
+        let old = self
+            .timers
+            .get_mut(&id)
+            .and_then(|t| t.site.replace(shared));
+        self.release(old);
     }
 
     pub fn set_owner(&mut self, id: u64, owner: u64) -> bool {
@@ -161,10 +194,6 @@ impl TimerRegistry {
         ids.iter().filter_map(|id| self.info(*id, now)).collect()
     }
 
-    fn site_name(&self, site: Option<u32>) -> Option<String> {
-        site.and_then(|s| self.site_names.get(s as usize).cloned())
-    }
-
     fn info(&self, id: u64, now: Instant) -> Option<TimerInfo> {
         let t = self.timers.get(&id)?;
         Some(TimerInfo {
@@ -173,7 +202,7 @@ impl TimerRegistry {
             delay_ms: t.delay_ms,
             age_ms: now.duration_since(t.created).as_secs_f64() * 1000.0,
             fired: t.fired,
-            site: self.site_name(t.site),
+            site: t.site.as_deref().map(String::from),
             has_owner: t.owner.is_some(),
             outlived_owner: t.outlived,
         })
@@ -191,16 +220,16 @@ impl TimerRegistry {
 
     /// Live timers grouped by creation site, largest group first.
     pub fn by_site(&self) -> Vec<SiteGroup> {
-        let mut groups: HashMap<Option<u32>, Vec<u64>> = HashMap::new();
+        let mut groups: HashMap<Option<&str>, Vec<u64>> = HashMap::new();
         for (id, t) in &self.timers {
-            groups.entry(t.site).or_default().push(*id);
+            groups.entry(t.site.as_deref()).or_default().push(*id);
         }
         let mut out: Vec<SiteGroup> = groups
             .into_iter()
             .map(|(site, mut ids)| {
                 ids.sort_unstable();
                 SiteGroup {
-                    site: self.site_name(site),
+                    site: site.map(String::from),
                     count: ids.len() as u64,
                     ids,
                 }
@@ -218,11 +247,7 @@ impl TimerRegistry {
             .iter()
             .filter(|(_, t)| owner.is_none_or(|o| t.owner == Some(o)))
             .filter(|(_, t)| {
-                site.is_none_or(|s| {
-                    t.site
-                        .and_then(|i| self.site_names.get(i as usize))
-                        .is_some_and(|name| name.contains(s))
-                })
+                site.is_none_or(|s| t.site.as_deref().is_some_and(|name| name.contains(s)))
             })
             .map(|(id, _)| *id)
             .collect();
@@ -297,5 +322,34 @@ mod tests {
         assert_eq!(r.select(None, Some(1)), vec![5]);
         assert_eq!(r.select(Some("poll.js"), Some(1)), Vec::<u64>::new());
         assert_eq!(r.select(None, None).len(), 5);
+    }
+
+    #[test]
+    fn a_site_is_held_only_while_one_of_its_timers_is() {
+        let mut r = TimerRegistry::new();
+        for id in 0..1000u64 {
+            r.add(id, TimerKind::Timeout, 1.0);
+            r.set_site(id, &format!("gen-{}.js:1:1", id % 100));
+        }
+        assert_eq!(r.site_count(), 100);
+        // Fired, removed, re-added (refresh) and re-sited timers all let go.
+        for id in 0..1000u64 {
+            match id % 4 {
+                0 => r.fire(id),
+                1 => assert!(r.remove(id)),
+                2 => r.add(id, TimerKind::Timeout, 1.0),
+                _ => r.set_site(id, "one.js:2:2"),
+            }
+        }
+        // Sites of ids = 3 mod 4 moved to one.js; ids = 2 mod 4 lost theirs.
+        assert_eq!(r.site_count(), 1);
+        assert_eq!(r.by_site().len(), 2);
+        for id in 0..1000u64 {
+            r.remove(id);
+        }
+        assert_eq!(r.site_count(), 0);
+        // A site for a timer that is not registered is not kept.
+        r.set_site(5000, "nobody.js:1:1");
+        assert_eq!(r.site_count(), 0);
     }
 }
