@@ -439,14 +439,18 @@ impl Parser {
         match self.section {
             Section::Header => {
                 let header = std::mem::take(&mut self.header);
-                let meta = Meta::parse(&header).map_err(|e| match e {
-                    SnapshotError::Meta(m) => SnapshotError::Meta(format!(
-                        "{m} (in the header at bytes {}..{end})",
-                        self.value_start
-                    )),
-                    other => other,
-                })?;
-                check_declared_counts(&meta)?;
+                let in_header = |e| {
+                    let place = format!("(in the header at bytes {}..{end})", self.value_start);
+                    match e {
+                        SnapshotError::Meta(m) => SnapshotError::Meta(format!("{m} {place}")),
+                        SnapshotError::TooLarge(m) => {
+                            SnapshotError::TooLarge(format!("{m} {place}"))
+                        }
+                        other => other,
+                    }
+                };
+                let meta = Meta::parse(&header).map_err(in_header)?;
+                check_declared_counts(&meta).map_err(in_header)?;
                 self.node_type_count = meta.node_types.len() as u8;
                 self.edge_type_count = meta.edge_types.len() as u8;
                 self.node_field_count = meta.node_fields.len() as u64;
