@@ -161,16 +161,17 @@ impl Snapshot {
         drop(essential);
         graph.edge_name = packed.unpack(graph.edge_count());
         step(5, "class-names")?;
-        let g = &graph;
-        let (distance, (retained, names, (dominated_first, dominated))) =
-            std::thread::scope(|scope| {
-                let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
-                let retained = phases::retained_sizes(g, &dominator, &order);
-                let names = class_indices(g, &t);
-                let dominated = phases::dominated_nodes(&dominator, g.root);
-                (join(distance), (retained, names, dominated))
-            });
+        // The DFS order is only needed for the retained sizes: freeing it
+        // before the next pair keeps that pair's peak down on huge heaps.
+        let retained = phases::retained_sizes(&graph, &dominator, &order);
         drop(order);
+        let g = &graph;
+        let (distance, (names, (dominated_first, dominated))) = std::thread::scope(|scope| {
+            let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
+            let names = class_indices(g, &t);
+            let dominated = phases::dominated_nodes(&dominator, g.root);
+            (join(distance), (names, dominated))
+        });
         drop(eph);
         for text in &names.new_strings {
             graph.strings.push_wtf8(text);
