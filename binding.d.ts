@@ -346,6 +346,7 @@ export interface NativeLogStats {
   rejected: number
   spilled: number
   spillErrors: number
+  heldBytes: number
 }
 
 export interface NodeInfo {
@@ -381,6 +382,19 @@ export interface SnapshotColumns {
   classIds: Uint32Array
   classKeys: Array<string>
   classNames: Array<string>
+}
+
+/**
+ * Native snapshot memory alive in the process, from every thread; lets tests
+ * see that closed snapshots, terminated workers and abandoned streams free it.
+ */
+export declare function snapshotCounts(): SnapshotCounts
+
+export interface SnapshotCounts {
+  /** Analysed graphs alive in the process (open snapshots and results in flight). */
+  graphs: number
+  /** Stream parsers not yet turned into a graph (fed or being analysed). */
+  parsers: number
 }
 
 export interface SnapshotFile {
@@ -461,6 +475,8 @@ export interface TrackerCounts {
   threads: number
   /** Logs open on this thread. */
   logs: number
+  /** Distinct timer creation sites held on this thread. */
+  timerSites: number
 }
 
 export interface TrendInfo {

@@ -872,6 +872,7 @@ module.exports.logStats = nativeBinding.logStats
 module.exports.logTail = nativeBinding.logTail
 module.exports.releaseSnapshotLease = nativeBinding.releaseSnapshotLease
 module.exports.selectSnapshotsToDelete = nativeBinding.selectSnapshotsToDelete
+module.exports.snapshotCounts = nativeBinding.snapshotCounts
 module.exports.timerActive = nativeBinding.timerActive
 module.exports.timerApply = nativeBinding.timerApply
 module.exports.timerBySite = nativeBinding.timerBySite

@@ -240,11 +240,22 @@ export interface BoundedLogOptions {
 
 export interface BoundedLogStats {
   size: number
+  /** Payload bytes held; never more than `maxBytes`. */
   bytes: number
   dropped: number
   rejected: number
   spilled: number
   spillErrors: number
+  /**
+   * Native memory the log owns, summed from its allocations: the ring holding
+   * the payloads (at least `bytes`, never more than `maxBytes`), 16 B per slot
+   * of its entry ring, and a fixed part under 256 B (plus an 8 KiB write
+   * buffer and the path with `spillTo`). The entry ring never grows past
+   * `maxEntries` slots, so `heldBytes <= maxBytes + 16 * maxEntries + 256`
+   * (+ 8 KiB + path). With `maxEntries: Infinity` the slots are bounded only
+   * by the entries held (up to twice as many slots).
+   */
+  heldBytes: number
 }
 
 /** A log bounded by count and bytes whose entries live outside the JS heap. */
@@ -268,6 +279,8 @@ export declare class BoundedLog implements Iterable<unknown> {
   readonly bytes: number
   readonly dropped: number
   readonly rejected: number
+  /** See `BoundedLogStats.heldBytes`. */
+  readonly heldBytes: number
   readonly closed: boolean
   [Symbol.iterator](): Iterator<unknown>
   /** Flushes the spill file; later calls throw `ERR_LOG_CLOSED`. */

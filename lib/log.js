@@ -217,6 +217,8 @@ class BoundedLog {
   get dropped() { return this.stats().dropped; }
   /** Entries refused: log full in reject mode, or larger than maxBytes. */
   get rejected() { return this.stats().rejected; }
+  /** Native memory the log owns: its payload ring, 16 B per entry slot, its fixed part. */
+  get heldBytes() { return this.stats().heldBytes; }
 
   /** Pages through the log; entries evicted meanwhile are skipped, not repeated. */
   *[Symbol.iterator]() {

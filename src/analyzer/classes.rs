@@ -19,30 +19,46 @@ const MIN_OBJECT_PROPORTION_PER_INTERFACE: f64 = 1000.0;
 /// `Function` by a closure is a different class index than an object whose
 /// constructor is literally called `Function`; keeping that distinction is
 /// what makes the per-class numbers match.
+///
+/// The texts are only collected here, with the indices they will have once
+/// appended, so that naming reads the graph alone and can run beside another
+/// phase; `ClassNames::new_strings` are appended afterwards, in order.
 struct AddedStrings {
     map: HashMap<Vec<u8>, u32>,
+    next: u32,
+    texts: Vec<Vec<u8>>,
 }
 
 impl AddedStrings {
-    fn get(&mut self, g: &mut Graph, text: &[u8]) -> u32 {
+    fn get(&mut self, text: &[u8]) -> u32 {
         if let Some(&i) = self.map.get(text) {
             return i;
         }
-        let i = g.strings.push_wtf8(text);
+        let i = self.push(text);
         self.map.insert(text.to_vec(), i);
+        i
+    }
+
+    /// A new index without interning (interface names have their own map).
+    fn push(&mut self, text: &[u8]) -> u32 {
+        let i = self.next;
+        self.next += 1;
+        self.texts.push(text.to_vec());
         i
     }
 }
 
 /// The class (string index, in the extended table) of every node.
-pub fn class_indices(g: &mut Graph, t: &TypeIndices) -> ClassNames {
+pub fn class_indices(g: &Graph, t: &TypeIndices) -> ClassNames {
     let mut added = AddedStrings {
         map: HashMap::new(),
+        next: g.strings.len() as u32,
+        texts: Vec::new(),
     };
-    let hidden = added.get(g, b"(system)");
-    let code = added.get(g, b"(compiled code)");
-    let function = added.get(g, b"Function");
-    let regexp = added.get(g, b"RegExp");
+    let hidden = added.get(b"(system)");
+    let code = added.get(b"(compiled code)");
+    let function = added.get(b"Function");
+    let regexp = added.get(b"RegExp");
     let mut type_class: Vec<Option<u32>> = vec![None; g.meta.node_types.len()];
     let n = g.node_count();
     let mut classes = vec![0u32; n];
@@ -58,13 +74,13 @@ pub fn class_indices(g: &mut Graph, t: &TypeIndices) -> ClassNames {
                     Some(sp) => [&name[..sp], b">"].concat(),
                     None => name.to_vec(),
                 };
-                added.get(g, &short)
+                added.get(&short)
             } else if name.starts_with(b"Detached <") {
                 let short = match name[10..].iter().position(|&b| b == b' ') {
                     Some(sp) => [&name[..10 + sp], b">"].concat(),
                     None => name.to_vec(),
                 };
-                added.get(g, &short)
+                added.get(&short)
             } else {
                 name_index
             }
@@ -79,7 +95,7 @@ pub fn class_indices(g: &mut Graph, t: &TypeIndices) -> ClassNames {
                 Some(c) => c,
                 None => {
                     let text = format!("({})", g.meta.node_types[ty as usize]);
-                    let c = added.get(g, text.as_bytes());
+                    let c = added.get(text.as_bytes());
                     type_class[ty as usize] = Some(c);
                     c
                 }
@@ -96,7 +112,7 @@ pub fn class_indices(g: &mut Graph, t: &TypeIndices) -> ClassNames {
             let class = match interface_strings.get(name) {
                 Some(&c) => c,
                 None => {
-                    let c = g.strings.push_wtf8(name);
+                    let c = added.push(name);
                     interface_strings.insert(name.clone(), c);
                     c
                 }
@@ -108,6 +124,7 @@ pub fn class_indices(g: &mut Graph, t: &TypeIndices) -> ClassNames {
         classes,
         definitions,
         interface_strings,
+        new_strings: added.texts,
     }
 }
 
@@ -118,6 +135,8 @@ pub struct ClassNames {
     pub definitions: Vec<InterfaceDefinition>,
     /// Interface name -> its string index (DevTools' `#interfaceNames`).
     pub interface_strings: HashMap<Vec<u8>, u32>,
+    /// Texts to append to the string table, in order, for the indices above.
+    pub new_strings: Vec<Vec<u8>>,
 }
 
 /// `JSHeapSnapshotNode.formatPropertyName`: names with commas, quotes or
@@ -559,7 +578,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
             info.first_node = o as u32;
         }
         info.count += 1;
-        info.self_size += size;
+        info.self_size = info.self_size.saturating_add(size);
         info.distance = info.distance.min(input.distances[o]);
     }
     drop(by_location);
@@ -576,6 +595,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
     let mut active = vec![0u32; internal.len()];
     let mut stack: Vec<u32> = vec![g.root];
     const EXIT: u32 = 1 << 31;
+    const _: () = assert!(super::graph::MAX_NODES <= EXIT as u64);
     while let Some(x) = stack.pop() {
         if x & EXIT != 0 {
             active[node_class[(x & !EXIT) as usize] as usize] -= 1;
@@ -584,7 +604,9 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         let c = node_class[x as usize] as usize;
         if g.self_size.get(x) != 0 {
             if active[c] == 0 {
-                internal[c].retained_size += input.retained[x as usize];
+                internal[c].retained_size = internal[c]
+                    .retained_size
+                    .saturating_add(input.retained[x as usize]);
             }
             active[c] += 1;
             stack.push(x | EXIT);

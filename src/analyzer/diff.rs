@@ -185,12 +185,12 @@ fn compare(
         let take_added = i == before.len() || (j < after.len() && after[j].0 < before[i].0);
         if take_removed {
             d.removed_count += 1;
-            d.removed_size += before[i].1;
+            d.removed_size = d.removed_size.saturating_add(before[i].1);
             d.removed_ids.push(before[i].0 as u64);
             i += 1;
         } else if take_added {
             d.added_count += 1;
-            d.added_size += after[j].1;
+            d.added_size = d.added_size.saturating_add(after[j].1);
             d.added_ids.push(after[j].0 as u64);
             j += 1;
         } else {

@@ -69,10 +69,36 @@ impl SizeColumn {
 }
 
 /// Edge targets and types share one u32: ordinal in the high 28 bits, type in
-/// the low 4 (16 edge types; 268M nodes, more than a 4 GiB file can hold).
+/// the low 4 (16 edge types; 268M nodes, a snapshot of 20 GB or more).
 pub const EDGE_TYPE_BITS: u32 = 4;
 pub const EDGE_TYPE_MASK: u32 = (1 << EDGE_TYPE_BITS) - 1;
+/// Node ordinals are below this, so they fit the 28 bits above and leave the
+/// top bit of a u32 free for the flags some phases set on ordinals.
 pub const MAX_NODES: u64 = 1 << (32 - EDGE_TYPE_BITS);
+/// Edge ordinals and CSR offsets are u32, and the offset one past the last
+/// edge must fit too.
+pub const MAX_EDGES: u64 = u32::MAX as u64;
+/// String indices are u32. The parser accepts this many strings; the
+/// analysis adds at most three per node plus a few fixed ones (`Detached`
+/// names, class names, inferred interface names), which must still fit.
+pub const MAX_STRINGS: u64 = (1 << 32) - (1 << 30);
+const _: () = assert!(MAX_STRINGS + 3 * MAX_NODES + 128 <= 1 << 32);
+
+/// Packs an edge's target ordinal (below `MAX_NODES`) and type (below 16).
+#[inline]
+pub fn pack_edge(target: u32, edge_type: u8) -> u32 {
+    (target << EDGE_TYPE_BITS) | (edge_type as u32 & EDGE_TYPE_MASK)
+}
+
+#[inline]
+pub fn packed_target(packed: u32) -> u32 {
+    packed >> EDGE_TYPE_BITS
+}
+
+#[inline]
+pub fn packed_type(packed: u32) -> u8 {
+    (packed & EDGE_TYPE_MASK) as u8
+}
 
 /// Node kinds share one byte: type index in the low 6 bits, the embedder's
 /// detachedness (0 unknown, 1 attached, 2 detached) in the high 2.
@@ -103,7 +129,7 @@ impl Graph {
 
     #[inline]
     pub fn edge_count(&self) -> usize {
-        self.edge_name.len()
+        self.edge_to_type.len()
     }
 
     #[inline]
@@ -123,12 +149,12 @@ impl Graph {
 
     #[inline]
     pub fn edge_target(&self, e: usize) -> u32 {
-        self.edge_to_type[e] >> EDGE_TYPE_BITS
+        packed_target(self.edge_to_type[e])
     }
 
     #[inline]
     pub fn edge_type(&self, e: usize) -> u8 {
-        (self.edge_to_type[e] & EDGE_TYPE_MASK) as u8
+        packed_type(self.edge_to_type[e])
     }
 
     /// Bytes held by the columns (not counting allocator slack).
@@ -143,5 +169,111 @@ impl Graph {
             + self.locations.capacity() * 16
             + self.strings.byte_len()
             + self.strings.len() * 8) as u64
+    }
+}
+
+/// Edge names as LEB128 varints: most are small element indices or ids of
+/// the few thousand property names, so this takes about half the bytes of
+/// the `u32` column. The dominator phase, which never reads names but has the
+/// most memory live, runs while the column is held in this form.
+pub struct PackedNames(Vec<u8>);
+
+impl PackedNames {
+    pub fn pack(names: &[u32]) -> PackedNames {
+        let mut out = Vec::with_capacity(names.len() * 2);
+        for &v in names {
+            let mut v = v;
+            while v >= 0x80 {
+                out.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        }
+        out.shrink_to_fit();
+        PackedNames(out)
+    }
+
+    pub fn unpack(self, count: usize) -> Vec<u32> {
+        let mut names = Vec::with_capacity(count);
+        let mut v = 0u32;
+        let mut shift = 0;
+        for &b in &self.0 {
+            v |= ((b & 0x7F) as u32) << shift;
+            if b & 0x80 == 0 {
+                names.push(v);
+                v = 0;
+                shift = 0;
+            } else {
+                shift += 7;
+            }
+        }
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_round_trip_across_the_32_bit_boundary() {
+        let values = [
+            0,
+            1,
+            u32::MAX as u64 - 1,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+            1 << 40,
+            (1 << 53) - 1,
+        ];
+        let mut c = SizeColumn::with_capacity(values.len());
+        for &v in &values {
+            c.push(v);
+        }
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(c.get(i as u32), v);
+        }
+        // Moving sizes between nodes (shallow-size attribution) crosses the
+        // boundary both ways, and a large value set back to small must not
+        // linger in the side table.
+        let last = values.len() as u32 - 1;
+        c.set(0, (1 << 33) + 5);
+        c.set(last, 7);
+        c.set(3, u32::MAX as u64 - 1);
+        assert_eq!(c.get(0), (1 << 33) + 5);
+        assert_eq!(c.get(last), 7);
+        assert_eq!(c.get(3), u32::MAX as u64 - 1);
+        assert_eq!(c.large.len(), 3, "2^32, 2^40 and 2^33+5 stay large");
+    }
+
+    #[test]
+    fn edge_packing_keeps_the_largest_ordinal_and_type() {
+        let last = (MAX_NODES - 1) as u32;
+        for (target, ty) in [(last, 15), (last, 0), (0, 15), (12_345_678, 6)] {
+            let packed = pack_edge(target, ty);
+            assert_eq!((packed_target(packed), packed_type(packed)), (target, ty));
+        }
+        // One ordinal more would lose its top bit: the parser refuses that
+        // many nodes before any is packed.
+        let beyond = MAX_NODES as u32;
+        assert_ne!(packed_target(pack_edge(beyond, 0)), beyond);
+    }
+
+    #[test]
+    fn packed_names_round_trip_every_width() {
+        let names: Vec<u32> = [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152]
+            .into_iter()
+            .chain([268_435_455, 268_435_456, u32::MAX - 1, u32::MAX])
+            .chain((0..1000).map(|i| i * 7919))
+            .collect();
+        let packed = PackedNames::pack(&names);
+        // Seven payload bits per byte, at least one byte.
+        let expected: u32 = names
+            .iter()
+            .map(|v| (32 - v.leading_zeros()).max(1).div_ceil(7))
+            .sum();
+        assert_eq!(packed.0.len(), expected as usize);
+        assert_eq!(&packed.0[..4], &[0, 1, 127, 0x80]);
+        assert_eq!(packed.unpack(names.len()), names);
     }
 }

@@ -108,7 +108,7 @@ fn parents(s: &Snapshot) -> Vec<u32> {
         }
         let mut best = NONE;
         let mut best_d = here;
-        for &raw in s.retainers.of(o as u32) {
+        for &raw in s.retainers().of(o as u32) {
             let src = raw & !super::phases::ESSENTIAL_BIT;
             let d = s.distance[src as usize];
             if src == g.root || d == NO_DISTANCE || d >= best_d {
@@ -325,7 +325,7 @@ pub fn find_leaks(snaps: [&Snapshot; 3], options: &LeakOptions) -> Vec<Suspect> 
         match a {
             Age::Survivor => {
                 grp.survivors += 1;
-                grp.survivor_bytes += size;
+                grp.survivor_bytes = grp.survivor_bytes.saturating_add(size);
                 if user_visible(o) {
                     let ty = g.node_type(o);
                     // Strings ride along with almost every leak (keys, URLs);
@@ -348,7 +348,7 @@ pub fn find_leaks(snaps: [&Snapshot; 3], options: &LeakOptions) -> Vec<Suspect> 
             }
             Age::Fresh => {
                 grp.fresh += 1;
-                grp.fresh_bytes += size;
+                grp.fresh_bytes = grp.fresh_bytes.saturating_add(size);
             }
             Age::Old => {}
         }
@@ -368,9 +368,9 @@ pub fn find_leaks(snaps: [&Snapshot; 3], options: &LeakOptions) -> Vec<Suspect> 
                     h.edge_name = grp.edge_name;
                 }
                 h.survivors += grp.survivors;
-                h.survivor_bytes += grp.survivor_bytes;
+                h.survivor_bytes = h.survivor_bytes.saturating_add(grp.survivor_bytes);
                 h.fresh += grp.fresh;
-                h.fresh_bytes += grp.fresh_bytes;
+                h.fresh_bytes = h.fresh_bytes.saturating_add(grp.fresh_bytes);
                 h.timers += grp.timers;
                 for (c, k) in grp.classes {
                     *h.classes.entry(c).or_insert(0) += k;
@@ -429,10 +429,13 @@ pub fn find_leaks(snaps: [&Snapshot; 3], options: &LeakOptions) -> Vec<Suspect> 
                 let m = &mut merged[i];
                 m.similar_holders += 1;
                 m.survivors += s.survivors;
-                m.survivor_bytes += s.survivor_bytes;
+                m.survivor_bytes = m.survivor_bytes.saturating_add(s.survivor_bytes);
                 m.new_objects += s.new_objects;
-                m.new_bytes += s.new_bytes;
-                m.growth += s.growth;
+                m.new_bytes = m.new_bytes.saturating_add(s.new_bytes);
+                // Holders of one shape may nest, so their growths can
+                // overlap: unlike the other sums, this one is not bounded
+                // by the snapshot's total.
+                m.growth = m.growth.saturating_add(s.growth);
             }
             None => {
                 by_shape.insert(shape, merged.len());
@@ -728,7 +731,7 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
             new_objects: grp.fresh,
             new_bytes: grp.fresh_bytes,
             confidence,
-            growth: growth_bytes.max(grp.survivor_bytes + grp.fresh_bytes),
+            growth: growth_bytes.max(grp.survivor_bytes.saturating_add(grp.fresh_bytes)),
             similar_holders: 0,
         },
     )

@@ -21,3 +21,6 @@ pub mod types;
 pub use error::{Result, SnapshotError};
 pub use parser::Parser;
 pub use snapshot::{Progress, Snapshot};
+
+#[cfg(test)]
+mod overflow_tests;

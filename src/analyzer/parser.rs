@@ -7,14 +7,19 @@
 //! sizes an allocation or indexes a column.
 
 use super::error::{Result, SnapshotError};
-use super::graph::{Graph, SizeColumn, EDGE_TYPE_BITS, MAX_NODES};
+use super::graph::{pack_edge, Graph, SizeColumn, MAX_EDGES, MAX_NODES, MAX_STRINGS};
 use super::meta::{EdgeField, LocationField, Meta, NodeField};
 use super::strings::{push_code_point, StringTable};
 
 /// Above 2^53 a JavaScript consumer could not represent the value exactly.
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
-/// The `snapshot` header is a few KB; anything this large is not a snapshot.
-const MAX_HEADER_BYTES: usize = 16 << 20;
+/// This bounds each number and also the sum of all self sizes, so that every
+/// size the analysis derives (retained sizes, class and report totals, diff
+/// deltas: sums over sets of distinct nodes) is exact in JS and in u64/i64.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// The `snapshot` header is a few KB. It is parsed into a JSON tree, which
+/// can take 16 times the text's size, so the cap also bounds that tree.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// Pre-allocation from a declared count is capped so that a lying header
 /// cannot make us reserve gigabytes; real data grows the columns as it comes.
 const MAX_TRUSTED_RESERVE: u64 = 1 << 22;
@@ -107,11 +112,26 @@ pub struct Parser {
     node_type_count: u8,
     edge_type_count: u8,
     node_field_count: u64,
-    num_digits: u32,
+    /// Digits of the number being read; u64 because one fed chunk may hold
+    /// a run of more than 2^32 digits, which must not wrap below the check.
+    num_digits: u64,
+    self_size_total: u64,
     staged: Vec<u64>,
     node_roles: Vec<NodeField>,
     edge_roles: Vec<EdgeField>,
     location_roles: Vec<LocationField>,
+    /// Bytes of a UTF-8 byte order mark matched so far; it may span chunks.
+    bom: usize,
+    /// Where the current top-level value starts, for errors about it as a whole.
+    value_start: u64,
+    nodes_span: (u64, u64),
+    edges_span: (u64, u64),
+    /// Values per record in the current integer section.
+    width: usize,
+    /// Values the record being staged still lacks (0: the next value starts one).
+    field_left: usize,
+    /// Where each staged record starts, so an invalid record is named exactly.
+    record_starts: Vec<u64>,
 }
 
 impl Default for Parser {
@@ -151,10 +171,18 @@ impl Parser {
             edge_type_count: 0,
             node_field_count: 1,
             num_digits: 0,
+            self_size_total: 0,
             staged: Vec::new(),
             node_roles: Vec::new(),
             edge_roles: Vec::new(),
             location_roles: Vec::new(),
+            bom: 0,
+            value_start: 0,
+            nodes_span: (0, 0),
+            edges_span: (0, 0),
+            width: 1,
+            field_left: 0,
+            record_starts: Vec::new(),
         }
     }
 
@@ -188,14 +216,29 @@ impl Parser {
 
     /// Feeds the next chunk of the file.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
-        if self.consumed == 0 && chunk.starts_with(&[0xEF, 0xBB, 0xBF]) && self.top == Top::Start {
-            let r = self.feed_inner(&chunk[3..], 3);
-            self.consumed += chunk.len() as u64;
-            return r;
-        }
-        let r = self.feed_inner(chunk, 0);
+        let skip = self.skip_bom(chunk)?;
+        let r = self.feed_inner(&chunk[skip..], skip);
         self.consumed += chunk.len() as u64;
         r
+    }
+
+    /// Consumes a byte order mark at the very start of the input, however the
+    /// chunks split it, so that every chunking gives the same result.
+    fn skip_bom(&mut self, chunk: &[u8]) -> Result<usize> {
+        let mut k = 0;
+        while self.bom < BOM.len() && self.consumed + k as u64 == self.bom as u64 {
+            match chunk.get(k) {
+                Some(&b) if b == BOM[self.bom] => {
+                    self.bom += 1;
+                    k += 1;
+                }
+                Some(_) if self.bom > 0 => {
+                    return Err(self.syntax(k, "incomplete byte order mark"));
+                }
+                _ => break,
+            }
+        }
+        Ok(k)
     }
 
     fn feed_inner(&mut self, buf: &[u8], base: usize) -> Result<()> {
@@ -236,6 +279,7 @@ impl Parser {
                     } else if b == b'\\' {
                         self.key_escape = true;
                     } else if b == b'"' {
+                        unescape_key(&mut self.key);
                         self.top = Top::Colon;
                         i += 1;
                         continue;
@@ -302,6 +346,9 @@ impl Parser {
         self.phase = ArrayPhase::Open;
         self.num = 0;
         self.staged.clear();
+        self.record_starts.clear();
+        self.field_left = 0;
+        self.value_start = self.consumed + at as u64 + 1;
         let key = std::mem::take(&mut self.key);
         self.section = match key.as_slice() {
             b"snapshot" => {
@@ -313,8 +360,9 @@ impl Parser {
             b"nodes" | b"edges" | b"locations" => {
                 let Some(meta) = self.meta.as_ref() else {
                     return Err(SnapshotError::Meta(format!(
-                        "`{}` comes before `snapshot.meta`",
-                        String::from_utf8_lossy(&key)
+                        "`{}` comes before `snapshot.meta` (at byte {})",
+                        String::from_utf8_lossy(&key),
+                        self.value_start
                     )));
                 };
                 match key.as_slice() {
@@ -329,11 +377,15 @@ impl Parser {
                         self.node_id.reserve(reserve);
                         self.self_size = SizeColumn::with_capacity(reserve);
                         self.edge_counts.reserve(reserve + 1);
+                        self.width = self.node_roles.len();
                         Section::Nodes
                     }
                     b"edges" => {
                         if !self.nodes_done {
-                            return Err(SnapshotError::Meta("`edges` comes before `nodes`".into()));
+                            return Err(SnapshotError::Meta(format!(
+                                "`edges` comes before `nodes` (at byte {})",
+                                self.value_start
+                            )));
                         }
                         if self.edges_done {
                             return Err(self.syntax(at, "`edges` appears twice"));
@@ -342,17 +394,20 @@ impl Parser {
                             self.reserve_for(meta.edge_count, meta.edge_fields.len() as u64 * 2);
                         self.edge_to_type.reserve(reserve);
                         self.edge_name.reserve(reserve);
+                        self.width = self.edge_roles.len();
                         Section::Edges
                     }
                     _ => {
                         if !self.nodes_done {
-                            return Err(SnapshotError::Meta(
-                                "`locations` comes before `nodes`".into(),
-                            ));
+                            return Err(SnapshotError::Meta(format!(
+                                "`locations` comes before `nodes` (at byte {})",
+                                self.value_start
+                            )));
                         }
                         if meta.location_fields.is_empty() {
                             Section::Skip
                         } else {
+                            self.width = self.location_roles.len();
                             Section::Locations
                         }
                     }
@@ -370,19 +425,32 @@ impl Parser {
         Ok(())
     }
 
+    /// `declared` is at most `MAX_NODES` or `MAX_EDGES` (checked with the header).
     fn reserve_for(&self, declared: u64, min_bytes_per_item: u64) -> usize {
         let plausible = match self.size_hint {
             Some(bytes) => bytes / min_bytes_per_item.max(1),
             None => MAX_TRUSTED_RESERVE,
         };
-        declared.min(plausible).min(MAX_NODES) as usize
+        declared.min(plausible) as usize
     }
 
     fn end_value(&mut self, at: usize) -> Result<()> {
+        let end = self.consumed + at as u64;
         match self.section {
             Section::Header => {
                 let header = std::mem::take(&mut self.header);
-                let meta = Meta::parse(&header)?;
+                let in_header = |e| {
+                    let place = format!("(in the header at bytes {}..{end})", self.value_start);
+                    match e {
+                        SnapshotError::Meta(m) => SnapshotError::Meta(format!("{m} {place}")),
+                        SnapshotError::TooLarge(m) => {
+                            SnapshotError::TooLarge(format!("{m} {place}"))
+                        }
+                        other => other,
+                    }
+                };
+                let meta = Meta::parse(&header).map_err(in_header)?;
+                check_declared_counts(&meta).map_err(in_header)?;
                 self.node_type_count = meta.node_types.len() as u8;
                 self.edge_type_count = meta.edge_types.len() as u8;
                 self.node_field_count = meta.node_fields.len() as u64;
@@ -391,28 +459,25 @@ impl Parser {
                 self.location_roles = meta.location_fields.clone();
                 self.meta = Some(meta);
             }
-            Section::Nodes => {
+            Section::Nodes | Section::Edges | Section::Locations => {
                 if !self.staged.is_empty() {
+                    let start = self.record_starts.last().copied().unwrap_or(end);
                     return Err(self.inconsistent(format!(
-                        "nodes array length is not a multiple of {} fields",
-                        self.node_field_count
+                        "`{}` array length is not a multiple of its {} fields: the record at byte {start} is incomplete",
+                        self.key_name(),
+                        self.width
                     )));
                 }
-                self.nodes_done = true;
-            }
-            Section::Edges => {
-                if !self.staged.is_empty() {
-                    return Err(self.inconsistent(
-                        "edges array length is not a multiple of its fields".into(),
-                    ));
-                }
-                self.edges_done = true;
-            }
-            Section::Locations => {
-                if !self.staged.is_empty() {
-                    return Err(self.inconsistent(
-                        "locations array length is not a multiple of its fields".into(),
-                    ));
+                match self.section {
+                    Section::Nodes => {
+                        self.nodes_done = true;
+                        self.nodes_span = (self.value_start, end);
+                    }
+                    Section::Edges => {
+                        self.edges_done = true;
+                        self.edges_span = (self.value_start, end);
+                    }
+                    _ => {}
                 }
             }
             Section::Strings => {
@@ -420,7 +485,6 @@ impl Parser {
             }
             Section::Skip => {}
         }
-        let _ = at;
         Ok(())
     }
 
@@ -490,7 +554,13 @@ impl Parser {
         }
         if capture {
             if self.header.len() + (i - start) > MAX_HEADER_BYTES {
-                return Err(self.syntax(base + i, "the `snapshot` header is implausibly large"));
+                return Err(SnapshotError::Syntax {
+                    offset: self.value_start + MAX_HEADER_BYTES as u64,
+                    message: format!(
+                        "the `snapshot` header is implausibly large (over {} KiB)",
+                        MAX_HEADER_BYTES >> 10
+                    ),
+                });
             }
             self.header.extend_from_slice(&buf[start..i]);
         }
@@ -502,11 +572,33 @@ impl Parser {
         while i < buf.len() {
             let b = buf[i];
             match self.phase {
-                ArrayPhase::InItem => {
-                    // Hot loop: digits of one number. Up to 15 digits cannot
-                    // exceed 2^53, so the bound is checked once, after the run.
+                // Hot loop: one number per turn, straight on to the next
+                // while they are separated by a bare comma, so the phase
+                // dispatch above runs only around whitespace and the ends.
+                ArrayPhase::InItem => loop {
+                    // Up to 15 digits cannot exceed 2^53, so the bound is
+                    // checked once, after the run.
                     let mut num = self.num;
                     let run_start = i;
+                    // Eight bytes at a time while they last: a whole number
+                    // per step with no per-digit branch, which the byte loop
+                    // below then only has to confirm has ended.
+                    while i + 8 <= buf.len() {
+                        let mut word = [0u8; 8];
+                        word.copy_from_slice(&buf[i..i + 8]);
+                        let word = u64::from_le_bytes(word);
+                        let k = leading_digits(word);
+                        if k == 0 {
+                            break;
+                        }
+                        num = num
+                            .wrapping_mul(POW10[k])
+                            .wrapping_add(digits_value(word, k));
+                        i += k;
+                        if k < 8 {
+                            break;
+                        }
+                    }
                     while i < buf.len() {
                         let d = buf[i].wrapping_sub(b'0');
                         if d > 9 {
@@ -515,9 +607,12 @@ impl Parser {
                         num = num.wrapping_mul(10).wrapping_add(d as u64);
                         i += 1;
                     }
-                    self.num_digits += (i - run_start) as u32;
+                    self.num_digits += (i - run_start) as u64;
                     if self.num_digits > 15 && (self.num_digits > 19 || num > MAX_SAFE_INTEGER) {
-                        return Err(self.range(base + i, "integer exceeds 2^53"));
+                        return Err(SnapshotError::NumberRange {
+                            offset: self.number_start(base + i),
+                            message: "integer exceeds 2^53".into(),
+                        });
                     }
                     self.num = num;
                     if i == buf.len() {
@@ -530,17 +625,19 @@ impl Parser {
                         if i < buf.len() && buf[i].is_ascii_digit() {
                             self.num = 0;
                             self.num_digits = 0;
-                        } else {
-                            self.phase = ArrayPhase::Item;
+                            continue;
                         }
-                    } else if b == b']' {
-                        self.stage(base + i)?;
-                        self.flush_records(base + i)?;
-                        return Ok((i + 1, true));
+                        self.phase = ArrayPhase::Item;
+                        break;
                     } else if is_ws(b) {
                         self.stage(base + i)?;
                         self.phase = ArrayPhase::AfterItem;
                         i += 1;
+                        break;
+                    } else if b == b']' {
+                        self.stage(base + i)?;
+                        self.flush_records()?;
+                        return Ok((i + 1, true));
                     } else if b == b'-' || b == b'.' || b == b'e' || b == b'E' {
                         return Err(self.range(base + i, "expected a non-negative integer"));
                     } else {
@@ -549,7 +646,7 @@ impl Parser {
                             format!("unexpected byte 0x{b:02x} in an integer array"),
                         ));
                     }
-                }
+                },
                 ArrayPhase::Open => {
                     if is_ws(b) {
                         i += 1;
@@ -563,7 +660,7 @@ impl Parser {
                 }
                 ArrayPhase::FirstItem | ArrayPhase::Item => {
                     if is_ws(b) {
-                        i += 1;
+                        i = skip_ws(buf, i);
                     } else if b.is_ascii_digit() {
                         self.num = 0;
                         self.num_digits = 0;
@@ -581,12 +678,12 @@ impl Parser {
                 }
                 ArrayPhase::AfterItem => {
                     if is_ws(b) {
-                        i += 1;
+                        i = skip_ws(buf, i);
                     } else if b == b',' {
                         self.phase = ArrayPhase::Item;
                         i += 1;
                     } else if b == b']' {
-                        self.flush_records(base + i)?;
+                        self.flush_records()?;
                         return Ok((i + 1, true));
                     } else {
                         return Err(self.syntax(base + i, "expected `,` or `]`"));
@@ -601,39 +698,50 @@ impl Parser {
         String::from_utf8_lossy(&self.key).into_owned()
     }
 
+    /// Where the number that ends at `at` began (digits are contiguous, and
+    /// `num_digits` counts them across chunks).
+    fn number_start(&self, at: usize) -> u64 {
+        (self.consumed + at as u64).saturating_sub(self.num_digits)
+    }
+
     #[inline]
     fn stage(&mut self, at: usize) -> Result<()> {
+        if self.field_left == 0 {
+            self.record_starts.push(self.number_start(at));
+            self.field_left = self.width;
+        }
+        self.field_left -= 1;
         self.staged.push(self.num);
-        if self.staged.len() >= STAGED_VALUES {
-            self.flush_records(at)?;
+        if self.field_left == 0 && self.staged.len() >= STAGED_VALUES {
+            self.flush_records()?;
         }
         Ok(())
     }
 
-    /// Moves the complete records among the staged integers into the columns.
-    /// Batching keeps per-value work in the scanner to a push; validation runs
-    /// per record with field positions resolved once.
-    fn flush_records(&mut self, at: usize) -> Result<()> {
-        let offset = self.consumed + at as u64;
-        let width = match self.section {
-            Section::Nodes => self.node_roles.len(),
-            Section::Edges => self.edge_roles.len(),
-            Section::Locations => self.location_roles.len(),
-            _ => return Ok(()),
-        };
+    /// Moves the complete staged records into the columns. Batching keeps
+    /// per-value work in the scanner to a push; validation runs per record
+    /// with field positions resolved once. Batches end on record boundaries,
+    /// so a partial record is left only at the array's end, for `end_value`.
+    fn flush_records(&mut self) -> Result<()> {
+        let width = self.width.max(1);
         let mut staged = std::mem::take(&mut self.staged);
-        let complete = staged.len() / width * width;
+        let mut starts = std::mem::take(&mut self.record_starts);
+        let records = staged.len() / width;
+        let values = &staged[..records * width];
         let result = match self.section {
-            Section::Nodes => self.take_nodes(&staged[..complete], offset),
-            Section::Edges => self.take_edges(&staged[..complete], offset),
-            _ => self.take_locations(&staged[..complete], offset),
+            Section::Nodes => self.take_nodes(values, &starts),
+            Section::Edges => self.take_edges(values, &starts),
+            Section::Locations => self.take_locations(values, &starts),
+            _ => Ok(()),
         };
-        staged.drain(..complete);
+        staged.drain(..records * width);
+        starts.drain(..records.min(starts.len()));
         self.staged = staged;
+        self.record_starts = starts;
         result
     }
 
-    fn take_nodes(&mut self, values: &[u64], offset: u64) -> Result<()> {
+    fn take_nodes(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
         let roles = &self.node_roles;
         let pos = |f: NodeField| roles.iter().position(|&r| r == f);
         let (Some(ty), Some(name), Some(id), Some(size), Some(count)) = (
@@ -649,11 +757,11 @@ impl Parser {
         };
         let det = pos(NodeField::Detachedness);
         let width = roles.len();
-        let bad = |index: usize, what: String| SnapshotError::NumberRange {
+        let bad = |index: usize, offset: u64, what: String| SnapshotError::NumberRange {
             offset,
-            message: format!("node {index} (record ending near here): {what}"),
+            message: format!("node {index}: {what}"),
         };
-        for rec in values.chunks_exact(width) {
+        for (rec, &at) in values.chunks_exact(width).zip(starts) {
             let index = self.node_kind.len();
             if index as u64 >= MAX_NODES {
                 return Err(SnapshotError::TooLarge(format!(
@@ -663,21 +771,28 @@ impl Parser {
             if rec[ty] >= self.node_type_count as u64 {
                 return Err(bad(
                     index,
+                    at,
                     format!("type {} is not in the type enum", rec[ty]),
                 ));
             }
             let d = match det {
                 Some(p) if rec[p] > 3 => {
-                    return Err(bad(index, format!("detachedness {} is not 0..3", rec[p])))
+                    return Err(bad(
+                        index,
+                        at,
+                        format!("detachedness {} is not 0..3", rec[p]),
+                    ))
                 }
                 Some(p) => rec[p] as u8,
                 None => 0,
             };
-            let name =
-                to_u32(rec[name]).ok_or_else(|| bad(index, "name index exceeds 2^32".into()))?;
-            let id = to_u32(rec[id]).ok_or_else(|| bad(index, "id exceeds 2^32".into()))?;
-            let count =
-                to_u32(rec[count]).ok_or_else(|| bad(index, "edge count exceeds 2^32".into()))?;
+            let name = to_u32(rec[name])
+                .ok_or_else(|| bad(index, at, "name index exceeds 2^32".into()))?;
+            let id = to_u32(rec[id]).ok_or_else(|| bad(index, at, "id exceeds 2^32".into()))?;
+            self.self_size_total = add_self_size(self.self_size_total, rec[size])
+                .ok_or_else(|| self_sizes_too_large(Some(at)))?;
+            let count = to_u32(rec[count])
+                .ok_or_else(|| bad(index, at, "edge count exceeds 2^32".into()))?;
             self.node_kind.push(rec[ty] as u8 | (d << 6));
             self.node_name.push(name);
             self.node_id.push(id);
@@ -687,7 +802,7 @@ impl Parser {
         Ok(())
     }
 
-    fn take_edges(&mut self, values: &[u64], offset: u64) -> Result<()> {
+    fn take_edges(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
         let roles = &self.edge_roles;
         let pos = |f: EdgeField| roles.iter().position(|&r| r == f);
         let (Some(ty), Some(name), Some(to)) = (
@@ -701,46 +816,56 @@ impl Parser {
         };
         let width = roles.len();
         let nodes = self.node_id.len() as u64;
-        let field_count = self.node_field_count;
-        let bad = |index: usize, what: String| SnapshotError::NumberRange {
+        let field_count = DivideBy::new(self.node_field_count);
+        let bad = |index: usize, offset: u64, what: String| SnapshotError::NumberRange {
             offset,
-            message: format!("edge {index} (record ending near here): {what}"),
+            message: format!("edge {index}: {what}"),
         };
-        for rec in values.chunks_exact(width) {
+        for (rec, &at) in values.chunks_exact(width).zip(starts) {
             let index = self.edge_name.len();
-            if index as u64 >= u32::MAX as u64 {
-                return Err(SnapshotError::TooLarge("more than 2^32 edges".into()));
+            if index as u64 >= MAX_EDGES {
+                return Err(SnapshotError::TooLarge(format!(
+                    "more than {MAX_EDGES} edges"
+                )));
             }
             if rec[ty] >= self.edge_type_count as u64 {
                 return Err(bad(
                     index,
+                    at,
                     format!("type {} is not in the type enum", rec[ty]),
                 ));
             }
             let target = rec[to];
-            if !target.is_multiple_of(field_count) {
-                return Err(bad(index, format!("target {target} is not a node offset")));
-            }
-            if target / field_count >= nodes {
+            let (target_node, misaligned) = field_count.div_rem(target);
+            if misaligned != 0 {
                 return Err(bad(
                     index,
+                    at,
+                    format!("target {target} is not a node offset"),
+                ));
+            }
+            if target_node >= nodes {
+                return Err(bad(
+                    index,
+                    at,
                     format!("target {target} points outside the {nodes}-node array"),
                 ));
             }
-            let name =
-                to_u32(rec[name]).ok_or_else(|| bad(index, "name index exceeds 2^32".into()))?;
+            let name = to_u32(rec[name])
+                .ok_or_else(|| bad(index, at, "name index exceeds 2^32".into()))?;
+            // target_node < nodes <= MAX_NODES: it fits the 28 bits.
             self.edge_to_type
-                .push((((target / field_count) as u32) << EDGE_TYPE_BITS) | rec[ty] as u32);
+                .push(pack_edge(target_node as u32, rec[ty] as u8));
             self.edge_name.push(name);
         }
         Ok(())
     }
 
-    fn take_locations(&mut self, values: &[u64], offset: u64) -> Result<()> {
+    fn take_locations(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
         let roles = &self.location_roles;
         let width = roles.len();
         let nodes = self.node_id.len() as u64;
-        for rec in values.chunks_exact(width) {
+        for (rec, &offset) in values.chunks_exact(width).zip(starts) {
             let mut location = [0u32; 4];
             for (k, role) in roles.iter().enumerate() {
                 let v = rec[k];
@@ -782,8 +907,10 @@ impl Parser {
                     i = next;
                     if ended {
                         self.strings.seal();
-                        if self.strings.len() as u64 > u32::MAX as u64 {
-                            return Err(SnapshotError::TooLarge("more than 2^32 strings".into()));
+                        if self.strings.len() as u64 > MAX_STRINGS {
+                            return Err(SnapshotError::TooLarge(format!(
+                                "more than {MAX_STRINGS} strings"
+                            )));
                         }
                         self.phase = ArrayPhase::AfterItem;
                     }
@@ -1004,6 +1131,9 @@ impl Parser {
                 ) => {
                     format!("inside the `{}` array", format!("{s:?}").to_lowercase())
                 }
+                (Top::Value, _) => format!("inside the value of `{}`", self.key_name()),
+                (Top::Key, _) => "inside a property name".to_string(),
+                (Top::Colon, _) => format!("after the property name `{}`", self.key_name()),
                 (Top::Start, _) => "before any content".to_string(),
                 _ => "before the closing `}`".to_string(),
             };
@@ -1012,35 +1142,43 @@ impl Parser {
                 message: format!("the file ends {place}"),
             });
         }
+        let size = self.consumed;
+        let missing = |what: &str| format!("the {size}-byte file has no `{what}`");
         let meta = self
             .meta
             .take()
-            .ok_or_else(|| SnapshotError::Meta("no `snapshot.meta` in the file".into()))?;
+            .ok_or_else(|| SnapshotError::Meta(missing("snapshot.meta")))?;
         if !self.nodes_done {
-            return Err(SnapshotError::Inconsistent("no `nodes` array".into()));
+            return Err(SnapshotError::Inconsistent(missing("nodes")));
         }
         if !self.edges_done {
-            return Err(SnapshotError::Inconsistent("no `edges` array".into()));
+            return Err(SnapshotError::Inconsistent(missing("edges")));
         }
         if !self.strings_done {
-            return Err(SnapshotError::Inconsistent("no `strings` array".into()));
+            return Err(SnapshotError::Inconsistent(missing("strings")));
         }
+        let nodes_at = format!(
+            "the nodes array at bytes {}..{}",
+            self.nodes_span.0, self.nodes_span.1
+        );
+        let edges_at = format!(
+            "the edges array at bytes {}..{}",
+            self.edges_span.0, self.edges_span.1
+        );
         let n = self.node_id.len();
         if n == 0 {
-            return Err(SnapshotError::Inconsistent(
-                "the snapshot has no nodes".into(),
-            ));
+            return Err(SnapshotError::Inconsistent(format!("{nodes_at} is empty")));
         }
         if meta.node_count != n as u64 {
             return Err(SnapshotError::Inconsistent(format!(
-                "node_count says {} but the nodes array holds {n}",
+                "node_count says {} but {nodes_at} holds {n}",
                 meta.node_count
             )));
         }
         let m = self.edge_name.len();
         if meta.edge_count != m as u64 {
             return Err(SnapshotError::Inconsistent(format!(
-                "edge_count says {} but the edges array holds {m}",
+                "edge_count says {} but {edges_at} holds {m}",
                 meta.edge_count
             )));
         }
@@ -1053,13 +1191,13 @@ impl Parser {
             sum += c;
             if sum > m as u64 {
                 return Err(SnapshotError::Inconsistent(format!(
-                    "nodes declare more edges than the {m} in the edges array"
+                    "nodes in {nodes_at} declare more edges than the {m} in {edges_at}"
                 )));
             }
         }
         if sum != m as u64 {
             return Err(SnapshotError::Inconsistent(format!(
-                "nodes declare {sum} edges but the edges array holds {m}"
+                "nodes in {nodes_at} declare {sum} edges but {edges_at} holds {m}"
             )));
         }
         first_edge.push(m as u32);
@@ -1071,7 +1209,7 @@ impl Parser {
             .position(|&s| s as u64 >= string_count)
         {
             return Err(SnapshotError::Inconsistent(format!(
-                "node {bad} names string {} but there are {string_count} strings",
+                "node {bad} in {nodes_at} names string {} but there are {string_count} strings",
                 self.node_name[bad]
             )));
         }
@@ -1081,18 +1219,21 @@ impl Parser {
             let ty = (self.edge_to_type[e] & super::graph::EDGE_TYPE_MASK) as u8;
             if Some(ty) != element && Some(ty) != hidden && name as u64 >= string_count {
                 return Err(SnapshotError::Inconsistent(format!(
-                    "edge {e} names string {name} but there are {string_count} strings"
+                    "edge {e} in {edges_at} names string {name} but there are {string_count} strings"
                 )));
             }
         }
         let f = meta.node_fields.len() as u64;
         if meta.root_index % f != 0 || meta.root_index / f >= n as u64 {
             return Err(SnapshotError::Meta(format!(
-                "root_index {} is not a node",
+                "root_index {} is not a node of {nodes_at}",
                 meta.root_index
             )));
         }
         let root = (meta.root_index / f) as u32;
+        if add_self_size(self.self_size_total, meta.extra_native_bytes).is_none() {
+            return Err(self_sizes_too_large(None));
+        }
 
         self.node_kind.shrink_to_fit();
         self.node_name.shrink_to_fit();
@@ -1118,15 +1259,139 @@ impl Parser {
     }
 }
 
+/// Property names are matched as JSON.parse reads them, escapes decoded.
+fn unescape_key(key: &mut Vec<u8>) {
+    if !key.contains(&b'\\') {
+        return;
+    }
+    let mut quoted = Vec::with_capacity(key.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(key);
+    quoted.push(b'"');
+    if let Ok(text) = serde_json::from_slice::<String>(&quoted) {
+        *key = text.into_bytes();
+    }
+}
+
 fn flush_high(s: &mut StringScan, out: &mut Vec<u8>) {
     if let Some(high) = s.pending_high.take() {
         push_code_point(out, high);
     }
 }
 
+/// Division by the node field count through one multiplication (Lemire's
+/// method, exact for every dividend below 2^32): a hardware division per edge
+/// was a tenth of the parse. Larger dividends and divisors take the slow path.
+struct DivideBy {
+    divisor: u64,
+    inverse: u64,
+}
+
+impl DivideBy {
+    fn new(divisor: u64) -> DivideBy {
+        let inverse = if (2..=u32::MAX as u64).contains(&divisor) {
+            u64::MAX / divisor + 1
+        } else {
+            0
+        };
+        DivideBy { divisor, inverse }
+    }
+
+    #[inline]
+    fn div_rem(&self, n: u64) -> (u64, u64) {
+        if self.inverse != 0 && n <= u32::MAX as u64 {
+            let fraction = self.inverse.wrapping_mul(n);
+            let quotient = ((self.inverse as u128 * n as u128) >> 64) as u64;
+            let remainder = ((fraction as u128 * self.divisor as u128) >> 64) as u64;
+            (quotient, remainder)
+        } else {
+            (n / self.divisor, n % self.divisor)
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const POW10: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// How many of the eight bytes (first byte in the low bits) are ASCII digits
+/// before the first that is not. A byte is a digit when its high nibble is 3
+/// and stays 3 after adding 6. Additions here can carry into the next byte,
+/// but only out of a byte that is already a non-digit, so the first one found
+/// is always right.
+#[inline]
+fn leading_digits(word: u64) -> usize {
+    let high = word & (0xF0 * ONES);
+    let bumped = word.wrapping_add(0x06 * ONES) & (0xF0 * ONES);
+    let not_digit = (high ^ (0x30 * ONES)) | (bumped ^ (0x30 * ONES));
+    let flags = (not_digit.wrapping_add(0x7F * ONES) | not_digit) & (0x80 * ONES);
+    (flags.trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `k` (1..=8) bytes of `word`, all digits: they are
+/// moved to the top so that zero bytes pad them as leading zeros, then pairs,
+/// quads and the two halves are combined by multiply-and-shift.
+#[inline]
+fn digits_value(word: u64, k: usize) -> u64 {
+    let d = word.wrapping_sub(0x30 * ONES) << (8 * (8 - k));
+    let d = (d & (0x0F * ONES)).wrapping_mul(10 * 256 + 1) >> 8;
+    let d = (d & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 * 65_536 + 1) >> 16;
+    (d & 0x0000_FFFF_0000_FFFF).wrapping_mul((10_000 << 32) + 1) >> 32
+}
+
 #[inline]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The index of the first non-whitespace byte at or after `i`: runs of
+/// whitespace between numbers (pretty-printed files) are skipped in one loop.
+#[inline]
+fn skip_ws(buf: &[u8], i: usize) -> usize {
+    buf[i..]
+        .iter()
+        .position(|&b| !is_ws(b))
+        .map_or(buf.len(), |p| i + p)
+}
+
+/// Adds a node's self size to the running total, `None` once the total
+/// leaves the range JavaScript numbers hold exactly.
+fn add_self_size(total: u64, size: u64) -> Option<u64> {
+    total.checked_add(size).filter(|&t| t <= MAX_SAFE_INTEGER)
+}
+
+fn self_sizes_too_large(near: Option<u64>) -> SnapshotError {
+    let place = near.map_or(String::new(), |o| format!(" (by byte {o})"));
+    SnapshotError::TooLarge(format!(
+        "self sizes add up to more than 2^53-1 bytes{place}, which totals could not hold exactly"
+    ))
+}
+
+/// Counts the header declares beyond what the columns can index are refused
+/// before any data is read (the data itself is checked as it arrives).
+fn check_declared_counts(meta: &Meta) -> Result<()> {
+    if meta.node_count > MAX_NODES {
+        return Err(SnapshotError::TooLarge(format!(
+            "node_count {} exceeds the {MAX_NODES} nodes supported",
+            meta.node_count
+        )));
+    }
+    if meta.edge_count > MAX_EDGES {
+        return Err(SnapshotError::TooLarge(format!(
+            "edge_count {} exceeds the {MAX_EDGES} edges supported",
+            meta.edge_count
+        )));
+    }
+    Ok(())
 }
 
 #[inline]
@@ -1140,3 +1405,66 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Graph> {
     p.feed(bytes)?;
     p.finish()
 }
+
+#[cfg(test)]
+mod word_scan_tests {
+    use super::{digits_value, leading_digits, DivideBy};
+
+    #[test]
+    fn division_by_multiplication_is_exact() {
+        for divisor in [2u64, 3, 6, 7, 8, 12, 255, 65_537, u32::MAX as u64] {
+            let d = DivideBy::new(divisor);
+            let edges = [0, 1, divisor - 1, divisor, divisor + 1, u32::MAX as u64 - 1];
+            let spread = (0..20_000u64).map(|i| i.wrapping_mul(0x9E37_79B9) & 0xFFFF_FFFF);
+            let beyond = [1u64 << 32, (1 << 40) + 3, u64::MAX];
+            for n in edges.into_iter().chain(spread).chain(beyond) {
+                assert_eq!(d.div_rem(n), (n / divisor, n % divisor), "{n} / {divisor}");
+            }
+        }
+    }
+
+    fn naive(bytes: &[u8; 8]) -> (usize, u64) {
+        let k = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+        let v = bytes[..k]
+            .iter()
+            .fold(0u64, |v, b| v * 10 + (b - b'0') as u64);
+        (k, v)
+    }
+
+    #[test]
+    fn word_scan_matches_byte_by_byte_on_every_mix() {
+        // Bytes that sit next to the digit range or carry when bumped.
+        let alphabet = b"0123456789,] /:\x00\x2f\x3a\xfa\xff\xf9\x80-.e";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            let mut bytes = [0u8; 8];
+            for b in bytes.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Mostly digits, so that long runs are common.
+                let pick = (state % 40) as usize;
+                *b = if pick < 24 {
+                    b'0' + (pick % 10) as u8
+                } else {
+                    alphabet[pick % alphabet.len()]
+                };
+            }
+            let word = u64::from_le_bytes(bytes);
+            let (k, v) = naive(&bytes);
+            assert_eq!(leading_digits(word), k, "{bytes:?}");
+            if k > 0 {
+                assert_eq!(digits_value(word, k), v, "{bytes:?}");
+            }
+        }
+        assert_eq!(leading_digits(u64::from_le_bytes(*b"99999999")), 8);
+        assert_eq!(
+            digits_value(u64::from_le_bytes(*b"99999999"), 8),
+            99_999_999
+        );
+        assert_eq!(digits_value(u64::from_le_bytes(*b"7,123456"), 1), 7);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod hostile_tests;

@@ -3,7 +3,7 @@
 //! one phase. Every phase works on flat slices indexed by node or edge ordinal.
 
 use super::ephemeron::EphemeronNames;
-use super::graph::Graph;
+use super::graph::{Graph, MAX_NODES};
 use super::types::TypeIndices;
 use std::collections::HashMap;
 
@@ -15,6 +15,11 @@ pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
 
 /// High bit of a reverse-CSR entry: the edge counts for dominators.
 pub const ESSENTIAL_BIT: u32 = 1 << 31;
+
+// Ordinals never reach the flag bit, and the largest distance (the system
+// base plus one step per node) stays an i32.
+const _: () = assert!(MAX_NODES <= ESSENTIAL_BIT as u64);
+const _: () = assert!(BASE_SYSTEM_DISTANCE as u64 + MAX_NODES <= i32::MAX as u64);
 
 /// A fixed-size bit set over node or edge ordinals.
 #[derive(Clone, Debug)]
@@ -46,22 +51,33 @@ pub struct Retainers {
     pub sources: Vec<u32>,
 }
 
-pub fn build_retainers(g: &Graph) -> Retainers {
+/// Builds the reverse CSR in one pass over the edges. With `essential`, each
+/// source also carries `ESSENTIAL_BIT` when its edge may dominate (what the
+/// dominator phase reads); without it the lists serve retainer queries only.
+pub fn build_retainers(g: &Graph, essential: Option<&BitSet>) -> Retainers {
     let n = g.node_count();
+    // Counts land at each target's own slot and become inclusive prefix sums
+    // (the end of its list); filling from the last edge backwards then walks
+    // every slot down to the start of its list, so no cursor array is needed
+    // and each list ends up in source order.
     let mut first = vec![0u32; n + 1];
     for &tt in &g.edge_to_type {
-        first[(tt >> super::graph::EDGE_TYPE_BITS) as usize + 1] += 1;
+        first[(tt >> super::graph::EDGE_TYPE_BITS) as usize] += 1;
     }
-    for i in 0..n {
-        first[i + 1] += first[i];
+    for i in 1..n {
+        first[i] += first[i - 1];
     }
-    let mut cursor: Vec<u32> = first[..n].to_vec();
+    first[n] = g.edge_count() as u32;
     let mut sources = vec![0u32; g.edge_count()];
-    for src in 0..n as u32 {
-        for e in g.edges(src) {
+    for src in (0..n as u32).rev() {
+        for e in g.edges(src).rev() {
             let t = g.edge_target(e) as usize;
-            sources[cursor[t] as usize] = src;
-            cursor[t] += 1;
+            first[t] -= 1;
+            let flag = match essential {
+                Some(bits) if bits.get(e) => ESSENTIAL_BIT,
+                _ => 0,
+            };
+            sources[first[t] as usize] = src | flag;
         }
     }
     Retainers { first, sources }
@@ -266,32 +282,22 @@ pub fn essential_edges(
     essential
 }
 
-pub fn mark_essential_retainers(g: &Graph, r: &mut Retainers, essential: &BitSet) {
-    let n = g.node_count();
-    let mut cursor: Vec<u32> = r.first[..n].to_vec();
-    for src in 0..n as u32 {
-        for e in g.edges(src) {
-            let t = g.edge_target(e) as usize;
-            if essential.get(e) {
-                r.sources[cursor[t] as usize] |= ESSENTIAL_BIT;
-            }
-            cursor[t] += 1;
-        }
-    }
-}
+// Owner states in the shallow-size flood, besides an owner's own ordinal.
+const UNVISITED: u32 = u32::MAX;
+const MULTIPLE: u32 = u32::MAX - 1;
 
 /// Moves the size of hidden and array nodes (and external string data) that
 /// have exactly one owning object to that owner, as DevTools shows sizes.
 /// Skipped for snapshots without user roots ("expose internals" mode).
-pub fn calculate_shallow_sizes(g: &mut Graph, t: &TypeIndices) {
+/// The flood that finds the owners only reads the graph, so it can run beside
+/// another phase; `move_shallow_sizes` then applies it.
+pub fn shallow_size_owners(g: &Graph, t: &TypeIndices) -> Vec<u32> {
     if !g
         .edges(g.root)
         .any(|e| is_user_root(g, t, g.edge_target(e)))
     {
-        return;
+        return Vec::new();
     }
-    const UNVISITED: u32 = u32::MAX;
-    const MULTIPLE: u32 = u32::MAX - 1;
     let n = g.node_count();
     let mut owners = vec![0u32; n];
     let mut worklist: Vec<u32> = Vec::with_capacity(n);
@@ -327,8 +333,12 @@ pub fn calculate_shallow_sizes(g: &mut Graph, t: &TypeIndices) {
             }
         }
     }
-    for o in 0..n as u32 {
-        let owner = owners[o as usize];
+    owners
+}
+
+pub fn move_shallow_sizes(g: &mut Graph, t: &TypeIndices, owners: &[u32]) {
+    for (o, &owner) in owners.iter().enumerate() {
+        let o = o as u32;
         if owner == UNVISITED || owner == MULTIPLE || owner == o {
             continue;
         }
@@ -473,14 +483,19 @@ impl BitSet {
 pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
     let n = g.node_count();
     let len = n + 1;
-    // Vertices are numbered from 1 so that 0 can mean "none".
+    // Vertices are numbered from 1 so that 0 can mean "none". Six arrays of
+    // n words are live at the peak; the textbook form needs eight. `parent`
+    // doubles as the link forest's ancestor array (a vertex's parent is read
+    // only when the vertex is linked, and a linked vertex's entry is what path
+    // compression rewrites), with `linked` telling the two apart.
     let mut parent = vec![0u32; len];
-    let mut ancestor = vec![0u32; len];
+    let mut linked = BitSet::new(len);
     let mut vertex = vec![0u32; len];
     let mut label = vec![0u32; len];
     let mut semi = vec![0u32; len];
-    // During the DFS: next edge to look at per ordinal; afterwards: bucket heads.
-    let mut cursor = vec![0u32; len];
+    // During the DFS: next edge to look at per ordinal; afterwards the
+    // dominators, with unsettled entries doubling as bucket chain links.
+    let mut dom = vec![0u32; len];
     let mut count: u32 = 0;
 
     let dfs = |start: u32,
@@ -526,7 +541,7 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
         &mut vertex,
         &mut label,
         &mut semi,
-        &mut cursor,
+        &mut dom,
         &mut count,
     );
     let has_essential_retainer =
@@ -541,7 +556,7 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
                     &mut vertex,
                     &mut label,
                     &mut semi,
-                    &mut cursor,
+                    &mut dom,
                     &mut count,
                 );
             }
@@ -558,33 +573,31 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
             }
         }
     }
+    dom.iter_mut().for_each(|x| *x = 0);
 
     let mut stack: Vec<u32> = Vec::new();
-    let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
-        if ancestor[v as usize] == 0 {
-            return v;
-        }
-        let mut x = v;
-        stack.clear();
-        while ancestor[ancestor[x as usize] as usize] != 0 {
-            stack.push(x);
-            x = ancestor[x as usize];
-        }
-        while let Some(w) = stack.pop() {
-            let a = ancestor[w as usize] as usize;
-            if semi[label[a] as usize] < semi[label[w as usize] as usize] {
-                label[w as usize] = label[a];
+    let mut eval =
+        |v: u32, ancestor: &mut [u32], linked: &BitSet, label: &mut [u32], semi: &[u32]| -> u32 {
+            if !linked.get(v as usize) {
+                return v;
             }
-            ancestor[w as usize] = ancestor[a];
-        }
-        label[v as usize]
-    };
+            let mut x = v;
+            stack.clear();
+            while linked.get(ancestor[x as usize] as usize) {
+                stack.push(x);
+                x = ancestor[x as usize];
+            }
+            while let Some(w) = stack.pop() {
+                let a = ancestor[w as usize] as usize;
+                if semi[label[a] as usize] < semi[label[w as usize] as usize] {
+                    label[w as usize] = label[a];
+                }
+                ancestor[w as usize] = ancestor[a];
+            }
+            label[v as usize]
+        };
 
-    // `dom` doubles as the bucket chain: a vertex's link is read before its
-    // dominator is written, and vertices left in a bucket are reset to 0 below.
-    let mut dom = vec![0u32; len];
-    let bucket_head = &mut cursor;
-    bucket_head.iter_mut().for_each(|x| *x = 0);
+    let mut bucket_head = vec![0u32; len];
     for i in (2..=count).rev() {
         let w = vertex[i as usize];
         let mut orphan = true;
@@ -594,7 +607,7 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
             }
             orphan = false;
             let v = (s & !ESSENTIAL_BIT) + 1;
-            let u = eval(v, &mut ancestor, &mut label, &semi);
+            let u = eval(v, &mut parent, &linked, &mut label, &semi);
             if semi[u as usize] < semi[w as usize] {
                 semi[w as usize] = semi[u as usize];
             }
@@ -605,12 +618,13 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
         let b = vertex[semi[w as usize] as usize] as usize;
         dom[w as usize] = bucket_head[b];
         bucket_head[b] = w;
+        // Link w under its parent: from here on its entry is an ancestor.
         let p = parent[w as usize];
-        ancestor[w as usize] = p;
+        linked.set(w as usize);
         let mut v = std::mem::take(&mut bucket_head[p as usize]);
         while v != 0 {
             let next = dom[v as usize];
-            let u = eval(v, &mut ancestor, &mut label, &semi);
+            let u = eval(v, &mut parent, &linked, &mut label, &semi);
             dom[v as usize] = if semi[u as usize] < semi[v as usize] {
                 u
             } else {
@@ -627,8 +641,8 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
             v = next;
         }
     }
-    drop(cursor);
-    drop(ancestor);
+    drop(bucket_head);
+    drop(linked);
     drop(label);
     drop(parent);
 

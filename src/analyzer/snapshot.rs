@@ -6,7 +6,7 @@ use super::classes::{
 };
 use super::ephemeron::EphemeronNames;
 use super::error::{Result, SnapshotError};
-use super::graph::{Graph, EDGE_TYPE_MASK};
+use super::graph::{Graph, PackedNames, EDGE_TYPE_MASK};
 use super::parser::Parser;
 use super::phases::{self, Retainers, NO_DISTANCE};
 use super::strings::{utf16_len, wtf8_to_string};
@@ -28,11 +28,14 @@ pub struct Quiet;
 impl Progress for Quiet {}
 
 const READ_CHUNK: usize = 4 << 20;
+const MAX_CONS_STRING_PARTS: u32 = 1 << 16;
 
 pub struct Snapshot {
     pub graph: Graph,
     pub types: TypeIndices,
-    pub retainers: Retainers,
+    /// Built on the first retainer query: the analysis's own copy is dropped
+    /// as soon as the dominators are known, to keep the peak memory down.
+    retainers: OnceCell<Retainers>,
     pub dominator: Vec<u32>,
     pub retained: Vec<u64>,
     pub distance: Vec<i32>,
@@ -75,23 +78,26 @@ impl Snapshot {
         if total == 0 {
             return Err(SnapshotError::Empty);
         }
-        let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
         let mut parser = Parser::new().with_size_hint(total);
-        let mut buf = vec![0u8; READ_CHUNK];
-        let mut done = 0u64;
-        loop {
-            check(progress)?;
-            let read = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(k) => k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_error(path, e)),
-            };
-            parser.feed(&buf[..read])?;
-            done += read as u64;
-            progress.report("parse", done, total);
-        }
-        drop(buf);
+        // A second thread reads the next chunk while this one parses, so the
+        // copy out of the page cache is off the parse's critical path.
+        std::thread::scope(|scope| -> Result<()> {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(1);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            scope.spawn(move || read_chunks(file, full_tx, empty_rx));
+            let mut done = 0u64;
+            for chunk in full_rx {
+                check(progress)?;
+                let chunk = chunk.map_err(|e| io_error(path, e))?;
+                parser.feed(&chunk)?;
+                done += chunk.len() as u64;
+                progress.report("parse", done, total);
+                // The reader may have stopped already; its buffer is then dropped.
+                let _ = empty_tx.send(chunk);
+            }
+            Ok(())
+        })?;
         Snapshot::analyze(parser.finish()?, progress)
     }
 
@@ -117,43 +123,60 @@ impl Snapshot {
             Ok(())
         };
         // Phases that only read the graph run two at a time (the machines
-        // this must be fast on have two cores); results are identical.
+        // this must be fast on have two cores); results are identical. The
+        // dominator phase, which has the most memory live, runs alone, with
+        // the edge names packed (it never reads them).
         step(0, "dom-state")?;
         phases::propagate_dom_state(&mut graph, &t);
-        step(1, "retainers")?;
+        step(1, "essential-edges")?;
+        let eph = EphemeronNames::build(
+            &graph.strings,
+            &graph.edge_name,
+            &graph.edge_to_type,
+            t.e_internal,
+            EDGE_TYPE_MASK,
+        );
         let g = &graph;
-        let (mut retainers, (eph, essential)) = std::thread::scope(|scope| {
-            let retainers = scope.spawn(|| phases::build_retainers(g));
-            let eph = EphemeronNames::build(
-                &g.strings,
-                &g.edge_name,
-                &g.edge_to_type,
-                t.e_internal,
-                EDGE_TYPE_MASK,
-            );
+        let (essential, owners) = std::thread::scope(|scope| {
+            let owners = scope.spawn(|| phases::shallow_size_owners(g, &t));
             let page_owned = phases::mark_page_owned(g, &t);
             let essential = phases::essential_edges(g, &t, &page_owned, &eph);
-            (join(retainers), (eph, essential))
+            (essential, join(owners))
         });
-        step(2, "essential-edges")?;
-        phases::mark_essential_retainers(&graph, &mut retainers, &essential);
-        step(3, "shallow-sizes")?;
-        phases::calculate_shallow_sizes(&mut graph, &t);
-        step(4, "dominators")?;
+        step(2, "shallow-sizes")?;
+        phases::move_shallow_sizes(&mut graph, &t, &owners);
+        drop(owners);
+        step(3, "retainers")?;
+        let names = std::mem::take(&mut graph.edge_name);
         let g = &graph;
-        let ((dominator, order), distance) = std::thread::scope(|scope| {
-            let dominators = scope.spawn(|| phases::dominators(g, &retainers, &essential));
-            let distance = phases::calculate_distances(g, &t, &eph);
-            (join(dominators), distance)
+        let (retainers, packed) = std::thread::scope(|scope| {
+            let packed = scope.spawn(move || PackedNames::pack(&names));
+            let retainers = phases::build_retainers(g, Some(&essential));
+            (retainers, join(packed))
         });
+        step(4, "dominators")?;
+        let (dominator, order) = phases::dominators(&graph, &retainers, &essential);
+        // Queries rebuild the lists on demand, without the flags.
+        drop(retainers);
         drop(essential);
-        drop(eph);
+        graph.edge_name = packed.unpack(graph.edge_count());
+        step(5, "class-names")?;
+        // The DFS order is only needed for the retained sizes: freeing it
+        // before the next pair keeps that pair's peak down on huge heaps.
         let retained = phases::retained_sizes(&graph, &dominator, &order);
         drop(order);
-        step(5, "class-names")?;
-        let names = class_indices(&mut graph, &t);
+        let g = &graph;
+        let (distance, (names, (dominated_first, dominated))) = std::thread::scope(|scope| {
+            let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
+            let names = class_indices(g, &t);
+            let dominated = phases::dominated_nodes(&dominator, g.root);
+            (join(distance), (names, dominated))
+        });
+        drop(eph);
+        for text in &names.new_strings {
+            graph.strings.push_wtf8(text);
+        }
         step(6, "class-summary")?;
-        let (dominated_first, dominated) = phases::dominated_nodes(&dominator, graph.root);
         let classes = summarize_classes(ClassSummaryInput {
             graph: &graph,
             types: &t,
@@ -167,7 +190,7 @@ impl Snapshot {
         Ok(Snapshot {
             graph,
             types: t,
-            retainers,
+            retainers: OnceCell::new(),
             dominator,
             retained,
             distance,
@@ -176,6 +199,11 @@ impl Snapshot {
             interface_strings: names.interface_strings,
             by_id: OnceCell::new(),
         })
+    }
+
+    pub fn retainers(&self) -> &Retainers {
+        self.retainers
+            .get_or_init(|| phases::build_retainers(&self.graph, None))
     }
 
     pub fn node_count(&self) -> usize {
@@ -245,8 +273,13 @@ impl Snapshot {
         let mut out: Vec<u8> = Vec::new();
         let mut out_len = 0usize;
         let mut stack = vec![o];
+        // A real cons string reaches 1024 characters within ~2048 parts; a
+        // damaged snapshot can link parts in a cycle or a DAG that unfolds
+        // exponentially, so the walk is bounded.
+        let mut steps = 0u32;
         while let Some(x) = stack.pop() {
-            if out_len >= 1024 {
+            steps += 1;
+            if out_len >= 1024 || steps > MAX_CONS_STRING_PARTS {
                 break;
             }
             if g.node_type(x) != self.types.cons_string {
@@ -368,7 +401,7 @@ impl Snapshot {
     pub fn retaining_edges(&self, o: u32) -> Vec<(u32, usize)> {
         let mut out = Vec::new();
         let mut last = u32::MAX;
-        for &s in self.retainers.of(o) {
+        for &s in self.retainers().of(o) {
             let src = s & !phases::ESSENTIAL_BIT;
             if src == last {
                 continue;
@@ -454,6 +487,46 @@ impl Snapshot {
     }
 }
 
+/// Reads the file in chunks, recycling the buffers the parser has finished
+/// with; stops at the end, on an error (passed on), or when the parser stops
+/// listening.
+fn read_chunks(
+    mut file: std::fs::File,
+    full: std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    let mut spare: Vec<Vec<u8>> = vec![vec![0; READ_CHUNK], vec![0; READ_CHUNK]];
+    loop {
+        let mut buf = match spare.pop() {
+            Some(buf) => buf,
+            None => match empty.recv() {
+                Ok(buf) => buf,
+                Err(_) => return,
+            },
+        };
+        buf.resize(READ_CHUNK, 0);
+        let read = loop {
+            match file.read(&mut buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match read {
+            Ok(0) => return,
+            Ok(k) => {
+                buf.truncate(k);
+                if full.send(Ok(buf)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = full.send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
 /// Joins a phase thread; a panic in it resumes on the caller, where the
 /// bindings turn it into a JS error as for any other panic.
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
@@ -474,3 +547,6 @@ fn io_error(path: &Path, e: std::io::Error) -> SnapshotError {
         _ => SnapshotError::Io(format!("{}: {e}", path.display())),
     }
 }
+
+#[cfg(test)]
+mod hostile_tests;

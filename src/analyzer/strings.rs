@@ -38,6 +38,8 @@ impl StringTable {
         &mut self.bytes
     }
 
+    /// The index fits a u32: the parser accepts at most `graph::MAX_STRINGS`
+    /// strings, which leaves room for all the analysis adds.
     pub(crate) fn seal(&mut self) -> u32 {
         self.ends.push(self.bytes.len() as u64);
         (self.ends.len() - 1) as u32

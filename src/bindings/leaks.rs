@@ -1,10 +1,9 @@
 //! `diffSnapshots` and `findLeaks` over loaded snapshots, on the libuv pool.
 
 use super::errors::{guarded, invalid_arg};
-use super::snapshot::{NativeSnapshot, NodeInfo, PathStep};
+use super::snapshot::{Held, NativeSnapshot, NodeInfo, PathStep};
 use crate::analyzer::diff::{diff, ClassDiff};
 use crate::analyzer::leaks::{find_leaks, LeakOptions, Suspect};
-use crate::analyzer::Snapshot;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::Arc;
@@ -43,8 +42,8 @@ impl From<ClassDiff> for ClassDiffRow {
 }
 
 pub struct DiffTask {
-    base: Arc<Snapshot>,
-    current: Arc<Snapshot>,
+    base: Arc<Held>,
+    current: Arc<Held>,
 }
 
 #[napi]
@@ -134,7 +133,7 @@ pub struct FindLeaksOptions {
 }
 
 pub struct LeaksTask {
-    snapshots: [Arc<Snapshot>; 3],
+    snapshots: [Arc<Held>; 3],
     options: LeakOptions,
 }
 

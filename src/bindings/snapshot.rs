@@ -7,8 +7,66 @@ use crate::analyzer::{Parser, Progress, Snapshot};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+
+static LIVE_GRAPHS: AtomicUsize = AtomicUsize::new(0);
+static LIVE_PARSERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one native allocation from creation to drop, wherever the drop
+/// happens: a JS finalizer, a terminated worker's teardown, a task whose
+/// promise could no longer settle.
+struct Live(&'static AtomicUsize);
+
+impl Live {
+    fn new(counter: &'static AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Live(counter)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// An analysed graph held for JS (by a `NativeSnapshot` or a running task).
+pub struct Held {
+    snapshot: Snapshot,
+    _live: Live,
+}
+
+impl Held {
+    fn new(snapshot: Snapshot) -> Self {
+        Held {
+            snapshot,
+            _live: Live::new(&LIVE_GRAPHS),
+        }
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = Snapshot;
+    fn deref(&self) -> &Snapshot {
+        &self.snapshot
+    }
+}
+
+/// A parser fed by a `SnapshotStream`, until its graph is analysed.
+pub struct StreamParser {
+    parser: Parser,
+    _live: Live,
+}
+
+impl StreamParser {
+    fn new() -> Self {
+        StreamParser {
+            parser: Parser::new(),
+            _live: Live::new(&LIVE_PARSERS),
+        }
+    }
+}
 
 /// Shared between a running load and the JS side that polls its progress or
 /// aborts it: the libuv thread writes, the main thread reads.
@@ -83,17 +141,20 @@ impl Default for LoadJob {
 pub enum Source {
     Path(String),
     Bytes(Buffer),
-    Parsed(Box<Parser>),
+    Parsed(Box<StreamParser>),
 }
 
-fn run(source: Source, state: &JobState) -> napi::Result<Snapshot> {
+fn run(source: Source, state: &JobState) -> napi::Result<Held> {
     guarded(|| {
         let result = match source {
             Source::Path(p) => Snapshot::from_path(std::path::Path::new(&p), state),
             Source::Bytes(b) => Snapshot::from_bytes(&b, state),
-            Source::Parsed(parser) => parser.finish().and_then(|g| Snapshot::analyze(g, state)),
+            Source::Parsed(stream) => {
+                let StreamParser { parser, _live } = *stream;
+                parser.finish().and_then(|g| Snapshot::analyze(g, state))
+            }
         };
-        result.map_err(from_core)
+        result.map(Held::new).map_err(from_core)
     })
 }
 
@@ -104,10 +165,10 @@ pub struct LoadTask {
 
 #[napi]
 impl Task for LoadTask {
-    type Output = Snapshot;
+    type Output = Held;
     type JsValue = NativeSnapshot;
 
-    fn compute(&mut self) -> napi::Result<Snapshot> {
+    fn compute(&mut self) -> napi::Result<Held> {
         let source = self
             .source
             .take()
@@ -115,7 +176,7 @@ impl Task for LoadTask {
         run(source, &self.state)
     }
 
-    fn resolve(&mut self, _env: Env, output: Snapshot) -> napi::Result<NativeSnapshot> {
+    fn resolve(&mut self, _env: Env, output: Held) -> napi::Result<NativeSnapshot> {
         Ok(NativeSnapshot::wrap(output))
     }
 }
@@ -161,7 +222,7 @@ pub fn load_snapshot_sync(
 /// the analysis itself runs off the main thread in `finish`.
 #[napi]
 pub struct SnapshotStream {
-    parser: Option<Parser>,
+    parser: Option<StreamParser>,
 }
 
 #[napi]
@@ -169,7 +230,7 @@ impl SnapshotStream {
     #[napi(constructor)]
     pub fn new() -> Self {
         SnapshotStream {
-            parser: Some(Parser::new()),
+            parser: Some(StreamParser::new()),
         }
     }
 
@@ -181,7 +242,7 @@ impl SnapshotStream {
                 "the snapshot stream has already finished",
             )
         })?;
-        let result = parser.feed(chunk).map_err(from_core);
+        let result = parser.parser.feed(chunk).map_err(from_core);
         if result.is_err() {
             // A stream that failed cannot resume; free what it had parsed.
             self.parser = None;
@@ -352,17 +413,17 @@ pub struct SnapshotColumns {
 /// before the JS object is collected.
 #[napi]
 pub struct NativeSnapshot {
-    inner: Option<Arc<Snapshot>>,
+    inner: Option<Arc<Held>>,
 }
 
 impl NativeSnapshot {
-    fn wrap(s: Snapshot) -> Self {
+    fn wrap(s: Held) -> Self {
         NativeSnapshot {
             inner: Some(Arc::new(s)),
         }
     }
 
-    pub(crate) fn get(&self) -> napi::Result<&Arc<Snapshot>> {
+    pub(crate) fn get(&self) -> napi::Result<&Arc<Held>> {
         self.inner
             .as_ref()
             .ok_or_else(|| js_error("ERR_SNAPSHOT_CLOSED", "the snapshot was closed"))
@@ -530,5 +591,23 @@ impl NativeSnapshot {
     #[napi(catch_unwind)]
     pub fn close(&mut self) {
         self.inner = None;
+    }
+}
+
+#[napi(object)]
+pub struct SnapshotCounts {
+    /// Analysed graphs alive in the process (open snapshots and results in flight).
+    pub graphs: u32,
+    /// Stream parsers not yet turned into a graph (fed or being analysed).
+    pub parsers: u32,
+}
+
+/// Native snapshot memory alive in the process, from every thread; lets tests
+/// see that closed snapshots, terminated workers and abandoned streams free it.
+#[napi(catch_unwind)]
+pub fn snapshot_counts() -> SnapshotCounts {
+    SnapshotCounts {
+        graphs: LIVE_GRAPHS.load(Ordering::Relaxed) as u32,
+        parsers: LIVE_PARSERS.load(Ordering::Relaxed) as u32,
     }
 }

@@ -406,6 +406,7 @@ pub struct NativeLogStats {
     pub rejected: f64,
     pub spilled: f64,
     pub spill_errors: f64,
+    pub held_bytes: f64,
 }
 
 /// Entries as JS values: `kinds[i]` says whether `values[i]` is text (0),
@@ -535,6 +536,7 @@ pub fn log_stats(handle: u32) -> napi::Result<NativeLogStats> {
         rejected: s.rejected as f64,
         spilled: s.spilled as f64,
         spill_errors: s.spill_errors as f64,
+        held_bytes: s.held_bytes as f64,
     })
 }
 
@@ -606,15 +608,23 @@ pub struct TrackerCounts {
     pub threads: u32,
     /// Logs open on this thread.
     pub logs: u32,
+    /// Distinct timer creation sites held on this thread.
+    pub timer_sites: u32,
 }
 
 /// Tracker state alive in the process; lets tests see a worker's state
 /// freed when it exits.
 #[napi(catch_unwind)]
 pub fn tracker_counts() -> TrackerCounts {
-    let logs = with_state(|s| s.logs.lock().len() as u32);
+    let (logs, timer_sites) = with_state(|s| {
+        (
+            s.logs.lock().len() as u32,
+            s.timers.lock().site_count() as u32,
+        )
+    });
     TrackerCounts {
         threads: LIVE_STATES.load(Ordering::Relaxed) as u32,
         logs,
+        timer_sites,
     }
 }

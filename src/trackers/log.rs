@@ -3,6 +3,12 @@
 //! Entries never vanish silently: an eviction (`drop-oldest`) or refusal
 //! (`reject`, or an entry larger than `max_bytes`) is counted, and when a
 //! spill file is configured the entry is appended to it as one JSON line.
+//!
+//! `max_bytes` bounds payload bytes. What the log holds beyond them is
+//! bounded too: the byte ring never grows past `max_bytes`, one `ENTRY_SLOT`
+//! per slot and the slot ring never past `max_entries` slots, plus the fixed
+//! size of the log itself (and the spill file's write buffer). `held_bytes`
+//! adds these up from the live allocations.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -50,9 +56,9 @@ pub struct Entry {
     pub data: Box<[u8]>,
 }
 
-/// Bytes in a circular buffer that doubles when full; its capacity is a
-/// power of two, so wrapping is a mask. VecDeque<u8> extends
-/// and drains byte by byte, which made a push several times slower.
+/// Bytes in a circular buffer. It doubles when full but never past a limit
+/// (the log's `max_bytes`), so its capacity need not be a power of two:
+/// wrapping is a compare and a subtraction, not a division.
 #[derive(Default)]
 struct ByteRing {
     buf: Vec<u8>,
@@ -65,8 +71,23 @@ impl ByteRing {
         self.len
     }
 
-    fn grow(&mut self, need: usize) {
-        let cap = (self.len + need).next_power_of_two().max(4096);
+    fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Physical index of logical position `i` (< capacity).
+    fn at(&self, i: usize) -> usize {
+        let p = self.head + i;
+        if p >= self.buf.len() {
+            p - self.buf.len()
+        } else {
+            p
+        }
+    }
+
+    fn grow(&mut self, need: usize, limit: usize) {
+        let want = self.len + need;
+        let cap = (self.buf.len() * 2).max(256).min(limit).max(want);
         let mut buf = vec![0u8; cap];
         let (a, b) = self.slices(0, self.len);
         buf[..a.len()].copy_from_slice(a);
@@ -75,12 +96,17 @@ impl ByteRing {
         self.head = 0;
     }
 
-    fn push(&mut self, data: &[u8]) {
+    /// Appends `data`, growing up to `limit` bytes of capacity (or what the
+    /// data needs, if more).
+    fn push(&mut self, data: &[u8], limit: usize) {
         if self.buf.len() - self.len < data.len() {
-            self.grow(data.len());
+            self.grow(data.len(), limit);
+        }
+        if data.is_empty() {
+            return;
         }
         let cap = self.buf.len();
-        let at = (self.head + self.len) & (cap - 1);
+        let at = self.at(self.len);
         let first = data.len().min(cap - at);
         self.buf[at..at + first].copy_from_slice(&data[..first]);
         self.buf[..data.len() - first].copy_from_slice(&data[first..]);
@@ -93,7 +119,7 @@ impl ByteRing {
             return (&[], &[]);
         }
         let cap = self.buf.len();
-        let at = (self.head + start) & (cap - 1);
+        let at = self.at(start);
         let first = n.min(cap - at);
         (&self.buf[at..at + first], &self.buf[..n - first])
     }
@@ -109,7 +135,7 @@ impl ByteRing {
     fn pop(&mut self, n: usize) {
         let n = n.min(self.len);
         if n > 0 {
-            self.head = (self.head + n) & (self.buf.len() - 1);
+            self.head = self.at(n);
             self.len -= n;
         }
     }
@@ -128,6 +154,9 @@ struct Slot {
     len: u32,
     kind: Kind,
 }
+
+/// Bytes each entry costs beyond its payload: its slot in the slot ring.
+pub const ENTRY_SLOT: usize = std::mem::size_of::<Slot>();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogOptions {
@@ -205,6 +234,7 @@ pub struct LogStats {
     pub rejected: u64,
     pub spilled: u64,
     pub spill_errors: u64,
+    pub held_bytes: u64,
 }
 
 /// Entries are stored back to back in one byte ring plus a ring of slots,
@@ -312,14 +342,44 @@ impl BoundedLog {
         while full(self) && self.pop_oldest(true).is_some() {
             self.dropped += 1;
         }
+        self.make_room(1);
         self.entries.push_back(Slot {
             offset: self.data_start + self.data.len() as u64,
             len: len as u32,
             kind,
         });
-        self.data.push(data);
+        self.data.push(data, self.byte_limit());
         self.bytes += len;
         true
+    }
+
+    /// The byte ring's capacity limit.
+    fn byte_limit(&self) -> usize {
+        usize::try_from(self.opts.max_bytes).unwrap_or(usize::MAX)
+    }
+
+    /// Grows the slot ring by doubling as `VecDeque` would, but never past
+    /// `max_entries` slots, so the slots stay inside the documented bound.
+    fn make_room(&mut self, n: usize) {
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if len + n <= cap {
+            return;
+        }
+        let limit = usize::try_from(self.opts.max_entries).unwrap_or(usize::MAX);
+        let want = (cap * 2).max(4).min(limit).max(len + n);
+        self.entries.reserve_exact(want - len);
+    }
+
+    /// Heap and inline bytes this log owns: itself, its slot ring, its byte
+    /// ring, and the spill buffer and path. (Allocator bookkeeping is not
+    /// included.)
+    pub fn held_bytes(&self) -> u64 {
+        let spill = self.spill.as_ref().map_or(0, |s| s.out.capacity())
+            + self.opts.spill_to.as_ref().map_or(0, String::capacity);
+        (std::mem::size_of::<Self>()
+            + self.entries.capacity() * ENTRY_SLOT
+            + self.data.capacity()
+            + spill) as u64
     }
 
     /// Stores a batch staged by the JS facade: `units` is the entries
@@ -366,27 +426,58 @@ impl BoundedLog {
             }
             return true;
         }
-        // Every entry fits on its own, so storing the batch and then evicting
-        // from the front leaves what pushing one by one would: the longest
-        // suffix within both bounds. The bytes go in with one copy.
-        let base = self.data_start + self.data.len() as u64;
-        let mut start = 0;
-        for (m, end) in meta.iter().zip(cuts) {
-            self.entries.push_back(Slot {
-                offset: base + start as u64,
-                len: (end - start) as u32,
-                kind: kind(*m),
-            });
-            start = end;
+        // Every entry fits on its own, so pushing them one by one would leave
+        // the longest suffix of (held entries, batch) within both bounds.
+        // That suffix is worked out first: the batch entries it starts
+        // from, then evictions, so memory never exceeds the bounds; the
+        // bytes kept go in with one copy.
+        let lens: Vec<u64> = cuts
+            .iter()
+            .scan(0, |prev, &end| {
+                Some((end - std::mem::replace(prev, end)) as u64)
+            })
+            .collect();
+        let n = lens.len();
+        let mut first = n;
+        let mut kept_bytes = 0u64;
+        while first > 0
+            && (n - first + 1) as u64 <= self.opts.max_entries
+            && kept_bytes + lens[first - 1] <= self.opts.max_bytes
+        {
+            first -= 1;
+            kept_bytes += lens[first];
         }
-        self.data.push(&bytes);
-        self.bytes += bytes.len() as u64;
-        while (self.entries.len() as u64 > self.opts.max_entries
-            || self.bytes > self.opts.max_bytes)
+        let kept = (n - first) as u64;
+        // A batch entry that does not make it means no held entry does.
+        while (first > 0
+            || self.entries.len() as u64 + kept > self.opts.max_entries
+            || self.bytes + kept_bytes > self.opts.max_bytes)
             && self.pop_oldest(true).is_some()
         {
             self.dropped += 1;
         }
+        let start = if first == 0 { 0 } else { cuts[first - 1] };
+        for i in 0..first {
+            let from = if i == 0 { 0 } else { cuts[i - 1] };
+            if let Some(s) = self.spill.as_mut() {
+                s.write(kind(meta[i]), &bytes[from..cuts[i]]);
+            }
+        }
+        self.dropped += first as u64;
+        self.first_seq += first as u64;
+        self.make_room(n - first);
+        let next = self.data_start + self.data.len() as u64;
+        let mut from = start;
+        for i in first..n {
+            self.entries.push_back(Slot {
+                offset: next + (from - start) as u64,
+                len: lens[i] as u32,
+                kind: kind(meta[i]),
+            });
+            from = cuts[i];
+        }
+        self.data.push(&bytes[start..], self.byte_limit());
+        self.bytes += kept_bytes;
         true
     }
 
@@ -404,6 +495,7 @@ impl BoundedLog {
             rejected: self.rejected,
             spilled: self.spill.as_ref().map_or(0, |s| s.lines),
             spill_errors: self.spill.as_ref().map_or(0, |s| s.errors),
+            held_bytes: self.held_bytes(),
         }
     }
 
@@ -621,7 +713,12 @@ mod tests {
                 } else {
                     assert!(log.push_batch(&text, &meta));
                 }
-                pair.push((texts(&log.tail(100)), log.stats(), log.next_seq()));
+                // Held memory depends on how the rings grew, not on what they hold.
+                let stats = LogStats {
+                    held_bytes: 0,
+                    ..log.stats()
+                };
+                pair.push((texts(&log.tail(100)), stats, log.next_seq()));
                 drop(log);
                 spilled.push(std::fs::read_to_string(&path).unwrap());
             }
@@ -633,6 +730,68 @@ mod tests {
         }
         assert_eq!(spilled[0], spilled[1]);
         assert_eq!(spilled[2], spilled[3]);
+    }
+
+    /// The documented bound: payload bound + one slot per allowed entry + the
+    /// log itself (+ the spill buffer).
+    fn bound(o: &LogOptions, spill: u64) -> u64 {
+        o.max_bytes
+            + o.max_entries * ENTRY_SLOT as u64
+            + std::mem::size_of::<BoundedLog>() as u64
+            + spill
+    }
+
+    #[test]
+    fn held_bytes_are_the_allocations_and_stay_within_the_bound() {
+        let dir = std::env::temp_dir().join(format!("leakwatch-held-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spill_path = dir.join("held.jsonl").to_string_lossy().into_owned();
+        let spill_path_len = spill_path.len() as u64;
+        let mut spilling = opts(40, 3_000, Overflow::Reject);
+        spilling.spill_to = Some(spill_path);
+        // Count-bound, byte-bound and spilling logs, with empty and oversize
+        // payloads among the entries, pushed one by one and in batches.
+        for (o, spill) in [
+            (opts(50, 2_000, Overflow::DropOldest), 0),
+            (opts(1_000, 1 << 20, Overflow::DropOldest), 0),
+            (spilling, 8 * 1024 + spill_path_len),
+        ] {
+            let base = crate::test_alloc::live_bytes();
+            let mut log = Box::new(BoundedLog::new(o.clone()).unwrap());
+            for i in 0..5_000usize {
+                let len = (i * 37) % 90;
+                if i % 10 == 0 {
+                    let words: Vec<String> =
+                        (0..20).map(|j| "y".repeat((len + j * 7) % 90)).collect();
+                    let meta: Vec<u32> = words.iter().map(|w| (w.len() as u32) << 1).collect();
+                    assert!(log.push_batch(&utf16(&words.concat()), &meta));
+                } else {
+                    let kind = if i % 3 == 0 { Kind::Bytes } else { Kind::Text };
+                    log.push(kind, &vec![b'x'; len]);
+                }
+                let held = log.held_bytes();
+                assert_eq!(
+                    held as isize,
+                    crate::test_alloc::live_bytes() - base,
+                    "push {i}"
+                );
+                assert!(
+                    held <= bound(&o, spill),
+                    "push {i}: {held} > {}",
+                    bound(&o, spill)
+                );
+            }
+            // Neither ring grows past its bound.
+            assert!(log.entries.capacity() as u64 <= o.max_entries);
+            assert!(log.data.capacity() as u64 <= o.max_bytes);
+            log.clear();
+            assert_eq!(
+                log.held_bytes() as isize,
+                crate::test_alloc::live_bytes() - base
+            );
+            drop(log);
+            assert_eq!(crate::test_alloc::live_bytes(), base);
+        }
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! or before anything reads the registry.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Timer ids are Node's async ids, counted up from 1 by Node itself, not
@@ -81,7 +82,7 @@ struct Timer {
     delay_ms: f64,
     created: Instant,
     fired: u64,
-    site: Option<u32>,
+    site: Option<Arc<str>>,
     owner: Option<u64>,
     outlived: bool,
     /// Where the facade holds the timer object.
@@ -109,8 +110,10 @@ pub struct SiteGroup {
 
 pub struct TimerRegistry {
     timers: HashMap<u64, Timer, BuildHasherDefault<IdHasher>>,
-    site_names: Vec<String>,
-    site_ids: HashMap<String, u32>,
+    /// Each site text once, shared by its timers and dropped with the last
+    /// of them: code loaded under ever-new names (eval, vm, cache-busting
+    /// URLs) must not make this table grow for the life of the thread.
+    sites: HashSet<Arc<str>>,
     /// Written by JS between calls, hence `Cell`; never moved or freed
     /// while the registry lives.
     journal: Box<[Cell<f64>]>,
@@ -120,8 +123,7 @@ impl Default for TimerRegistry {
     fn default() -> Self {
         TimerRegistry {
             timers: HashMap::default(),
-            site_names: Vec::new(),
-            site_ids: HashMap::new(),
+            sites: HashSet::new(),
             journal: (0..HEADER + JOURNAL_RECORDS * RECORD)
                 .map(|_| Cell::new(0.0))
                 .collect(),
@@ -199,7 +201,7 @@ impl TimerRegistry {
         created: Instant,
         slot: Option<u32>,
     ) {
-        self.timers.insert(
+        let replaced = self.timers.insert(
             id,
             Timer {
                 kind,
@@ -212,6 +214,32 @@ impl TimerRegistry {
                 slot,
             },
         );
+        if let Some(old) = replaced {
+            self.release(old.site);
+        }
+    }
+
+    /// Forgets a timer's hold on its site, and the site with its last timer.
+    fn release(&mut self, site: Option<Arc<str>>) {
+        // Two holders left: the table and this timer.
+        if let Some(site) = site.filter(|s| Arc::strong_count(s) == 2) {
+            self.sites.remove(&*site);
+        }
+    }
+
+    fn drop_timer(&mut self, id: u64) -> bool {
+        match self.timers.remove(&id) {
+            Some(t) => {
+                self.release(t.site);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Distinct sites held.
+    pub fn site_count(&self) -> usize {
+        self.sites.len()
     }
 
     /// The facade's slot of a live timer, for `clearTimeout(numericId)`.
@@ -230,12 +258,12 @@ impl TimerRegistry {
             None => false,
         };
         if done {
-            self.timers.remove(&id);
+            self.drop_timer(id);
         }
     }
 
     pub fn remove(&mut self, id: u64) -> bool {
-        self.timers.remove(&id).is_some()
+        self.drop_timer(id)
     }
 
     pub fn contains(&self, id: u64) -> bool {
@@ -243,18 +271,22 @@ impl TimerRegistry {
     }
 
     pub fn set_site(&mut self, id: u64, site: &str) {
-        let sid = match self.site_ids.get(site) {
-            Some(s) => *s,
+        if !self.timers.contains_key(&id) {
+            return;
+        }
+        let shared = match self.sites.get(site) {
+            Some(s) => s.clone(),
             None => {
-                let s = self.site_names.len() as u32;
-                self.site_names.push(site.to_string());
-                self.site_ids.insert(site.to_string(), s);
+                let s: Arc<str> = site.into();
+                self.sites.insert(s.clone());
                 s
             }
         };
-        if let Some(t) = self.timers.get_mut(&id) {
-            t.site = Some(sid);
-        }
+        let old = self
+            .timers
+            .get_mut(&id)
+            .and_then(|t| t.site.replace(shared));
+        self.release(old);
     }
 
     pub fn set_owner(&mut self, id: u64, owner: u64) -> bool {
@@ -283,10 +315,6 @@ impl TimerRegistry {
         ids.iter().filter_map(|id| self.info(*id, now)).collect()
     }
 
-    fn site_name(&self, site: Option<u32>) -> Option<String> {
-        site.and_then(|s| self.site_names.get(s as usize).cloned())
-    }
-
     fn info(&self, id: u64, now: Instant) -> Option<TimerInfo> {
         let t = self.timers.get(&id)?;
         Some(TimerInfo {
@@ -295,7 +323,7 @@ impl TimerRegistry {
             delay_ms: t.delay_ms,
             age_ms: now.duration_since(t.created).as_secs_f64() * 1000.0,
             fired: t.fired,
-            site: self.site_name(t.site),
+            site: t.site.as_deref().map(String::from),
             has_owner: t.owner.is_some(),
             outlived_owner: t.outlived,
         })
@@ -313,16 +341,16 @@ impl TimerRegistry {
 
     /// Live timers grouped by creation site, largest group first.
     pub fn by_site(&self) -> Vec<SiteGroup> {
-        let mut groups: HashMap<Option<u32>, Vec<u64>> = HashMap::new();
+        let mut groups: HashMap<Option<&str>, Vec<u64>> = HashMap::new();
         for (id, t) in &self.timers {
-            groups.entry(t.site).or_default().push(*id);
+            groups.entry(t.site.as_deref()).or_default().push(*id);
         }
         let mut out: Vec<SiteGroup> = groups
             .into_iter()
             .map(|(site, mut ids)| {
                 ids.sort_unstable();
                 SiteGroup {
-                    site: self.site_name(site),
+                    site: site.map(String::from),
                     count: ids.len() as u64,
                     ids,
                 }
@@ -340,11 +368,7 @@ impl TimerRegistry {
             .iter()
             .filter(|(_, t)| owner.is_none_or(|o| t.owner == Some(o)))
             .filter(|(_, t)| {
-                site.is_none_or(|s| {
-                    t.site
-                        .and_then(|i| self.site_names.get(i as usize))
-                        .is_some_and(|name| name.contains(s))
-                })
+                site.is_none_or(|s| t.site.as_deref().is_some_and(|name| name.contains(s)))
             })
             .map(|(id, _)| *id)
             .collect();
@@ -468,5 +492,34 @@ mod tests {
         assert_eq!(r.select(None, Some(1)), vec![5]);
         assert_eq!(r.select(Some("poll.js"), Some(1)), Vec::<u64>::new());
         assert_eq!(r.select(None, None).len(), 5);
+    }
+
+    #[test]
+    fn a_site_is_held_only_while_one_of_its_timers_is() {
+        let mut r = TimerRegistry::new();
+        for id in 0..1000u64 {
+            r.add(id, TimerKind::Timeout, 1.0);
+            r.set_site(id, &format!("gen-{}.js:1:1", id % 100));
+        }
+        assert_eq!(r.site_count(), 100);
+        // Fired, removed, re-added (refresh) and re-sited timers all let go.
+        for id in 0..1000u64 {
+            match id % 4 {
+                0 => r.fire(id),
+                1 => assert!(r.remove(id)),
+                2 => r.add(id, TimerKind::Timeout, 1.0),
+                _ => r.set_site(id, "one.js:2:2"),
+            }
+        }
+        // Sites of ids = 3 mod 4 moved to one.js; ids = 2 mod 4 lost theirs.
+        assert_eq!(r.site_count(), 1);
+        assert_eq!(r.by_site().len(), 2);
+        for id in 0..1000u64 {
+            r.remove(id);
+        }
+        assert_eq!(r.site_count(), 0);
+        // A site for a timer that is not registered is not kept.
+        r.set_site(5000, "nobody.js:1:1");
+        assert_eq!(r.site_count(), 0);
     }
 }
