@@ -190,9 +190,6 @@ export interface LeakSuspect {
   similarHolders: number
 }
 
-/** True when the facade should capture the add site. */
-export declare function listenerAdd(key: number): boolean
-
 export declare function listenerAddSite(key: number, site: string): void
 
 export declare function listenerEmitterCount(): number
@@ -231,13 +228,17 @@ export declare function listenerKey(emitter: number, event: string, initial: num
 
 export declare function listenerObserve(): Array<ListenerGrowth>
 
+/**
+ * Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
+ * over the registry's own memory, for the facade to update without a call
+ * per add or remove. The page lives as long as this thread's registry,
+ * which outlives every JS value of the thread.
+ */
+export declare function listenerPage(p: number): ArrayBuffer
+
 export declare function listenerRegister(name: string, threshold: number): number
 
-export declare function listenerRemove(key: number): void
-
 export declare function listenerReport(): Array<ListenerEmitterReport>
-
-export declare function listenerSetCount(key: number, count: number): boolean
 
 /**
  * Listener ids are handed out here and cached by the facade, so the hot
@@ -274,6 +275,9 @@ export declare function logDrain(handle: number): LogChunk
 /** Opens a log private to this thread; returns its handle. */
 export declare function logOpen(options: NativeLogOptions): number
 
+/** Entries staged by the facade, in one call: see `BoundedLog::push_batch`. */
+export declare function logPushBatch(handle: number, text: string, meta: Uint32Array): void
+
 export declare function logPushBytes(handle: number, bytes: Uint8Array): boolean
 
 export declare function logPushJson(handle: number, json: string): boolean
@@ -287,6 +291,15 @@ export declare function logRead(handle: number, from: number, max: number): LogC
  * holds it. Opening it again with different options is an error.
  */
 export declare function logShared(name: string, options: NativeLogOptions): number
+
+/** Page `p` of the staged-entry counters, over this thread's own memory. */
+export declare function logStagedPage(p: number): ArrayBuffer
+
+/**
+ * Where the facade counts this log's staged entries: the record's index
+ * in the pages of `log_staged_page`.
+ */
+export declare function logStagedSlot(handle: number): number
 
 export declare function logStats(handle: number): NativeLogStats
 
@@ -400,14 +413,15 @@ export interface SnapshotReport {
 
 export declare function timerActive(): Array<TimerInfo>
 
-/** Timer ids are Node's async ids, so `clearTimeout(numericId)` needs no map. */
-export declare function timerAdd(id: number, kind: number, delay: number): void
+/**
+ * Applies the journal; `loop_now` is the event loop's clock now, the
+ * clock of the records' creation times.
+ */
+export declare function timerApply(loopNow: number): void
 
 export declare function timerBySite(): Array<TimerSiteGroup>
 
 export declare function timerCount(): number
-
-export declare function timerFire(id: number): void
 
 export declare function timerHas(id: number): boolean
 
@@ -422,9 +436,13 @@ export interface TimerInfo {
   outlivedOwner: boolean
 }
 
-export declare function timerOwnerCollected(owner: number): Array<TimerInfo>
+/**
+ * The timer journal (see `trackers::timers`) as an ArrayBuffer over the
+ * registry's own memory, which lives as long as this thread's registry.
+ */
+export declare function timerJournal(): ArrayBuffer
 
-export declare function timerRemove(id: number): boolean
+export declare function timerOwnerCollected(owner: number): Array<TimerInfo>
 
 export declare function timerSelect(site?: string | undefined | null, owner?: number | undefined | null): Array<number>
 
@@ -437,6 +455,9 @@ export interface TimerSiteGroup {
   count: number
   ids: Array<number>
 }
+
+/** Where the facade holds the live timer `id`, after `timer_apply`. */
+export declare function timerSlot(id: number): number | null
 
 export interface TopObject {
   node: NodeInfo

@@ -209,7 +209,7 @@ export interface TrackOptions {
   threshold?: number
 }
 
-/** Tracks an EventEmitter (via its own newListener/removeListener events) or an EventTarget/AbortSignal. Throws `ERR_INVALID_ARG` for anything else. */
+/** Tracks an EventEmitter or an EventTarget/AbortSignal by wrapping that instance's add/remove methods (own, non-enumerable properties that `untrack` removes). Throws `ERR_INVALID_ARG` for anything else. */
 export declare function trackEmitter<T extends object>(emitter: T, options?: TrackOptions): T
 /** Stops tracking and removes the hooks; false if it was not tracked. */
 export declare function untrack(emitter: object): boolean
@@ -247,14 +247,13 @@ export interface BoundedLogStats {
   spilled: number
   spillErrors: number
   /**
-   * Native memory the log owns, summed from its allocations: the payloads
-   * (`bytes`), 24 B per slot of its entry ring, and a fixed part under 256 B
-   * (plus an 8 KiB write buffer and the path with `spillTo`). The ring never
-   * grows past `maxEntries` slots, so
-   * `heldBytes <= maxBytes + 24 * maxEntries + 256` (+ 8 KiB + path).
-   * With `maxEntries: Infinity` the slots are bounded only by the entries held
-   * (up to twice as many slots). The allocator's own per-block bookkeeping
-   * (about 8 to 16 B per non-empty entry with glibc) comes on top.
+   * Native memory the log owns, summed from its allocations: the ring holding
+   * the payloads (at least `bytes`, never more than `maxBytes`), 16 B per slot
+   * of its entry ring, and a fixed part under 256 B (plus an 8 KiB write
+   * buffer and the path with `spillTo`). The entry ring never grows past
+   * `maxEntries` slots, so `heldBytes <= maxBytes + 16 * maxEntries + 256`
+   * (+ 8 KiB + path). With `maxEntries: Infinity` the slots are bounded only
+   * by the entries held (up to twice as many slots).
    */
   heldBytes: number
 }
@@ -264,7 +263,11 @@ export declare class BoundedLog implements Iterable<unknown> {
   constructor(options?: BoundedLogOptions)
   /** Opens the log called `name` shared by all threads; `ERR_LOG_OPTIONS` if it is open with other options. */
   static shared(name: string, options?: BoundedLogOptions): BoundedLog
-  /** Strings, Buffers/Uint8Arrays or JSON-able values. False when refused (counted in `rejected`). */
+  /**
+   * Strings, Buffers/Uint8Arrays or JSON-able values. False when refused (counted in `rejected`).
+   * Strings and JSON are staged and handed to Rust in batches: every read on this thread sees them at
+   * once; other threads sharing the log see them by the end of the pushing job.
+   */
   push(entry: unknown): boolean
   tail(n?: number): unknown[]
   toArray(): unknown[]
@@ -310,7 +313,7 @@ export interface ActiveTimers {
 }
 
 export declare const timers: {
-  /** Wraps setTimeout/setInterval/setImmediate and their clears on globalThis and `node:timers`. */
+  /** Wraps setTimeout/setInterval/setImmediate and their clears on globalThis and `node:timers`, and the promise versions in `node:timers/promises` (listed under ids at or above 2^52; not clearable by `clearAll`). */
   install(options?: { sites?: 'all' | 'intervals' | 'none' }): void
   uninstall(): void
   active(): ActiveTimers

@@ -3,6 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 import { leakwatch } from './helpers.mjs';
 
 const { trackEmitter, untrack, listeners } = leakwatch;
@@ -92,6 +93,62 @@ test('existing listeners are the baseline; untrack removes the hooks and the sta
   assert.equal(untrack(bus), false);
 });
 
+test('counts stay exact through duplicates, once, prepend, misses and a bare removeAllListeners()', () => {
+  const bus = new EventEmitter();
+  const keysBefore = Object.keys(bus);
+  trackEmitter(bus, { name: 'exact-bus', threshold: 1000 });
+  assert.deepEqual(Object.keys(bus), keysBefore, 'hooks are not enumerable');
+  const f = () => {};
+  const g = () => {};
+  let adds = 0;
+  for (let i = 0; i < 300; i++) {
+    bus.on('a', f);
+    bus.on('a', f); // duplicates are separate listeners
+    bus.prependListener('a', g);
+    bus.once('a', g);
+    bus.prependOnceListener('b', f);
+    adds += 5;
+    bus.off('a', f);
+    bus.removeListener('a', () => {}); // not registered: removes nothing
+    bus.off('nothing-here', f);
+    if (i % 3 === 0) {
+      bus.emit('a'); // the once listeners go
+      bus.emit('b');
+    }
+  }
+  const a = eventReport('exact-bus', 'a');
+  const b = eventReport('exact-bus', 'b');
+  assert.equal(a.count, bus.listenerCount('a'));
+  assert.equal(b.count, bus.listenerCount('b'));
+  assert.equal(a.count, 600 + 2, '3 kept per round, plus the once listeners added since the last emit');
+  assert.equal(a.adds + b.adds, adds);
+  assert.equal(a.removes + b.removes, adds - a.count - b.count);
+  bus.removeAllListeners();
+  const a2 = eventReport('exact-bus', 'a');
+  const b2 = eventReport('exact-bus', 'b');
+  assert.deepEqual([a2.count, b2.count, a2.removes + b2.removes], [0, 0, adds]);
+  // Still tracked after the bare removeAllListeners(): nothing of ours was an event listener.
+  bus.on('a', f);
+  assert.equal(eventReport('exact-bus', 'a').count, 1);
+  assert.equal(untrack(bus), true);
+  assert.deepEqual(Object.getOwnPropertyNames(bus).filter((n) => typeof bus[n] === 'function'), []);
+});
+
+test('a subclass that overrides on() (Readable) is counted once per add', () => {
+  const r = trackEmitter(new Readable({ read() {} }), { name: 'readable' });
+  const base = r.listenerCount('data');
+  const f = () => {};
+  r.on('data', f);
+  r.on('end', f);
+  r.off('data', f);
+  r.once('close', f);
+  const data = eventReport('readable', 'data');
+  assert.deepEqual([data.count, data.adds, data.removes], [base, 1, 1]);
+  assert.equal(eventReport('readable', 'close').count, r.listenerCount('close'));
+  untrack(r);
+  r.destroy();
+});
+
 test('EventTarget and AbortSignal: duplicates ignored, once listeners gone after dispatch', () => {
   const ac = new AbortController();
   trackEmitter(ac.signal, { name: 'signal' });
@@ -119,9 +176,14 @@ test('install() tracks every emitter; uninstall() restores the exact originals',
   assert.equal(E.on, E.addListener);
   assert.equal(E.on.name, 'addListener');
   const anon = new EventEmitter();
+  const keys = Object.keys(anon);
   for (let i = 0; i < 5; i++) anon.once('x', () => {});
   anon.on('y', () => {});
   anon.emit('x');
+  assert.deepEqual(Object.keys(anon), keys, 'install mode adds nothing enumerable');
+  const sealed = Object.preventExtensions(new EventEmitter());
+  sealed.on('z', () => {});
+  sealed.on('z', () => {});
   const target = new EventTarget();
   target.addEventListener('ping', () => {});
   listeners.uninstall();
@@ -132,6 +194,7 @@ test('install() tracks every emitter; uninstall() restores the exact originals',
   const x = installedRows.flatMap((e) => e.events).find((ev) => ev.event === 'x');
   assert.deepEqual([x.count, x.peak, x.adds, x.removes], [0, 5, 5, 5]);
   assert.ok(installedRows.flatMap((e) => e.events).some((ev) => ev.event === 'ping' && ev.count === 1));
+  assert.ok(installedRows.flatMap((e) => e.events).some((ev) => ev.event === 'z' && ev.count === 2), 'a non-extensible emitter is tracked too');
 });
 
 test('bad input is an error with a code, never a crash', () => {

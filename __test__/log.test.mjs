@@ -116,6 +116,57 @@ test('bad options and entries give errors with a code', () => {
   log.close();
 });
 
+test('staged pushes are visible to every read at once, in order, with Buffers and oversize entries in between', () => {
+  const log = new BoundedLog({ maxEntries: 1000, maxBytes: 90 });
+  log.push('a');
+  assert.equal(log.size, 1, 'size flushes the staged entry');
+  const buf = Buffer.from('xy');
+  log.push('b');
+  log.push(buf);
+  buf[0] = 0x7a;
+  log.push({ c: 1 });
+  log.push('d'.repeat(40));
+  assert.deepEqual(log.tail(5).map((e) => (Buffer.isBuffer(e) ? e.toString() : e)), ['a', 'b', 'xy', { c: 1 }, 'd'.repeat(40)]);
+  log.push('e');
+  assert.deepEqual([...log].at(-1), 'e');
+  log.push('f');
+  assert.deepEqual(log.drain().at(-1), 'f');
+  log.push('g');
+  log.clear();
+  assert.deepEqual([log.size, log.dropped], [0, 0]);
+  log.close();
+});
+
+test('many staged batches keep exact sizes, bytes and drops; lone surrogates at a boundary survive', () => {
+  const log = new BoundedLog({ maxEntries: 700, maxBytes: Infinity });
+  let bytes = 0;
+  for (let i = 0; i < 5000; i++) {
+    const e = `entry-${i}-é`;
+    log.push(e);
+    if (i >= 4300) bytes += Buffer.byteLength(e);
+  }
+  assert.deepEqual([log.size, log.dropped, log.bytes], [700, 4300, bytes]);
+  assert.equal(log.tail(1)[0], 'entry-4999-é');
+  log.clear();
+  // Joined, these two would form one character; each must stay a lone (replaced) surrogate.
+  log.push('x\uD83D');
+  log.push('\uDE00y');
+  assert.deepEqual(log.toArray(), ['x\uFFFD', '\uFFFDy']);
+  log.close();
+});
+
+test('dropped entries reach the spill file even when they were staged', () => {
+  const file = path.join(OUT, `spill-staged-${process.pid}.jsonl`);
+  fs.rmSync(file, { force: true });
+  const log = new BoundedLog({ maxEntries: 10, spillTo: file });
+  for (let i = 0; i < 600; i++) log.push(i % 2 ? `s${i}` : { i });
+  log.close();
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 590);
+  assert.deepEqual(lines.slice(0, 3), [{ i: 0 }, 's1', { i: 2 }]);
+  assert.deepEqual(lines.at(-1), 's589');
+});
+
 function runWorker(code) {
   return new Promise((resolve, reject) => {
     const w = new Worker(code, { eval: true });
@@ -146,6 +197,51 @@ test('a shared log takes pushes from several worker threads; mismatched options 
     lastK[e.w] = e.k;
   }
   assert.deepEqual(perWorker, [2500, 2500, 2500, 2500]);
+  main.close();
+});
+
+test('a shared log sees another thread’s staged pushes once that thread’s job ends, while it still runs', async () => {
+  const main = BoundedLog.shared('staged-visibility', { maxEntries: 100 });
+  const w = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const { BoundedLog } = require(${JSON.stringify(ROOT)});
+    const log = BoundedLog.shared('staged-visibility', { maxEntries: 100 });
+    log.push('from worker');
+    setTimeout(() => parentPort.postMessage('pushed'), 0);
+    setInterval(() => {}, 1000);`, { eval: true });
+  const msg = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  assert.equal(msg, 'pushed');
+  assert.deepEqual(main.toArray(), ['from worker']);
+  await w.terminate();
+  main.close();
+});
+
+test('a worker terminated mid-job: what it staged is counted as dropped, not lost silently', async () => {
+  const main = BoundedLog.shared('terminated', { maxEntries: 1e7, maxBytes: Infinity });
+  const pushed = new Int32Array(new SharedArrayBuffer(4));
+  const w = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { BoundedLog } = require(${JSON.stringify(ROOT)});
+    const log = BoundedLog.shared('terminated', { maxEntries: 1e7, maxBytes: Infinity });
+    for (let i = 1; ; i++) {
+      log.push('entry ' + i);
+      workerData[0] = i;
+      if (i === 1000) parentPort.postMessage('pushing');
+    }`, { eval: true, workerData: pushed });
+  await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  const n = Atomics.load(pushed, 0);
+  assert.ok(n >= 1000, `pushed ${n}`);
+  // The last push may have happened without its count being written.
+  const accounted = main.size + main.dropped;
+  assert.ok(accounted === n || accounted === n + 1, `${main.size} stored + ${main.dropped} dropped for ${n} pushed`);
+  assert.ok(main.dropped <= 256, 'only the unfinished batch');
   main.close();
 });
 

@@ -3,13 +3,19 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import nodeTimers from 'node:timers';
+import timersPromises from 'node:timers/promises';
+import * as timersPromisesESM from 'node:timers/promises';
 import util from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { leakwatch, ROOT } from './helpers.mjs';
 
 const { timers } = leakwatch;
 const NAMES = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'];
-const descriptors = () => [globalThis, nodeTimers].flatMap((o) => NAMES.map((n) => Object.getOwnPropertyDescriptor(o, n)));
+const PROMISE_NAMES = ['setTimeout', 'setImmediate', 'setInterval'];
+const descriptors = () => [
+  ...[globalThis, nodeTimers].flatMap((o) => NAMES.map((n) => Object.getOwnPropertyDescriptor(o, n))),
+  ...PROMISE_NAMES.map((n) => Object.getOwnPropertyDescriptor(timersPromises, n)),
+];
 const tick = (ms) => new Promise((r) => nodeTimers.setTimeout(r, ms));
 
 test('install wraps globals and node:timers; uninstall restores the exact descriptors', async () => {
@@ -21,12 +27,16 @@ test('install wraps globals and node:timers; uninstall restores the exact descri
     assert.equal(setTimeout.name, 'setTimeout');
     assert.equal(setTimeout.length, before[0].value.length);
     assert.equal(await util.promisify(setTimeout)(1, 'v'), 'v');
+    assert.notEqual(timersPromises.setTimeout, before[NAMES.length * 2].value);
+    assert.equal(timersPromisesESM.setTimeout, timersPromises.setTimeout, 'ESM named imports see the wrapper');
+    assert.equal(timersPromises.setInterval.name, 'setInterval');
   } finally {
     timers.uninstall();
   }
   const after = descriptors();
   assert.deepEqual(after, before);
   after.forEach((d, i) => assert.equal(d.value, before[i].value));
+  assert.equal(timersPromisesESM.setTimeout, before[NAMES.length * 2].value);
 });
 
 test('semantics are unchanged: return values, ref/unref/hasRef/refresh, numeric ids, args and this', async () => {
@@ -49,7 +59,8 @@ test('semantics are unchanged: return values, ref/unref/hasRef/refresh, numeric 
     const imm = setImmediate((v) => seen.push(v), 'imm');
     assert.equal(imm.constructor.name, 'Immediate');
     await tick(30);
-    assert.deepEqual(seen, ['imm', ['x', 'y', true]]);
+    // Order depends on load: past 5 ms before the loop turns, the timeout runs first.
+    assert.deepEqual(seen.slice().sort(), ['imm', ['x', 'y', true]]);
     assert.throws(() => setTimeout('not a function'), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.equal(timers.active().count, 0, 'fired timeouts and immediates leave the registry');
   } finally {
@@ -86,6 +97,108 @@ test('active() lists kind, delay, age, fires, refed and creation site, grouped b
     made.forEach((t) => clearInterval(t));
     timers.uninstall();
   }
+});
+
+test('thousands of timers through the journal: exact live set, fires, numeric clears, refresh after firing', async () => {
+  timers.install();
+  const kept = [];
+  try {
+    for (let i = 0; i < 3000; i++) {
+      const t = setTimeout(() => {}, 10_000);
+      if (i % 3 === 0) kept.push(t);
+      else if (i % 3 === 1) clearTimeout(t);
+      else clearTimeout(+t); // numeric id: found through Rust
+    }
+    const ids = new Set(timers.active().timers.map((t) => t.id));
+    assert.equal(ids.size, 1000);
+    assert.ok(kept.every((t) => ids.has(+t)));
+    let fired = 0;
+    const once = setTimeout(() => { fired++; }, 1);
+    const every = setInterval(() => {}, 2);
+    await tick(30);
+    once.refresh(); // fired, then re-armed: it is not listed again, and its old slot stays free
+    const extra = setTimeout(() => {}, 10_000);
+    await tick(30);
+    assert.equal(fired, 2);
+    const list = timers.active().timers;
+    assert.equal(list.some((t) => t.id === +once), false);
+    assert.ok(list.find((t) => t.id === +every).fired >= 5);
+    assert.ok(list.some((t) => t.id === +extra));
+    clearInterval(every);
+    clearTimeout(extra);
+    assert.equal(timers.clearAll(), 1000);
+    assert.equal(timers.active().count, 0);
+  } finally {
+    kept.forEach((t) => clearTimeout(t));
+    timers.uninstall();
+  }
+});
+
+test('timers/promises: listed while pending, gone when settled, rejections still unhandled-able, intervals counted', async () => {
+  timers.install();
+  try {
+    const pending = timersPromises.setTimeout(40, 'late', { ref: false });
+    const mine = () => timers.active().timers.filter((t) => t.id >= 2 ** 52);
+    const listed = mine();
+    assert.equal(listed.length, 1);
+    assert.deepEqual([listed[0].kind, listed[0].delay, listed[0].refed], ['timeout', 40, false]);
+    const [late] = await Promise.all([pending, tick(60)]); // the tick holds the loop: `pending` does not
+    assert.equal(late, 'late');
+    assert.equal(mine().length, 0);
+
+    const ac = new AbortController();
+    const aborted = timersPromises.setTimeout(10_000, 'never', { signal: ac.signal });
+    assert.equal(mine()[0].refed, true);
+    ac.abort();
+    await assert.rejects(aborted, { name: 'AbortError' });
+    assert.equal(mine().length, 0);
+
+    // Unhandled, the AbortError still reaches 'unhandledRejection' (in a
+    // child: the test runner fails a test on any unhandled rejection).
+    const r = spawnSync(process.execPath, ['-e', `
+      require(${JSON.stringify(ROOT)}).timers.install();
+      process.on('unhandledRejection', (err) => console.log(err.name));
+      const ac = new AbortController();
+      require('node:timers/promises').setTimeout(10000, 'never', { signal: ac.signal });
+      ac.abort();`], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'AbortError');
+
+    assert.equal(await timersPromises.setImmediate('now'), 'now');
+    let n = 0;
+    for await (const v of timersPromises.setInterval(2, 'tick')) {
+      assert.equal(v, 'tick');
+      if (++n === 3) {
+        const t = mine()[0];
+        assert.deepEqual([t.kind, t.delay, t.fired], ['interval', 2, 3]);
+        assert.match(t.site, /timers\.test\.mjs/);
+        break;
+      }
+    }
+    assert.equal(mine().length, 0);
+  } finally {
+    timers.uninstall();
+  }
+});
+
+test('two copies of the facade on one thread (fresh module registries) share one journal', () => {
+  const script = `
+    const root = ${JSON.stringify(ROOT)};
+    const a = require(root);
+    for (const k of Object.keys(require.cache)) if (!k.endsWith('.node')) delete require.cache[k];
+    const b = require(root);
+    a.timers.install();
+    const made = [];
+    for (let i = 0; i < 1500; i++) {
+      made.push(setTimeout(() => {}, 10000));
+      made.push(b.timers.setTimeout(() => {}, 10000));
+    }
+    const ids = new Set(b.timers.active().timers.map((t) => t.id));
+    console.log(JSON.stringify({ a: a.timers.active().count, b: ids.size, all: made.every((t) => ids.has(+t)) }));
+    made.forEach((t) => clearTimeout(t));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { a: 3000, b: 3000, all: true });
 });
 
 test('clearAll by owner clears only that owner’s timers; setOwner needs a tracked timer', () => {

@@ -37,7 +37,7 @@ function listeners() {
   const installed = best(500_000, () => { any.on('x', fn); any.off('x', fn); });
   lw.listeners.uninstall();
   console.log(`emitter add+remove: plain ${base.toFixed(0)} ns`);
-  row('  trackEmitter (newListener/removeListener)', signals, base, 'target <= 1.3x');
+  row('  trackEmitter (instance wrappers)', signals, base, 'target <= 1.3x');
   row('  listeners.install() (prototype wrappers)', installed, base, 'target <= 1.3x');
 }
 

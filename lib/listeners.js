@@ -2,6 +2,13 @@
 
 // Listener tracking. Counts, history and the growth test live in Rust; this
 // file only hooks emitters, which must happen in JS.
+//
+// The counters of each (emitter, event) are six f64 in memory the Rust
+// registry owns and maps here as Float64Arrays (pages of PAGE_KEYS keys): an
+// add or remove updates them in JS, and Rust reads them when observing and
+// reporting. A napi call per on()/off() cost 150-250 ns, more than the
+// on()+off() itself. Per emitter, `keys` maps event names to their counter
+// offsets: a cache of slot numbers, bounded by the distinct events used.
 
 const native = require('../binding.js');
 const { EventEmitter, getEventListeners } = require('node:events');
@@ -9,15 +16,37 @@ const { argError, callNative } = require('./errors.js');
 const { captureSite } = require('./site.js');
 
 const WARNING_CODE = 'LEAKWATCH_LISTENER_GROWTH';
+// Field order and sizes: src/trackers/listeners.rs.
+const PEAK = 1;
+const ADDS = 2;
+const REMOVES = 3;
+const TROUGH = 4;
+const ARM = 5;
+const STRIDE = 6;
+const PAGE_KEYS = 1024;
 // Captured before timers.install() can wrap it: the observer is ours, not the user's.
 const plainSetInterval = setInterval;
 const plainClearInterval = clearInterval;
 
 const config = { threshold: 10, intervalMs: 1000 };
-/** emitter -> { id, keys: Map(event -> native key), mode, epoch, undo } */
+/**
+ * emitter -> { id, keys: Map(event -> counter ref), mode, epoch, undo,
+ * lastType, lastKey }; the last key used skips the Map lookup, which took
+ * about a tenth of a tracked on()+off() (keys are never removed, so it never
+ * goes stale).
+ */
 const states = new WeakMap();
 // A tracked emitter that is collected takes its native state with it.
 const collected = new FinalizationRegistry((id) => native.listenerForget(id));
+const pages = [];
+// install() looks the state up on every add and remove; a WeakMap lookup
+// was a tenth of a wrapped on()+off(), so install-mode states are also
+// kept on the emitter itself, non-enumerable, under this symbol.
+const kState = Symbol('leakwatch.listenerState');
+/** No event has been used yet (`undefined` is a valid event name). */
+const NO_TYPE = Symbol('none');
+/** Our install() wrappers -> the functions they wrap. */
+const unwrapped = new Map();
 let explicit = 0;
 let installed = null;
 let epoch = 0;
@@ -43,83 +72,196 @@ function checkThreshold(t, fallback) {
   return t;
 }
 
+/** The counters of one key: `a[o + field]`. */
+function counterRef(key) {
+  const p = Math.floor(key / PAGE_KEYS);
+  let a = pages[p];
+  if (a === undefined) {
+    a = new Float64Array(callNative(() => native.listenerPage(p)));
+    pages[p] = a;
+  }
+  return { key, a, o: (key % PAGE_KEYS) * STRIDE };
+}
+
 function keyOf(st, type, initial) {
   let k = st.keys.get(type);
   if (k === undefined) {
-    k = native.listenerKey(st.id, eventName(type), initial) ?? 0;
+    const key = native.listenerKey(st.id, eventName(type), Math.max(0, initial));
+    if (key === null) return undefined;
+    k = counterRef(key);
     st.keys.set(type, k);
   }
   return k;
 }
 
-function added(st, type, initial, skip) {
-  const k = keyOf(st, type, initial);
-  if (native.listenerAdd(k)) native.listenerAddSite(k, captureSite(skip));
+/** The key now has `n` listeners: the difference is adds or removes. */
+function sync(k, n, skip) {
+  const a = k.a;
+  const o = k.o;
+  const c = a[o];
+  if (n > c) {
+    a[o + ADDS] += n - c;
+    if (n > a[o + PEAK]) a[o + PEAK] = n;
+    a[o] = n;
+    // Rust arms this once the key looks suspicious (see listeners.rs).
+    if (n >= a[o + ARM]) native.listenerAddSite(k.key, captureSite(skip));
+  } else if (n < c) {
+    a[o + REMOVES] += c - n;
+    if (n < a[o + TROUGH]) a[o + TROUGH] = n;
+    a[o] = n;
+  }
 }
 
-function synced(st, type, count, skip) {
-  const k = keyOf(st, type, 0);
-  if (native.listenerSetCount(k, count)) native.listenerAddSite(k, captureSite(skip));
+/**
+ * One listener was added: every EventEmitter add adds exactly one, so no
+ * count is read back. An add that bypassed the hooks is corrected by the
+ * next removal from a list of two or more, or by removeAllListeners, which
+ * read the true count.
+ */
+function added(st, emitter, type, skip) {
+  let k = st.lastType === type ? st.lastKey : st.keys.get(type);
+  if (k === undefined) {
+    k = keyOf(st, type, emitter.listenerCount(type) - 1);
+    if (k === undefined) return;
+  }
+  st.lastType = type;
+  st.lastKey = k;
+  sync(k, k.a[k.o] + 1, skip);
+}
+
+/**
+ * removeListener(type, listener) on an EventEmitter, and the count after.
+ * Any `_events` lookup costs about as much as the removal itself, so with
+ * one listener or none the count comes from `_eventsCount`, which Node
+ * lowers exactly when a type loses its last listener. With more, the true
+ * count is read from the listener list held before the call (Node shortens
+ * it in place), which also corrects an add made behind the wrappers' back.
+ */
+function removeAndCount(remove, st, emitter, type, listener) {
+  const k = st.lastType === type ? st.lastKey : st.keys.get(type);
+  if (k === undefined) return remove.call(emitter, type, listener);
+  const before = emitter._eventsCount;
+  if (k.a[k.o] <= 1 && typeof before === 'number') {
+    const r = remove.call(emitter, type, listener);
+    if (emitter._eventsCount < before) sync(k, 0, undefined);
+    return r;
+  }
+  const events = emitter._events;
+  const list = events === undefined ? undefined : events[type];
+  const r = remove.call(emitter, type, listener);
+  let n;
+  if (events === undefined) n = emitter.listenerCount(type);
+  else if (list === undefined) n = 0;
+  else if (typeof list === 'function') n = list === listener || list.listener === listener ? 0 : 1;
+  else n = list.length;
+  sync(k, n, undefined);
+  return r;
+}
+
+function resync(st, emitter, types) {
+  for (const t of types) {
+    const k = st.keys.get(t);
+    if (k !== undefined) sync(k, emitter.listenerCount(t), undefined);
+  }
 }
 
 function newState(emitter, name, threshold, mode) {
   const label = name ?? `${emitter.constructor?.name || 'Object'}`;
   const id = callNative(() => native.listenerRegister(label, threshold));
-  const st = { id, keys: new Map(), mode, epoch, undo: null };
+  const st = { id, keys: new Map(), mode, epoch, undo: null, lastType: NO_TYPE, lastKey: undefined };
   states.set(emitter, st);
   collected.register(emitter, id, st);
   return st;
 }
 
 function dropState(emitter, st) {
+  if (emitter[kState] === st) delete emitter[kState];
   states.delete(emitter);
   collected.unregister(st);
   native.listenerForget(st.id);
 }
 
-// EventEmitter: its own newListener/removeListener signals, no patching.
+/** Defines own, non-enumerable methods on `obj`; returns the undo. */
+function patchInstance(obj, methods) {
+  const own = Object.keys(methods).map((n) => [n, Object.getOwnPropertyDescriptor(obj, n)]);
+  for (const [n, fn] of Object.entries(methods)) {
+    Object.defineProperty(fn, 'name', { value: n });
+    Object.defineProperty(obj, n, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+  return () => {
+    for (const [n, d] of own) {
+      if (d) Object.defineProperty(obj, n, d);
+      else delete obj[n];
+    }
+  };
+}
+
+/** The emitter's method as it would be without any leakwatch wrapper. */
+function original(obj, n) {
+  const f = obj[n];
+  return unwrapped.get(f) ?? f;
+}
+
+// EventEmitter: this instance's add/remove methods are wrapped. Its own
+// 'newListener'/'removeListener' signals would need no patching, but Node
+// emits them as events, and those two emits made a tracked on()+off() 2.3x
+// a plain one (the target is 1.3x); they also vanished with a bare
+// removeAllListeners(). once/prependOnceListener go through on/prependListener
+// and removeListener, so they are counted without their own wrappers.
 function hookEmitter(emitter, st) {
   for (const type of emitter.eventNames()) keyOf(st, type, emitter.listenerCount(type));
-  function onNew(type, listener) {
-    if (listener !== onNew && listener !== onRemove) added(st, type, emitter.listenerCount(type), onNew);
-  }
-  function onRemove(type, listener) {
-    if (listener === onNew || listener === onRemove) return;
-    const k = st.keys.get(type);
-    if (k !== undefined) native.listenerRemove(k);
-  }
-  // removeListener first: adding it while onNew is installed would count it.
-  emitter.on('removeListener', onRemove);
-  emitter.on('newListener', onNew);
-  st.undo = () => {
-    emitter.removeListener('newListener', onNew);
-    emitter.removeListener('removeListener', onRemove);
+  const on = original(emitter, 'on');
+  const addListener = original(emitter, 'addListener');
+  const prependListener = original(emitter, 'prependListener');
+  const removeListener = original(emitter, 'removeListener');
+  const off = original(emitter, 'off');
+  const removeAll = original(emitter, 'removeAllListeners');
+  const methods = {
+    on(type, listener) {
+      const r = on.call(this, type, listener);
+      added(st, this, type, methods.on);
+      return r;
+    },
+    addListener(type, listener) {
+      const r = addListener.call(this, type, listener);
+      added(st, this, type, methods.addListener);
+      return r;
+    },
+    prependListener(type, listener) {
+      const r = prependListener.call(this, type, listener);
+      added(st, this, type, methods.prependListener);
+      return r;
+    },
+    removeListener(type, listener) {
+      return removeAndCount(removeListener, st, this, type, listener);
+    },
+    off(type, listener) {
+      return removeAndCount(off, st, this, type, listener);
+    },
+    removeAllListeners(type) {
+      const r = Reflect.apply(removeAll, this, arguments);
+      resync(st, this, arguments.length === 0 ? st.keys.keys() : [type]);
+      return r;
+    },
   };
+  st.undo = patchInstance(emitter, methods);
 }
 
 // EventTarget has no signals; wrap this instance's methods and read the true
 // count back, since duplicates are ignored and `once`/`signal` remove silently.
 function hookTarget(target, st) {
-  const names = ['addEventListener', 'removeEventListener', 'dispatchEvent'];
-  const own = names.map((n) => [n, Object.getOwnPropertyDescriptor(target, n)]);
-  for (const n of names) {
-    const orig = target[n];
-    const wrapper = {
-      [n](type, ...rest) {
-        const r = Reflect.apply(orig, this, [type, ...rest]);
-        const t = n === 'dispatchEvent' ? type?.type : type;
-        synced(st, t, getEventListeners(target, t).length, wrapper);
-        return r;
-      },
-    }[n];
-    Object.defineProperty(target, n, { value: wrapper, writable: true, configurable: true, enumerable: false });
+  const methods = {};
+  for (const n of ['addEventListener', 'removeEventListener', 'dispatchEvent']) {
+    const orig = original(target, n);
+    methods[n] = function (type, ...rest) {
+      const r = Reflect.apply(orig, this, [type, ...rest]);
+      const t = n === 'dispatchEvent' ? type?.type : type;
+      const k = keyOf(st, t, 0);
+      if (k !== undefined) sync(k, getEventListeners(target, t).length, methods[n]);
+      return r;
+    };
   }
-  st.undo = () => {
-    for (const [n, d] of own) {
-      if (d) Object.defineProperty(target, n, d);
-      else delete target[n];
-    }
-  };
+  st.undo = patchInstance(target, methods);
 }
 
 /**
@@ -156,10 +298,16 @@ function untrack(emitter) {
 
 // Install mode: state for any emitter on first use, unless tracked explicitly.
 function installState(emitter) {
+  const cached = emitter[kState];
+  if (cached !== undefined && cached.epoch === epoch) return cached;
   const st = states.get(emitter);
   if (st && (st.mode !== 'install' || st.epoch === epoch)) return st.mode === 'install' ? st : null;
   if (st) dropState(emitter, st);
-  return newState(emitter, undefined, config.threshold, 'install');
+  const fresh = newState(emitter, undefined, config.threshold, 'install');
+  if (Object.isExtensible(emitter)) {
+    Object.defineProperty(emitter, kState, { value: fresh, writable: true, configurable: true, enumerable: false });
+  }
+  return fresh;
 }
 
 function install() {
@@ -179,19 +327,29 @@ function install() {
     if (!wrapped.has(orig)) wrapped.set(orig, make(orig));
     return wrapped.get(orig);
   };
-  const eeCount = (orig) => function (type) {
-    const r = Reflect.apply(orig, this, arguments);
-    const st = installState(this);
-    if (st) synced(st, type, this.listenerCount(type), undefined);
+  // The state lookup is written out here (then installState only on a
+  // miss): these wrappers run on every add and remove of every emitter.
+  const eeAdd = (orig) => function (type, listener) {
+    const r = orig.call(this, type, listener);
+    let st = this[kState];
+    if (st === undefined || st.epoch !== epoch) st = installState(this);
+    if (st) added(st, this, type, undefined);
     return r;
+  };
+  const eeRemove = (orig) => function (type, listener) {
+    if (this === null || this === undefined) return orig.call(this, type, listener); // Node's own error
+    let st = this[kState];
+    if (st === undefined || st.epoch !== epoch) st = installState(this);
+    if (!st) return orig.call(this, type, listener);
+    // Listeners added before install() are the baseline of a new key.
+    if (st.keys.get(type) === undefined) keyOf(st, type, this.listenerCount(type));
+    return removeAndCount(orig, st, this, type, listener);
   };
   const eeRemoveAll = (orig) => function (type) {
     const r = Reflect.apply(orig, this, arguments);
     const st = states.get(this);
     if (st && st.mode === 'install' && st.epoch === epoch) {
-      for (const t of arguments.length === 0 ? st.keys.keys() : [type]) {
-        if (st.keys.has(t)) synced(st, t, this.listenerCount(t), undefined);
-      }
+      resync(st, this, arguments.length === 0 ? st.keys.keys() : [type]);
     }
     return r;
   };
@@ -199,15 +357,18 @@ function install() {
     const r = Reflect.apply(orig, this, arguments);
     const st = installState(this);
     const t = orig === origDispatch ? type?.type : type;
-    if (st) synced(st, t, getEventListeners(this, t).length, undefined);
+    const k = st ? keyOf(st, t, 0) : undefined;
+    if (k !== undefined) sync(k, getEventListeners(this, t).length, undefined);
     return r;
   };
+  const makers = { on: eeAdd, addListener: eeAdd, prependListener: eeAdd, removeListener: eeRemove, off: eeRemove, removeAllListeners: eeRemoveAll };
   for (const [obj, n, d] of saved) {
-    const make = n === 'removeAllListeners' ? eeRemoveAll : obj === E ? eeCount : etCount;
+    const make = obj === E ? makers[n] : etCount;
     const fn = wrap(d.value, (orig) => {
       const f = make(orig);
       Object.defineProperty(f, 'name', { value: orig.name });
       Object.defineProperty(f, 'length', { value: orig.length });
+      unwrapped.set(f, orig);
       return f;
     });
     Object.defineProperty(obj, n, { ...d, value: fn });
@@ -220,6 +381,7 @@ function install() {
 function uninstall() {
   if (!installed) return;
   for (const [obj, n, d] of installed) Object.defineProperty(obj, n, d);
+  unwrapped.clear();
   installed = null;
   epoch++;
   stopObserverIfIdle();

@@ -6,9 +6,10 @@
 //! the hot path of every `on()` and `setTimeout()`.
 
 use super::errors::{invalid_arg, js_error, to_integer};
+use crate::trackers::cells::CellPages;
 use crate::trackers::listeners::{self, ListenerRegistry};
 use crate::trackers::log::{BoundedLog, Entry, Kind, LogOptions, Overflow};
-use crate::trackers::timers::{self, TimerKind, TimerRegistry};
+use crate::trackers::timers::{self, TimerRegistry};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use once_cell::sync::Lazy;
@@ -36,9 +37,21 @@ static SHARED: Lazy<Mutex<HashMap<String, Weak<Mutex<BoundedLog>>>>> =
 struct ThreadState {
     listeners: Mutex<ListenerRegistry>,
     timers: Mutex<TimerRegistry>,
-    logs: Mutex<HashMap<u32, SharedLog>>,
+    logs: Mutex<HashMap<u32, OpenLog>>,
+    /// Per open log, how many entries the facade has staged and not yet
+    /// handed over; written by JS on every staged push.
+    staged: Mutex<CellPages>,
     next_log: Cell<u32>,
 }
+
+/// A log as this thread holds it.
+struct OpenLog {
+    log: SharedLog,
+    /// Its record in `ThreadState::staged`.
+    staged: u32,
+}
+
+const STAGED_PER_PAGE: usize = 256;
 
 impl ThreadState {
     fn new() -> Self {
@@ -47,6 +60,7 @@ impl ThreadState {
             listeners: Mutex::new(ListenerRegistry::new(DEFAULT_SAMPLES)),
             timers: Mutex::new(TimerRegistry::new()),
             logs: Mutex::new(HashMap::new()),
+            staged: Mutex::new(CellPages::new(1, STAGED_PER_PAGE)),
             next_log: Cell::new(1),
         }
     }
@@ -54,8 +68,12 @@ impl ThreadState {
 
 impl Drop for ThreadState {
     fn drop(&mut self) {
-        for log in self.logs.get_mut().values() {
-            log.lock().flush();
+        let staged = self.staged.get_mut();
+        for open in self.logs.get_mut().values() {
+            let mut log = open.log.lock();
+            // Only a thread stopped mid-job leaves staged entries behind.
+            log.count_lost(staged.get(open.staged, 0) as u64);
+            log.flush();
         }
         LIVE_STATES.fetch_sub(1, Ordering::Relaxed);
     }
@@ -67,6 +85,23 @@ thread_local! {
 
 fn with_state<T>(f: impl FnOnce(&ThreadState) -> T) -> T {
     STATE.with(f)
+}
+
+/// An ArrayBuffer over memory that Rust keeps owning (no finalizer frees it).
+/// A runtime that refuses external buffers would hand JS a copy, and the
+/// counters JS writes would never reach Rust: that is an error, not a
+/// silent zero.
+fn external<'e>(env: &'e Env, ptr: *mut u8, bytes: usize) -> napi::Result<ArrayBuffer<'e>> {
+    // SAFETY: `ptr..ptr+bytes` is a live allocation owned by this thread's
+    // registry, never moved or freed before the thread's JS is gone.
+    let ab = unsafe { ArrayBuffer::from_external(env, ptr, bytes, (), |_, _| {}) }?;
+    if !std::ptr::eq(ab.as_ptr(), ptr) {
+        return Err(js_error(
+            "ERR_NO_EXTERNAL_MEMORY",
+            "this runtime copies external ArrayBuffers; leakwatch's trackers need them shared",
+        ));
+    }
+    Ok(ab)
 }
 
 /// A bound: a positive integer, or Infinity for none.
@@ -183,20 +218,15 @@ pub fn listener_key(emitter: u32, event: String, initial: u32) -> Option<u32> {
     with_state(|s| s.listeners.lock().key(emitter, &event, initial as u64))
 }
 
-/// True when the facade should capture the add site.
+/// Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
+/// over the registry's own memory, for the facade to update without a call
+/// per add or remove. The page lives as long as this thread's registry,
+/// which outlives every JS value of the thread.
 #[napi(catch_unwind)]
-pub fn listener_add(key: u32) -> bool {
-    with_state(|s| s.listeners.lock().add(key))
-}
-
-#[napi(catch_unwind)]
-pub fn listener_remove(key: u32) {
-    with_state(|s| s.listeners.lock().remove(key))
-}
-
-#[napi(catch_unwind)]
-pub fn listener_set_count(key: u32, count: u32) -> bool {
-    with_state(|s| s.listeners.lock().set_count(key, count as u64))
+pub fn listener_page(env: &Env, p: u32) -> napi::Result<ArrayBuffer<'_>> {
+    let (ptr, len) = with_state(|s| s.listeners.lock().counters().page(p as usize))
+        .ok_or_else(|| invalid_arg(format!("no listener counter page {p}")))?;
+    external(env, ptr.cast(), len * std::mem::size_of::<f64>())
 }
 
 #[napi(catch_unwind)]
@@ -262,27 +292,27 @@ pub struct TimerSiteGroup {
     pub ids: Vec<f64>,
 }
 
-/// Timer ids are Node's async ids, so `clearTimeout(numericId)` needs no map.
+/// The timer journal (see `trackers::timers`) as an ArrayBuffer over the
+/// registry's own memory, which lives as long as this thread's registry.
 #[napi(catch_unwind)]
-pub fn timer_add(id: f64, kind: u32, delay: f64) -> napi::Result<()> {
-    let id = to_integer(id, "timer id")?;
-    let kind = TimerKind::from_u32(kind)
-        .ok_or_else(|| invalid_arg(format!("unknown timer kind {kind}")))?;
-    let delay = if delay.is_finite() { delay } else { 0.0 };
-    with_state(|s| s.timers.lock().add(id, kind, delay));
-    Ok(())
+pub fn timer_journal(env: &Env) -> napi::Result<ArrayBuffer<'_>> {
+    let (ptr, len) = with_state(|s| s.timers.lock().journal());
+    external(env, ptr.cast(), len * std::mem::size_of::<f64>())
 }
 
+/// Applies the journal; `loop_now` is the event loop's clock now, the
+/// clock of the records' creation times.
 #[napi(catch_unwind)]
-pub fn timer_fire(id: f64) -> napi::Result<()> {
-    let id = to_integer(id, "timer id")?;
-    with_state(|s| s.timers.lock().fire(id));
-    Ok(())
+pub fn timer_apply(loop_now: f64) {
+    with_state(|s| s.timers.lock().apply_journal(loop_now))
 }
 
+/// Where the facade holds the live timer `id`, after `timer_apply`.
 #[napi(catch_unwind)]
-pub fn timer_remove(id: f64) -> bool {
-    to_integer(id, "timer id").is_ok_and(|id| with_state(|s| s.timers.lock().remove(id)))
+pub fn timer_slot(id: f64) -> Option<u32> {
+    to_integer(id, "timer id")
+        .ok()
+        .and_then(|id| with_state(|s| s.timers.lock().slot_of(id)))
 }
 
 #[napi(catch_unwind)]
@@ -388,13 +418,13 @@ pub struct LogChunk {
     pub next: f64,
 }
 
-fn chunk<'a>(entries: impl IntoIterator<Item = &'a Entry>, next: u64) -> LogChunk {
+fn chunk(entries: Vec<Entry>, next: u64) -> LogChunk {
     let mut kinds = Vec::new();
     let mut values = Vec::new();
     for e in entries {
         kinds.push(e.kind as u32);
         values.push(match e.kind {
-            Kind::Bytes => Either::B(Buffer::from(e.data.to_vec())),
+            Kind::Bytes => Either::B(Buffer::from(e.data.into_vec())),
             Kind::Text | Kind::Json => Either::A(String::from_utf8_lossy(&e.data).into_owned()),
         });
     }
@@ -418,7 +448,7 @@ fn open_log(opts: LogOptions) -> napi::Result<SharedLog> {
 }
 
 fn with_log<T>(handle: u32, f: impl FnOnce(&mut BoundedLog) -> T) -> napi::Result<T> {
-    let log = with_state(|s| s.logs.lock().get(&handle).cloned())
+    let log = with_state(|s| s.logs.lock().get(&handle).map(|o| o.log.clone()))
         .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))?;
     let mut log = log.lock();
     Ok(f(&mut log))
@@ -428,7 +458,8 @@ fn adopt(log: SharedLog) -> u32 {
     with_state(|s| {
         let id = s.next_log.get();
         s.next_log.set(id.wrapping_add(1).max(1));
-        s.logs.lock().insert(id, log);
+        let staged = s.staged.lock().alloc();
+        s.logs.lock().insert(id, OpenLog { log, staged });
         id
     })
 }
@@ -462,17 +493,37 @@ pub fn log_shared(name: String, options: NativeLogOptions) -> napi::Result<u32> 
 
 #[napi(catch_unwind)]
 pub fn log_push_text(handle: u32, text: String) -> napi::Result<bool> {
-    with_log(handle, |l| l.push(Kind::Text, text.into_bytes().into()))
+    with_log(handle, |l| l.push(Kind::Text, text.as_bytes()))
+}
+
+/// Entries staged by the facade, in one call: see `BoundedLog::push_batch`.
+#[napi(catch_unwind)]
+pub fn log_push_batch(handle: u32, text: Utf16String, meta: &[u32]) -> napi::Result<()> {
+    if with_log(handle, |l| l.push_batch(&text, meta))? {
+        // Cleared here, in the same call that stored them, so a thread
+        // stopped right after cannot count them as lost as well.
+        with_state(|s| {
+            if let Some(open) = s.logs.lock().get(&handle) {
+                s.staged.lock().set(open.staged, 0, 0.0);
+            }
+        });
+        Ok(())
+    } else {
+        Err(js_error(
+            "ERR_INTERNAL",
+            "staged log entries do not match their lengths",
+        ))
+    }
 }
 
 #[napi(catch_unwind)]
 pub fn log_push_json(handle: u32, json: String) -> napi::Result<bool> {
-    with_log(handle, |l| l.push(Kind::Json, json.into_bytes().into()))
+    with_log(handle, |l| l.push(Kind::Json, json.as_bytes()))
 }
 
 #[napi(catch_unwind)]
 pub fn log_push_bytes(handle: u32, bytes: &[u8]) -> napi::Result<bool> {
-    with_log(handle, |l| l.push(Kind::Bytes, bytes.into()))
+    with_log(handle, |l| l.push(Kind::Bytes, bytes))
 }
 
 #[napi(catch_unwind)]
@@ -507,7 +558,7 @@ pub fn log_tail(handle: u32, n: u32) -> napi::Result<LogChunk> {
 pub fn log_drain(handle: u32) -> napi::Result<LogChunk> {
     with_log(handle, |l| {
         let taken = l.drain();
-        chunk(&taken, l.next_seq())
+        chunk(taken, l.next_seq())
     })
 }
 
@@ -520,9 +571,26 @@ pub fn log_clear(handle: u32) -> napi::Result<()> {
 /// stays open for the other threads. Closing twice is harmless.
 #[napi(catch_unwind)]
 pub fn log_close(handle: u32) {
-    if let Some(log) = with_state(|s| s.logs.lock().remove(&handle)) {
-        log.lock().flush();
+    if let Some(open) = with_state(|s| s.logs.lock().remove(&handle)) {
+        with_state(|s| s.staged.lock().free(open.staged));
+        open.log.lock().flush();
     }
+}
+
+/// Where the facade counts this log's staged entries: the record's index
+/// in the pages of `log_staged_page`.
+#[napi(catch_unwind)]
+pub fn log_staged_slot(handle: u32) -> napi::Result<u32> {
+    with_state(|s| s.logs.lock().get(&handle).map(|o| o.staged))
+        .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))
+}
+
+/// Page `p` of the staged-entry counters, over this thread's own memory.
+#[napi(catch_unwind)]
+pub fn log_staged_page(env: &Env, p: u32) -> napi::Result<ArrayBuffer<'_>> {
+    let (ptr, len) = with_state(|s| s.staged.lock().page(p as usize))
+        .ok_or_else(|| invalid_arg(format!("no staged-counter page {p}")))?;
+    external(env, ptr.cast(), len * std::mem::size_of::<f64>())
 }
 
 /// Flushes every log's spill file (called on process and worker exit).

@@ -8,8 +8,28 @@
 //! growth is reported only after `samples` rising floors in a row with the
 //! count at or above the emitter's threshold. Add sites are recorded only for
 //! keys that look suspicious, because capturing a stack costs microseconds.
+//!
+//! The per-key counters live in `CellPages`: pages of plain f64 that the JS
+//! facade maps as Float64Arrays and updates itself on every add and remove,
+//! since a napi call per `on()` cost several times the `on()`. This registry
+//! owns that memory and reads it when observing and reporting.
 
+use super::cells::CellPages;
 use std::collections::HashMap;
+
+/// Counters per key, in this order.
+pub const COUNT: usize = 0;
+pub const PEAK: usize = 1;
+pub const ADDS: usize = 2;
+pub const REMOVES: usize = 3;
+/// Lowest count since the last observation.
+pub const TROUGH: usize = 4;
+/// Written by the registry: an add that brings the count to at least this
+/// captures its site.
+pub const ARM: usize = 5;
+pub const STRIDE: usize = 6;
+/// Keys per page of counters.
+pub const PAGE_KEYS: usize = 1024;
 
 /// Distinct add sites kept per key; further sites are counted as "other".
 const MAX_SITES: usize = 32;
@@ -24,11 +44,6 @@ pub struct EmitterInfo {
 pub struct KeyState {
     emitter: u32,
     event: String,
-    count: u64,
-    peak: u64,
-    adds: u64,
-    removes: u64,
-    trough: u64,
     floor: u64,
     rises: u32,
     warned_at: Option<u64>,
@@ -36,19 +51,6 @@ pub struct KeyState {
 }
 
 impl KeyState {
-    fn raise(&mut self, by: u64) {
-        self.count += by;
-        self.adds += by;
-        self.peak = self.peak.max(self.count);
-    }
-
-    fn lower(&mut self, by: u64) {
-        let by = by.min(self.count);
-        self.count -= by;
-        self.removes += by;
-        self.trough = self.trough.min(self.count);
-    }
-
     fn top_site(&self) -> Option<(&str, u64)> {
         self.sites
             .iter()
@@ -98,9 +100,10 @@ pub struct EmitterReport {
 pub struct ListenerRegistry {
     samples: u32,
     next_emitter: u32,
-    next_key: u32,
     emitters: HashMap<u32, EmitterInfo>,
+    /// By key, which is also the key's counter slot.
     keys: HashMap<u32, KeyState>,
+    counters: CellPages,
 }
 
 impl ListenerRegistry {
@@ -108,9 +111,9 @@ impl ListenerRegistry {
         ListenerRegistry {
             samples: samples.max(1),
             next_emitter: 1,
-            next_key: 1,
             emitters: HashMap::new(),
             keys: HashMap::new(),
+            counters: CellPages::new(STRIDE, PAGE_KEYS),
         }
     }
 
@@ -136,10 +139,15 @@ impl ListenerRegistry {
         self.emitters.len()
     }
 
+    pub fn counters(&self) -> &CellPages {
+        &self.counters
+    }
+
     /// Key for an event on an emitter, created with `initial` listeners
-    /// already present (they count as the baseline, not as adds).
+    /// already present (they count as the baseline, not as adds). The key
+    /// is the index of its counters.
     pub fn key(&mut self, emitter: u32, event: &str, initial: u64) -> Option<u32> {
-        let info = self.emitters.get_mut(&emitter)?;
+        let info = self.emitters.get(&emitter)?;
         if let Some(k) = info
             .keys
             .iter()
@@ -147,19 +155,25 @@ impl ListenerRegistry {
         {
             return Some(*k);
         }
-        let id = self.next_key;
-        self.next_key = self.next_key.wrapping_add(1).max(1);
-        info.keys.push(id);
+        let arm = (info.threshold / 2).max(1) as f64;
+        let id = self.counters.alloc();
+        let c = &self.counters;
+        for (field, v) in [
+            (COUNT, initial as f64),
+            (PEAK, initial as f64),
+            (ADDS, 0.0),
+            (REMOVES, 0.0),
+            (TROUGH, initial as f64),
+            (ARM, arm),
+        ] {
+            c.set(id, field, v);
+        }
+        self.emitters.get_mut(&emitter)?.keys.push(id);
         self.keys.insert(
             id,
             KeyState {
                 emitter,
                 event: event.to_string(),
-                count: initial,
-                peak: initial,
-                adds: 0,
-                removes: 0,
-                trough: initial,
                 floor: initial,
                 rises: 0,
                 warned_at: None,
@@ -169,42 +183,8 @@ impl ListenerRegistry {
         Some(id)
     }
 
-    fn suspicious(&self, key: &KeyState) -> bool {
-        let threshold = self.emitters.get(&key.emitter).map_or(1, |e| e.threshold);
-        key.rises > 0 || key.count >= (threshold / 2).max(1)
-    }
-
-    /// Records one added listener; true when the caller should capture and
-    /// report the add site.
-    pub fn add(&mut self, key: u32) -> bool {
-        let Some(k) = self.keys.get_mut(&key) else {
-            return false;
-        };
-        k.raise(1);
-        let k = &self.keys[&key];
-        self.suspicious(k)
-    }
-
-    pub fn remove(&mut self, key: u32) {
-        if let Some(k) = self.keys.get_mut(&key) {
-            k.lower(1);
-        }
-    }
-
-    /// For emitters that only expose their current count (EventTarget): the
-    /// difference becomes adds or removes. Returns whether to capture a site.
-    pub fn set_count(&mut self, key: u32, count: u64) -> bool {
-        let Some(k) = self.keys.get_mut(&key) else {
-            return false;
-        };
-        let grew = count > k.count;
-        if grew {
-            k.raise(count - k.count);
-        } else {
-            let by = k.count - count;
-            k.lower(by);
-        }
-        grew && self.suspicious(&self.keys[&key])
+    fn count(&self, key: u32) -> u64 {
+        self.counters.get(key, COUNT) as u64
     }
 
     pub fn add_site(&mut self, key: u32, site: &str) {
@@ -220,10 +200,14 @@ impl ListenerRegistry {
         }
     }
 
+    /// Drops the emitter; its counter slots go back to the free list, so
+    /// the facade must not write them after this.
     pub fn forget(&mut self, emitter: u32) {
         if let Some(info) = self.emitters.remove(&emitter) {
             for k in info.keys {
-                self.keys.remove(&k);
+                if self.keys.remove(&k).is_some() {
+                    self.counters.free(k);
+                }
             }
         }
     }
@@ -232,27 +216,36 @@ impl ListenerRegistry {
     /// crossed into growth. A key warns again only once its count doubles.
     pub fn observe(&mut self) -> Vec<Growth> {
         let mut found = Vec::new();
-        for k in self.keys.values_mut() {
-            let floor = k.trough;
+        let c = &self.counters;
+        for (id, k) in self.keys.iter_mut() {
+            let count = c.get(*id, COUNT) as u64;
+            let floor = c.get(*id, TROUGH) as u64;
             if floor > k.floor {
                 k.rises += 1;
             } else if floor < k.floor {
                 k.rises = 0;
             }
             k.floor = floor;
-            k.trough = k.count;
+            c.set(*id, TROUGH, count as f64);
             let Some(info) = self.emitters.get(&k.emitter) else {
                 continue;
             };
-            let rearmed = k.warned_at.is_none_or(|w| k.count >= w.saturating_mul(2));
-            if k.rises >= self.samples && k.count >= info.threshold && rearmed {
-                k.warned_at = Some(k.count);
+            // A rising floor makes every add suspicious.
+            let arm = if k.rises > 0 {
+                0
+            } else {
+                (info.threshold / 2).max(1)
+            };
+            c.set(*id, ARM, arm as f64);
+            let rearmed = k.warned_at.is_none_or(|w| count >= w.saturating_mul(2));
+            if k.rises >= self.samples && count >= info.threshold && rearmed {
+                k.warned_at = Some(count);
                 let top = k.top_site();
                 found.push(Growth {
                     emitter: info.name.clone(),
                     event: k.event.clone(),
-                    count: k.count,
-                    peak: k.peak,
+                    count,
+                    peak: c.get(*id, PEAK) as u64,
                     top_site: top.map(|(s, _)| s.to_string()),
                     top_site_count: top.map_or(0, |(_, n)| n),
                 });
@@ -270,8 +263,8 @@ impl ListenerRegistry {
                 let mut events: Vec<EventReport> = info
                     .keys
                     .iter()
-                    .filter_map(|k| self.keys.get(k))
-                    .map(|k| {
+                    .filter_map(|id| self.keys.get(id).map(|k| (*id, k)))
+                    .map(|(id, k)| {
                         let mut sites: Vec<SiteCount> = k
                             .sites
                             .iter()
@@ -281,12 +274,13 @@ impl ListenerRegistry {
                             })
                             .collect();
                         sites.sort_by(|a, b| b.count.cmp(&a.count).then(a.site.cmp(&b.site)));
+                        let c = &self.counters;
                         EventReport {
                             event: k.event.clone(),
-                            count: k.count,
-                            peak: k.peak,
-                            adds: k.adds,
-                            removes: k.removes,
+                            count: self.count(id),
+                            peak: c.get(id, PEAK) as u64,
+                            adds: c.get(id, ADDS) as u64,
+                            removes: c.get(id, REMOVES) as u64,
                             rising: k.rises,
                             warned: k.warned_at.is_some(),
                             sites,
@@ -311,6 +305,30 @@ impl ListenerRegistry {
 mod tests {
     use super::*;
 
+    /// What lib/listeners.js does to the counters after an add or remove
+    /// leaves `n` listeners; true when it would capture the add site.
+    fn set_count(r: &ListenerRegistry, key: u32, n: u64) -> bool {
+        let c = r.counters();
+        let (n, old) = (n as f64, c.get(key, COUNT));
+        c.set(key, COUNT, n);
+        if n > old {
+            c.set(key, ADDS, c.get(key, ADDS) + n - old);
+            c.set(key, PEAK, c.get(key, PEAK).max(n));
+            return n >= c.get(key, ARM);
+        }
+        c.set(key, REMOVES, c.get(key, REMOVES) + old - n);
+        c.set(key, TROUGH, c.get(key, TROUGH).min(n));
+        false
+    }
+
+    fn add(r: &ListenerRegistry, key: u32) -> bool {
+        set_count(r, key, r.count(key) + 1)
+    }
+
+    fn remove(r: &ListenerRegistry, key: u32) {
+        set_count(r, key, r.count(key).saturating_sub(1));
+    }
+
     #[test]
     fn once_churn_returning_to_baseline_never_warns() {
         let mut r = ListenerRegistry::new(3);
@@ -318,10 +336,10 @@ mod tests {
         let k = r.key(e, "data", 0).unwrap();
         for _ in 0..50 {
             for _ in 0..100 {
-                r.add(k);
+                add(&r, k);
             }
             for _ in 0..100 {
-                r.remove(k);
+                remove(&r, k);
             }
             assert!(r.observe().is_empty());
         }
@@ -340,7 +358,7 @@ mod tests {
         let mut warnings = Vec::new();
         for round in 1..=8u64 {
             for _ in 0..5 {
-                if r.add(k) {
+                if add(&r, k) {
                     r.add_site(k, "app.js:3:5");
                 }
             }
@@ -364,11 +382,11 @@ mod tests {
         let e = r.register("bus", 1);
         let k = r.key(e, "x", 0).unwrap();
         for _ in 0..2 {
-            r.add(k);
+            add(&r, k);
             assert!(r.observe().is_empty());
         }
-        r.remove(k);
-        r.remove(k);
+        remove(&r, k);
+        remove(&r, k);
         assert!(r.observe().is_empty());
         assert_eq!(r.report()[0].events[0].rising, 0);
     }
@@ -378,7 +396,7 @@ mod tests {
         let mut r = ListenerRegistry::new(3);
         let e = r.register("bus", 10);
         let k = r.key(e, "x", 0).unwrap();
-        let asks: Vec<bool> = (0..6).map(|_| r.add(k)).collect();
+        let asks: Vec<bool> = (0..6).map(|_| add(&r, k)).collect();
         assert_eq!(asks, vec![false, false, false, false, true, true]);
         for i in 0..40 {
             r.add_site(k, &format!("site{i}"));
@@ -394,22 +412,48 @@ mod tests {
         let mut r = ListenerRegistry::new(3);
         let e = r.register("target", 10);
         let k = r.key(e, "abort", 2).unwrap();
-        r.set_count(k, 5);
-        r.set_count(k, 1);
+        set_count(&r, k, 5);
+        set_count(&r, k, 1);
         let rep = &r.report()[0].events[0];
         assert_eq!((rep.count, rep.peak, rep.adds, rep.removes), (1, 5, 3, 4));
     }
 
     #[test]
-    fn forget_drops_the_emitter_and_stale_keys_are_ignored() {
+    fn forget_drops_the_emitter_and_reuses_its_counters_afresh() {
         let mut r = ListenerRegistry::new(3);
         let e = r.register("bus", 10);
         let k = r.key(e, "x", 0).unwrap();
         assert_eq!(r.key(e, "x", 0), Some(k));
+        add(&r, k);
         r.forget(e);
-        assert!(!r.add(k));
-        r.remove(k);
         assert!(r.report().is_empty());
         assert_eq!(r.key(e, "x", 0), None);
+        let e2 = r.register("other", 10);
+        let k2 = r.key(e2, "y", 2).unwrap();
+        assert_eq!(k2, k);
+        let rep = &r.report()[0].events[0];
+        assert_eq!((rep.count, rep.peak, rep.adds, rep.removes), (2, 2, 0, 0));
+    }
+
+    #[test]
+    fn keys_spill_onto_new_pages_that_never_move() {
+        let mut r = ListenerRegistry::new(3);
+        let e = r.register("many", 10);
+        let first = r.key(e, "e0", 0).unwrap();
+        let page0 = r.counters().page(0).map(|(p, _)| p);
+        let keys: Vec<u32> = (1..PAGE_KEYS + 5)
+            .map(|i| r.key(e, &format!("e{i}"), 0).unwrap())
+            .collect();
+        assert_eq!(r.counters().page_count(), 2);
+        assert_eq!(r.counters().page(0).map(|(p, _)| p), page0);
+        assert_eq!(
+            r.counters().page(1).map(|(_, n)| n),
+            Some(PAGE_KEYS * STRIDE)
+        );
+        let last = *keys.last().unwrap();
+        add(&r, last);
+        add(&r, first);
+        let rep = &r.report()[0].events;
+        assert_eq!(rep.iter().filter(|ev| ev.count == 1).count(), 2);
     }
 }

@@ -5,9 +5,10 @@
 //! spill file is configured the entry is appended to it as one JSON line.
 //!
 //! `max_bytes` bounds payload bytes. What the log holds beyond them is
-//! bounded too: one `ENTRY_SLOT` per ring slot, and the ring never grows past
-//! `max_entries` slots, plus the fixed size of the log itself (and the spill
-//! file's write buffer). `held_bytes` adds these up from the live allocations.
+//! bounded too: the byte ring never grows past `max_bytes`, one `ENTRY_SLOT`
+//! per slot and the slot ring never past `max_entries` slots, plus the fixed
+//! size of the log itself (and the spill file's write buffer). `held_bytes`
+//! adds these up from the live allocations.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -49,13 +50,113 @@ impl Kind {
     }
 }
 
+/// An entry as read back out (a copy: the log keeps its own bytes).
 pub struct Entry {
     pub kind: Kind,
     pub data: Box<[u8]>,
 }
 
-/// Bytes each entry costs beyond its payload: its slot in the ring.
-pub const ENTRY_SLOT: usize = std::mem::size_of::<Entry>();
+/// Bytes in a circular buffer. It doubles when full but never past a limit
+/// (the log's `max_bytes`), so its capacity need not be a power of two:
+/// wrapping is a compare and a subtraction, not a division.
+#[derive(Default)]
+struct ByteRing {
+    buf: Vec<u8>,
+    head: usize,
+    len: usize,
+}
+
+impl ByteRing {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Physical index of logical position `i` (< capacity).
+    fn at(&self, i: usize) -> usize {
+        let p = self.head + i;
+        if p >= self.buf.len() {
+            p - self.buf.len()
+        } else {
+            p
+        }
+    }
+
+    fn grow(&mut self, need: usize, limit: usize) {
+        let want = self.len + need;
+        let cap = (self.buf.len() * 2).max(256).min(limit).max(want);
+        let mut buf = vec![0u8; cap];
+        let (a, b) = self.slices(0, self.len);
+        buf[..a.len()].copy_from_slice(a);
+        buf[a.len()..self.len].copy_from_slice(b);
+        self.buf = buf;
+        self.head = 0;
+    }
+
+    /// Appends `data`, growing up to `limit` bytes of capacity (or what the
+    /// data needs, if more).
+    fn push(&mut self, data: &[u8], limit: usize) {
+        if self.buf.len() - self.len < data.len() {
+            self.grow(data.len(), limit);
+        }
+        if data.is_empty() {
+            return;
+        }
+        let cap = self.buf.len();
+        let at = self.at(self.len);
+        let first = data.len().min(cap - at);
+        self.buf[at..at + first].copy_from_slice(&data[..first]);
+        self.buf[..data.len() - first].copy_from_slice(&data[first..]);
+        self.len += data.len();
+    }
+
+    /// The `n` bytes from `start` (counted from the head), as up to two slices.
+    fn slices(&self, start: usize, n: usize) -> (&[u8], &[u8]) {
+        if n == 0 {
+            return (&[], &[]);
+        }
+        let cap = self.buf.len();
+        let at = self.at(start);
+        let first = n.min(cap - at);
+        (&self.buf[at..at + first], &self.buf[..n - first])
+    }
+
+    fn copy(&self, start: usize, n: usize) -> Vec<u8> {
+        let (a, b) = self.slices(start, n);
+        let mut v = Vec::with_capacity(n);
+        v.extend_from_slice(a);
+        v.extend_from_slice(b);
+        v
+    }
+
+    fn pop(&mut self, n: usize) {
+        let n = n.min(self.len);
+        if n > 0 {
+            self.head = self.at(n);
+            self.len -= n;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+}
+
+/// Where an entry's bytes are: `offset` counts every byte ever stored, so
+/// evicting from the front never renumbers the entries behind.
+#[derive(Clone, Copy)]
+struct Slot {
+    offset: u64,
+    len: u32,
+    kind: Kind,
+}
+
+/// Bytes each entry costs beyond its payload: its slot in the slot ring.
+pub const ENTRY_SLOT: usize = std::mem::size_of::<Slot>();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogOptions {
@@ -92,8 +193,8 @@ struct Spill {
 }
 
 impl Spill {
-    fn write(&mut self, e: &Entry) {
-        let ok = write_json_line(&mut self.out, e).is_ok();
+    fn write(&mut self, kind: Kind, data: &[u8]) {
+        let ok = write_json_line(&mut self.out, kind, data).is_ok();
         if ok {
             self.lines += 1;
         } else {
@@ -104,16 +205,16 @@ impl Spill {
 
 /// Strings as JSON strings, JSON values verbatim, bytes the way
 /// `JSON.stringify(buffer)` writes them, so a reader needs no special format.
-fn write_json_line(out: &mut impl Write, e: &Entry) -> std::io::Result<()> {
-    match e.kind {
-        Kind::Json => out.write_all(&e.data)?,
+fn write_json_line(out: &mut impl Write, kind: Kind, data: &[u8]) -> std::io::Result<()> {
+    match kind {
+        Kind::Json => out.write_all(data)?,
         Kind::Text => {
-            let s = String::from_utf8_lossy(&e.data);
+            let s = String::from_utf8_lossy(data);
             serde_json::to_writer(&mut *out, &s).map_err(std::io::Error::other)?;
         }
         Kind::Bytes => {
             out.write_all(b"{\"type\":\"Buffer\",\"data\":[")?;
-            for (i, b) in e.data.iter().enumerate() {
+            for (i, b) in data.iter().enumerate() {
                 if i > 0 {
                     out.write_all(b",")?;
                 }
@@ -136,9 +237,15 @@ pub struct LogStats {
     pub held_bytes: u64,
 }
 
+/// Entries are stored back to back in one byte ring plus a ring of slots,
+/// not one allocation each: a malloc/free pair per entry cost more than the
+/// rest of a batched push.
 pub struct BoundedLog {
     opts: LogOptions,
-    entries: VecDeque<Entry>,
+    data: ByteRing,
+    /// `offset` of the first byte in `data`.
+    data_start: u64,
+    entries: VecDeque<Slot>,
     bytes: u64,
     dropped: u64,
     rejected: u64,
@@ -173,6 +280,8 @@ impl BoundedLog {
         };
         Ok(BoundedLog {
             opts,
+            data: ByteRing::default(),
+            data_start: 0,
             entries: VecDeque::new(),
             bytes: 0,
             dropped: 0,
@@ -186,59 +295,196 @@ impl BoundedLog {
         &self.opts
     }
 
-    fn lose(&mut self, e: &Entry) {
-        if let Some(s) = self.spill.as_mut() {
-            s.write(e);
+    fn bytes_of(&self, slot: &Slot) -> Vec<u8> {
+        let start = (slot.offset - self.data_start) as usize;
+        self.data.copy(start, slot.len as usize)
+    }
+
+    fn copy(&self, slot: &Slot) -> Entry {
+        Entry {
+            kind: slot.kind,
+            data: self.bytes_of(slot).into(),
         }
+    }
+
+    /// Removes the oldest entry, spilling it when evicted rather than taken.
+    fn pop_oldest(&mut self, spill: bool) -> Option<Slot> {
+        let slot = self.entries.pop_front()?;
+        if spill && self.spill.is_some() {
+            let data = self.bytes_of(&slot);
+            if let Some(s) = self.spill.as_mut() {
+                s.write(slot.kind, &data);
+            }
+        }
+        self.data.pop(slot.len as usize);
+        self.data_start += u64::from(slot.len);
+        self.bytes -= u64::from(slot.len);
+        self.first_seq += 1;
+        Some(slot)
     }
 
     /// Stores the entry, or refuses it; false means it was counted as rejected.
-    pub fn push(&mut self, kind: Kind, data: Box<[u8]>) -> bool {
-        let entry = Entry { kind, data };
-        let len = entry.data.len() as u64;
+    pub fn push(&mut self, kind: Kind, data: &[u8]) -> bool {
+        let len = data.len() as u64;
         let full = |log: &Self| {
             log.entries.len() as u64 >= log.opts.max_entries || log.bytes + len > log.opts.max_bytes
         };
-        if len > self.opts.max_bytes || (self.opts.overflow == Overflow::Reject && full(self)) {
+        // An entry's length is kept as u32: a larger one is refused like an oversize one.
+        if len > self.opts.max_bytes.min(u64::from(u32::MAX))
+            || (self.opts.overflow == Overflow::Reject && full(self))
+        {
             self.rejected += 1;
-            self.lose(&entry);
+            if let Some(s) = self.spill.as_mut() {
+                s.write(kind, data);
+            }
             return false;
         }
-        while full(self) {
-            let Some(old) = self.entries.pop_front() else {
-                break;
-            };
-            self.bytes -= old.data.len() as u64;
-            self.first_seq += 1;
+        while full(self) && self.pop_oldest(true).is_some() {
             self.dropped += 1;
-            self.lose(&old);
         }
+        self.make_room(1);
+        self.entries.push_back(Slot {
+            offset: self.data_start + self.data.len() as u64,
+            len: len as u32,
+            kind,
+        });
+        self.data.push(data, self.byte_limit());
         self.bytes += len;
-        self.make_room();
-        self.entries.push_back(entry);
         true
     }
 
-    /// Grows the ring by doubling as `VecDeque` would, but never past
-    /// `max_entries` slots, so the slots stay inside the documented bound.
-    fn make_room(&mut self) {
-        let cap = self.entries.capacity();
-        if self.entries.len() < cap {
-            return;
-        }
-        let room = self.opts.max_entries.saturating_sub(cap as u64).max(1);
-        let grow = (cap.max(4) as u64).min(room) as usize;
-        self.entries.reserve_exact(grow);
+    /// The byte ring's capacity limit.
+    fn byte_limit(&self) -> usize {
+        usize::try_from(self.opts.max_bytes).unwrap_or(usize::MAX)
     }
 
-    /// Heap and inline bytes this log owns: itself, its ring slots, every
-    /// payload, and the spill buffer and path. (Allocator bookkeeping is not
+    /// Grows the slot ring by doubling as `VecDeque` would, but never past
+    /// `max_entries` slots, so the slots stay inside the documented bound.
+    fn make_room(&mut self, n: usize) {
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if len + n <= cap {
+            return;
+        }
+        let limit = usize::try_from(self.opts.max_entries).unwrap_or(usize::MAX);
+        let want = (cap * 2).max(4).min(limit).max(len + n);
+        self.entries.reserve_exact(want - len);
+    }
+
+    /// Heap and inline bytes this log owns: itself, its slot ring, its byte
+    /// ring, and the spill buffer and path. (Allocator bookkeeping is not
     /// included.)
     pub fn held_bytes(&self) -> u64 {
         let spill = self.spill.as_ref().map_or(0, |s| s.out.capacity())
             + self.opts.spill_to.as_ref().map_or(0, String::capacity);
-        (std::mem::size_of::<Self>() + self.entries.capacity() * ENTRY_SLOT + spill) as u64
-            + self.bytes
+        (std::mem::size_of::<Self>()
+            + self.entries.capacity() * ENTRY_SLOT
+            + self.data.capacity()
+            + spill) as u64
+    }
+
+    /// Stores a batch staged by the JS facade: `units` is the entries
+    /// joined, as UTF-16; `meta[i]` is entry i's length in units times two,
+    /// plus one for JSON. Each entry is converted on its own, so a lone
+    /// surrogate becomes U+FFFD as it would in a single push even when the
+    /// next entry starts with its partner. False, storing nothing, when the
+    /// lengths do not add up to `units`.
+    pub fn push_batch(&mut self, units: &[u16], meta: &[u32]) -> bool {
+        let total: u64 = meta.iter().map(|m| u64::from(m >> 1)).sum();
+        if total != units.len() as u64 {
+            return false;
+        }
+        let mut bytes = Vec::with_capacity(units.len());
+        let mut cuts = Vec::with_capacity(meta.len());
+        // An OR over all units vectorises; `all()` stops early and does not.
+        if units.iter().fold(0u16, |acc, &u| acc | u) < 0x80 {
+            bytes.extend(units.iter().map(|&u| u as u8));
+            let mut end = 0;
+            for m in meta {
+                end += (m >> 1) as usize;
+                cuts.push(end);
+            }
+        } else {
+            let mut start = 0;
+            for m in meta {
+                let end = start + (m >> 1) as usize;
+                bytes.extend_from_slice(String::from_utf16_lossy(&units[start..end]).as_bytes());
+                cuts.push(bytes.len());
+                start = end;
+            }
+        }
+        let kind = |m: u32| if m & 1 == 1 { Kind::Json } else { Kind::Text };
+        let longest = cuts
+            .iter()
+            .scan(0, |prev, &end| Some(end - std::mem::replace(prev, end)))
+            .max()
+            .unwrap_or(0) as u64;
+        if self.opts.overflow == Overflow::Reject || longest > self.opts.max_bytes {
+            let mut start = 0;
+            for (m, end) in meta.iter().zip(cuts) {
+                self.push(kind(*m), &bytes[start..end]);
+                start = end;
+            }
+            return true;
+        }
+        // Every entry fits on its own, so pushing them one by one would leave
+        // the longest suffix of (held entries, batch) within both bounds.
+        // That suffix is worked out first: the batch entries it starts
+        // from, then evictions, so memory never exceeds the bounds; the
+        // bytes kept go in with one copy.
+        let lens: Vec<u64> = cuts
+            .iter()
+            .scan(0, |prev, &end| {
+                Some((end - std::mem::replace(prev, end)) as u64)
+            })
+            .collect();
+        let n = lens.len();
+        let mut first = n;
+        let mut kept_bytes = 0u64;
+        while first > 0
+            && (n - first + 1) as u64 <= self.opts.max_entries
+            && kept_bytes + lens[first - 1] <= self.opts.max_bytes
+        {
+            first -= 1;
+            kept_bytes += lens[first];
+        }
+        let kept = (n - first) as u64;
+        // A batch entry that does not make it means no held entry does.
+        while (first > 0
+            || self.entries.len() as u64 + kept > self.opts.max_entries
+            || self.bytes + kept_bytes > self.opts.max_bytes)
+            && self.pop_oldest(true).is_some()
+        {
+            self.dropped += 1;
+        }
+        let start = if first == 0 { 0 } else { cuts[first - 1] };
+        for i in 0..first {
+            let from = if i == 0 { 0 } else { cuts[i - 1] };
+            if let Some(s) = self.spill.as_mut() {
+                s.write(kind(meta[i]), &bytes[from..cuts[i]]);
+            }
+        }
+        self.dropped += first as u64;
+        self.first_seq += first as u64;
+        self.make_room(n - first);
+        let next = self.data_start + self.data.len() as u64;
+        let mut from = start;
+        for i in first..n {
+            self.entries.push_back(Slot {
+                offset: next + (from - start) as u64,
+                len: lens[i] as u32,
+                kind: kind(meta[i]),
+            });
+            from = cuts[i];
+        }
+        self.data.push(&bytes[start..], self.byte_limit());
+        self.bytes += kept_bytes;
+        true
+    }
+
+    /// Entries a thread staged but never handed over because it was
+    /// stopped mid-job (`worker.terminate()`): gone, but counted.
+    pub fn count_lost(&mut self, n: u64) {
+        self.dropped += n;
     }
 
     pub fn stats(&self) -> LogStats {
@@ -260,28 +506,40 @@ impl BoundedLog {
     /// Up to `max` entries starting at sequence number `from` (or at the
     /// oldest entry still held, if `from` was evicted), and the sequence
     /// number to continue from.
-    pub fn read_from(&self, from: u64, max: usize) -> (Vec<&Entry>, u64) {
+    pub fn read_from(&self, from: u64, max: usize) -> (Vec<Entry>, u64) {
         let start = from.saturating_sub(self.first_seq) as usize;
-        let got: Vec<&Entry> = self.entries.iter().skip(start).take(max).collect();
+        let got: Vec<Entry> = self
+            .entries
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|s| self.copy(s))
+            .collect();
         let next = self.first_seq + (start + got.len()) as u64;
         (got, next)
     }
 
-    pub fn tail(&self, n: usize) -> Vec<&Entry> {
+    pub fn tail(&self, n: usize) -> Vec<Entry> {
         let skip = self.entries.len().saturating_sub(n);
-        self.entries.iter().skip(skip).collect()
+        self.entries
+            .iter()
+            .skip(skip)
+            .map(|s| self.copy(s))
+            .collect()
     }
 
     /// Removes and returns everything held; taken entries are not drops.
     pub fn drain(&mut self) -> Vec<Entry> {
-        self.first_seq = self.next_seq();
-        self.bytes = 0;
-        self.entries.drain(..).collect()
+        let taken = self.entries.iter().map(|s| self.copy(s)).collect();
+        self.clear();
+        taken
     }
 
     pub fn clear(&mut self) {
         self.first_seq = self.next_seq();
+        self.data_start += self.data.len() as u64;
         self.bytes = 0;
+        self.data.clear();
         self.entries.clear();
     }
 
@@ -313,11 +571,11 @@ mod tests {
         }
     }
 
-    fn text(s: &str) -> Box<[u8]> {
-        s.as_bytes().into()
+    fn text(s: &str) -> &[u8] {
+        s.as_bytes()
     }
 
-    fn texts(entries: &[&Entry]) -> Vec<String> {
+    fn texts(entries: &[Entry]) -> Vec<String> {
         entries
             .iter()
             .map(|e| String::from_utf8_lossy(&e.data).into_owned())
@@ -397,7 +655,7 @@ mod tests {
         o.spill_to = Some(path.to_string_lossy().into_owned());
         let mut log = BoundedLog::new(o).unwrap();
         log.push(Kind::Text, text("he\"y"));
-        log.push(Kind::Bytes, vec![1u8, 255].into());
+        log.push(Kind::Bytes, &[1u8, 255]);
         log.push(Kind::Json, text("{\"a\":1}"));
         log.push(Kind::Text, text("too long!"));
         assert_eq!(log.stats().spilled, 3);
@@ -407,6 +665,71 @@ mod tests {
             got,
             "\"he\\\"y\"\n{\"type\":\"Buffer\",\"data\":[1,255]}\n\"too long!\"\n"
         );
+    }
+
+    fn utf16(s: &str) -> Vec<u16> {
+        s.encode_utf16().collect()
+    }
+
+    #[test]
+    fn batches_split_by_utf16_lengths_each_entry_converted_alone() {
+        let mut log = BoundedLog::new(opts(10, 100, Overflow::DropOldest)).unwrap();
+        // "é" is one UTF-16 unit and two UTF-8 bytes; "😀" is two units, four bytes.
+        let meta = [2 << 1, 3 << 1, (7 << 1) | 1, 1 << 1];
+        assert!(log.push_batch(&utf16("abé😀{\"a\":1}x"), &meta));
+        let got = log.tail(10);
+        assert_eq!(texts(&got), ["ab", "é😀", "{\"a\":1}", "x"]);
+        assert_eq!(got[2].kind, Kind::Json);
+        assert_eq!(log.stats().bytes, 2 + 6 + 7 + 1);
+        // A pair cut in two is two lone surrogates, each replaced.
+        assert!(log.push_batch(&utf16("😀"), &[1 << 1, 1 << 1]));
+        assert_eq!(texts(&log.tail(2)), ["\u{FFFD}", "\u{FFFD}"]);
+        // Lengths that do not cover the units store nothing.
+        assert!(!log.push_batch(&utf16("abc"), &[2 << 1]));
+        assert!(!log.push_batch(&utf16("ab"), &[3 << 1]));
+        assert_eq!(log.stats().size, 6);
+    }
+
+    #[test]
+    fn a_batch_leaves_what_pushing_one_by_one_leaves() {
+        let words: Vec<String> = (0..40).map(|i| "w".repeat(1 + i % 7)).collect();
+        let text = utf16(&words.concat());
+        let meta: Vec<u32> = words.iter().map(|w| (w.len() as u32) << 1).collect();
+        let dir = std::env::temp_dir().join(format!("leakwatch-batch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut spilled = Vec::new();
+        for (name, overflow) in [("drop", Overflow::DropOldest), ("reject", Overflow::Reject)] {
+            let mut pair = Vec::new();
+            for how in ["one", "batch"] {
+                let path = dir.join(format!("{name}-{how}.jsonl"));
+                let _ = std::fs::remove_file(&path);
+                let mut o = opts(9, 30, overflow);
+                o.spill_to = Some(path.to_string_lossy().into_owned());
+                let mut log = BoundedLog::new(o).unwrap();
+                if how == "one" {
+                    for w in &words {
+                        log.push(Kind::Text, w.as_bytes());
+                    }
+                } else {
+                    assert!(log.push_batch(&text, &meta));
+                }
+                // Held memory depends on how the rings grew, not on what they hold.
+                let stats = LogStats {
+                    held_bytes: 0,
+                    ..log.stats()
+                };
+                pair.push((texts(&log.tail(100)), stats, log.next_seq()));
+                drop(log);
+                spilled.push(std::fs::read_to_string(&path).unwrap());
+            }
+            assert_eq!(pair[0], pair[1], "{name}");
+            assert!(
+                pair[0].1.dropped + pair[0].1.rejected > 0,
+                "{name} overflowed"
+            );
+        }
+        assert_eq!(spilled[0], spilled[1]);
+        assert_eq!(spilled[2], spilled[3]);
     }
 
     /// The documented bound: payload bound + one slot per allowed entry + the
@@ -427,7 +750,7 @@ mod tests {
         let mut spilling = opts(40, 3_000, Overflow::Reject);
         spilling.spill_to = Some(spill_path);
         // Count-bound, byte-bound and spilling logs, with empty and oversize
-        // payloads among the entries.
+        // payloads among the entries, pushed one by one and in batches.
         for (o, spill) in [
             (opts(50, 2_000, Overflow::DropOldest), 0),
             (opts(1_000, 1 << 20, Overflow::DropOldest), 0),
@@ -437,8 +760,15 @@ mod tests {
             let mut log = Box::new(BoundedLog::new(o.clone()).unwrap());
             for i in 0..5_000usize {
                 let len = (i * 37) % 90;
-                let kind = if i % 3 == 0 { Kind::Bytes } else { Kind::Text };
-                log.push(kind, vec![b'x'; len].into());
+                if i % 10 == 0 {
+                    let words: Vec<String> =
+                        (0..20).map(|j| "y".repeat((len + j * 7) % 90)).collect();
+                    let meta: Vec<u32> = words.iter().map(|w| (w.len() as u32) << 1).collect();
+                    assert!(log.push_batch(&utf16(&words.concat()), &meta));
+                } else {
+                    let kind = if i % 3 == 0 { Kind::Bytes } else { Kind::Text };
+                    log.push(kind, &vec![b'x'; len]);
+                }
                 let held = log.held_bytes();
                 assert_eq!(
                     held as isize,
@@ -451,8 +781,9 @@ mod tests {
                     bound(&o, spill)
                 );
             }
-            // The ring stops at max_entries slots instead of doubling past them.
+            // Neither ring grows past its bound.
             assert!(log.entries.capacity() as u64 <= o.max_entries);
+            assert!(log.data.capacity() as u64 <= o.max_bytes);
             log.clear();
             assert_eq!(
                 log.held_bytes() as isize,

@@ -1,5 +1,6 @@
 //! Runtime leak trackers: state for listeners, bounded logs, timers and monitors.
 
+pub mod cells;
 pub mod listeners;
 pub mod log;
 pub mod metrics;

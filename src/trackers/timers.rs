@@ -3,10 +3,53 @@
 //!
 //! Ids are the caller's (Node's async ids), so a numeric timer id passed to
 //! `clearTimeout` finds its record without a second map.
+//!
+//! The facade does not call in per timer: it writes each creation, fire and
+//! clear as a record into a journal that this registry owns and JS sees as a
+//! Float64Array, and hands over the count written when the journal is full
+//! or before anything reads the registry.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Timer ids are Node's async ids, counted up from 1 by Node itself, not
+/// chosen by an adversary: a multiplicative hash spreads them, and SipHash
+/// was the largest cost of applying the journal.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The journal starts with the number of records written (kept here, not
+/// in the facade, so two copies of the facade on one thread, as a test
+/// runner's module registries make, append to one journal instead of
+/// overwriting each other). A record is `[op, id, delay ms, created on the
+/// loop clock ms, the facade's slot for the timer object]`.
+pub const RECORD: usize = 5;
+pub const JOURNAL_RECORDS: usize = 1024;
+/// Index of the first record.
+pub const HEADER: usize = 1;
+/// `op` of a creation is `ADD + kind` (0 timeout, 1 interval, 2 immediate).
+pub const ADD: f64 = 1.0;
+pub const FIRE: f64 = 4.0;
+pub const REMOVE: f64 = 5.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimerKind {
@@ -42,6 +85,8 @@ struct Timer {
     site: Option<Arc<str>>,
     owner: Option<u64>,
     outlived: bool,
+    /// Where the facade holds the timer object.
+    slot: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,18 +108,77 @@ pub struct SiteGroup {
     pub ids: Vec<u64>,
 }
 
-#[derive(Default)]
 pub struct TimerRegistry {
-    timers: HashMap<u64, Timer>,
+    timers: HashMap<u64, Timer, BuildHasherDefault<IdHasher>>,
     /// Each site text once, shared by its timers and dropped with the last
     /// of them: code loaded under ever-new names (eval, vm, cache-busting
     /// URLs) must not make this table grow for the life of the thread.
     sites: HashSet<Arc<str>>,
+    /// Written by JS between calls, hence `Cell`; never moved or freed
+    /// while the registry lives.
+    journal: Box<[Cell<f64>]>,
+}
+
+impl Default for TimerRegistry {
+    fn default() -> Self {
+        TimerRegistry {
+            timers: HashMap::default(),
+            sites: HashSet::new(),
+            journal: (0..HEADER + JOURNAL_RECORDS * RECORD)
+                .map(|_| Cell::new(0.0))
+                .collect(),
+        }
+    }
 }
 
 impl TimerRegistry {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Start and length (in f64) of the journal, for JS to map.
+    pub fn journal(&self) -> (*mut f64, usize) {
+        (self.journal.as_ptr() as *mut f64, self.journal.len())
+    }
+
+    /// Applies the records written and empties the journal. Creation times
+    /// are on the event loop's clock (Node's `_idleStart`), which reads
+    /// `loop_now` at this moment; NaN means "just now" (immediates, which
+    /// live less than a loop turn).
+    pub fn apply_journal(&mut self, loop_now: f64) {
+        let now = Instant::now();
+        let n = self.journal[0].get();
+        self.journal[0].set(0.0);
+        let n = if n > 0.0 {
+            (n as usize).min(JOURNAL_RECORDS)
+        } else {
+            0
+        };
+        for r in 0..n {
+            let f = |i: usize| self.journal[HEADER + r * RECORD + i].get();
+            let (op, id, delay, created, slot) = (f(0), f(1), f(2), f(3), f(4));
+            if !(id >= 0.0 && id.fract() == 0.0) {
+                continue;
+            }
+            let id = id as u64;
+            if op == FIRE {
+                self.fire(id);
+            } else if op == REMOVE {
+                self.remove(id);
+            } else if let Some(kind) = TimerKind::from_u32((op - ADD) as u32).filter(|_| op >= ADD)
+            {
+                let ago = loop_now - created;
+                let created = if ago > 0.0 && ago.is_finite() {
+                    now.checked_sub(Duration::from_secs_f64(ago / 1000.0))
+                        .unwrap_or(now)
+                } else {
+                    now
+                };
+                let delay = if delay.is_finite() { delay } else { 0.0 };
+                let slot = (slot >= 0.0 && slot <= f64::from(u32::MAX)).then_some(slot as u32);
+                self.add_at(id, kind, delay, created, slot);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -86,16 +190,28 @@ impl TimerRegistry {
     }
 
     pub fn add(&mut self, id: u64, kind: TimerKind, delay_ms: f64) {
+        self.add_at(id, kind, delay_ms, Instant::now(), None);
+    }
+
+    fn add_at(
+        &mut self,
+        id: u64,
+        kind: TimerKind,
+        delay_ms: f64,
+        created: Instant,
+        slot: Option<u32>,
+    ) {
         let replaced = self.timers.insert(
             id,
             Timer {
                 kind,
                 delay_ms,
-                created: Instant::now(),
+                created,
                 fired: 0,
                 site: None,
                 owner: None,
                 outlived: false,
+                slot,
             },
         );
         if let Some(old) = replaced {
@@ -124,6 +240,11 @@ impl TimerRegistry {
     /// Distinct sites held.
     pub fn site_count(&self) -> usize {
         self.sites.len()
+    }
+
+    /// The facade's slot of a live timer, for `clearTimeout(numericId)`.
+    pub fn slot_of(&self, id: u64) -> Option<u32> {
+        self.timers.get(&id).and_then(|t| t.slot)
     }
 
     /// Counts a fire. A timeout or immediate is done after it fires, so its
@@ -278,6 +399,55 @@ mod tests {
         );
         assert!(r.remove(2));
         assert!(!r.remove(2));
+        assert!(r.is_empty());
+    }
+
+    /// Appends a record the way lib/timers.js does.
+    fn record(r: &TimerRegistry, rec: [f64; 4]) {
+        let (ptr, len) = r.journal();
+        // SAFETY: index 0 and the record are in bounds (checked), and are
+        // written the way JS writes the journal between calls.
+        unsafe {
+            let i = ptr.read() as usize;
+            assert!(HEADER + (i + 1) * RECORD <= len);
+            for (j, v) in [rec[0], rec[1], rec[2], rec[3], i as f64]
+                .into_iter()
+                .enumerate()
+            {
+                ptr.add(HEADER + i * RECORD + j).write(v);
+            }
+            ptr.write((i + 1) as f64);
+        }
+    }
+
+    #[test]
+    fn the_journal_replays_creations_fires_and_clears_in_order() {
+        let mut r = TimerRegistry::new();
+        record(&r, [ADD + 1.0, 7.0, 50.0, 1000.0]); // interval made at loop time 1000
+        record(&r, [ADD, 8.0, 10.0, 1900.0]);
+        record(&r, [ADD + 2.0, 9.0, 0.0, f64::NAN]);
+        record(&r, [FIRE, 7.0, 0.0, 0.0]);
+        record(&r, [FIRE, 7.0, 0.0, 0.0]);
+        record(&r, [FIRE, 9.0, 0.0, 0.0]);
+        record(&r, [REMOVE, 8.0, 0.0, 0.0]);
+        record(&r, [ADD, 1.5, 0.0, 0.0]); // not an id: skipped
+        record(&r, [REMOVE, 99.0, 0.0, 0.0]); // not here: nothing to do
+        r.apply_journal(2000.0);
+        let a = r.active();
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].id, a[0].kind, a[0].fired, a[0].delay_ms),
+            (7, TimerKind::Interval, 2, 50.0)
+        );
+        // Made 1000 ms of loop time before the journal was applied.
+        assert!(
+            a[0].age_ms >= 1000.0 && a[0].age_ms < 1500.0,
+            "{}",
+            a[0].age_ms
+        );
+        assert_eq!((r.slot_of(7), r.slot_of(8)), (Some(0), None));
+        record(&r, [REMOVE, 7.0, 0.0, 0.0]);
+        r.apply_journal(2000.0);
         assert!(r.is_empty());
     }
 
