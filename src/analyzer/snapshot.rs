@@ -28,6 +28,8 @@ pub struct Quiet;
 impl Progress for Quiet {}
 
 const READ_CHUNK: usize = 4 << 20;
+/// Parts of one concatenated string visited to build its display name.
+const MAX_CONS_PARTS: usize = 1 << 14;
 
 pub struct Snapshot {
     pub graph: Graph,
@@ -245,10 +247,15 @@ impl Snapshot {
         let mut out: Vec<u8> = Vec::new();
         let mut out_len = 0usize;
         let mut stack = vec![o];
+        // A real concatenated string reaches 1024 characters long before
+        // this many parts; a malformed one may loop (a part that is its own
+        // ancestor) or share empty parts exponentially, and must still end.
+        let mut budget = MAX_CONS_PARTS;
         while let Some(x) = stack.pop() {
-            if out_len >= 1024 {
+            if out_len >= 1024 || budget == 0 {
                 break;
             }
+            budget -= 1;
             if g.node_type(x) != self.types.cons_string {
                 let s = g.strings.wtf8(g.node_name[x as usize]);
                 out.extend_from_slice(s);
