@@ -20,6 +20,7 @@ const MAX_HEADER_BYTES: usize = 16 << 20;
 const MAX_TRUSTED_RESERVE: u64 = 1 << 22;
 /// Integers buffered before records are validated and stored in bulk.
 const STAGED_VALUES: usize = 1 << 14;
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Top {
@@ -80,6 +81,8 @@ struct StringScan {
 
 pub struct Parser {
     consumed: u64,
+    /// Leading bytes that matched the byte order mark so far.
+    bom_matched: u8,
     top: Top,
     section: Section,
     key: Vec<u8>,
@@ -124,6 +127,7 @@ impl Parser {
     pub fn new() -> Self {
         Parser {
             consumed: 0,
+            bom_matched: 0,
             top: Top::Start,
             section: Section::Skip,
             key: Vec::new(),
@@ -188,14 +192,34 @@ impl Parser {
 
     /// Feeds the next chunk of the file.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
-        if self.consumed == 0 && chunk.starts_with(&[0xEF, 0xBB, 0xBF]) && self.top == Top::Start {
-            let r = self.feed_inner(&chunk[3..], 3);
-            self.consumed += chunk.len() as u64;
-            return r;
-        }
-        let r = self.feed_inner(chunk, 0);
+        let skip = self.skip_bom(chunk)?;
+        let r = self.feed_inner(&chunk[skip..], skip);
         self.consumed += chunk.len() as u64;
         r
+    }
+
+    /// Matches a UTF-8 byte order mark at the very start of the file, which
+    /// a stream may deliver split over chunks; returns the bytes to skip.
+    fn skip_bom(&mut self, chunk: &[u8]) -> Result<usize> {
+        if self.bom_matched as u64 != self.consumed || self.bom_matched as usize == BOM.len() {
+            return Ok(0);
+        }
+        let mut skip = 0;
+        while skip < chunk.len() && (self.bom_matched as usize) < BOM.len() {
+            if chunk[skip] != BOM[self.bom_matched as usize] {
+                if self.bom_matched == 0 {
+                    break;
+                }
+                // Part of a mark is no mark: the file does not open with `{`.
+                return Err(SnapshotError::Syntax {
+                    offset: 0,
+                    message: "expected `{` at the start of a heap snapshot".into(),
+                });
+            }
+            self.bom_matched += 1;
+            skip += 1;
+        }
+        Ok(skip)
     }
 
     fn feed_inner(&mut self, buf: &[u8], base: usize) -> Result<()> {

@@ -2,7 +2,7 @@
 //! down by hand to the shape that matters; each test fails without its fix.
 
 use super::snapshot::{Quiet, Snapshot};
-use super::SnapshotError;
+use super::{Parser, SnapshotError};
 
 const NODE_TYPES: &str = r#"["hidden","array","string","object","code","closure","regexp","number","native","synthetic","concatenated string","sliced string"]"#;
 const EDGE_TYPES: &str =
@@ -87,4 +87,50 @@ fn concatenated_string_dag_has_a_bounded_name() {
     nodes[leaf].1 = 4;
     let s = load(&snapshot_text(&nodes, &strings)).expect("the snapshot loads");
     assert_eq!(s.node_name(1), "z".repeat(1024));
+}
+
+fn minimal_text() -> String {
+    let nodes: Vec<Node> = vec![
+        (SYNTHETIC, 0, 1, 0, vec![(SHORTCUT, 1, 1)]),
+        (OBJECT, 2, 3, 24, vec![]),
+    ];
+    snapshot_text(&nodes, &["", "g", "Object"])
+}
+
+/// Feeds `bytes` cut at the given offsets, as a stream delivers them.
+fn feed_cut(bytes: &[u8], cuts: &[usize]) -> Result<Snapshot, SnapshotError> {
+    let mut parser = Parser::new();
+    let mut from = 0;
+    for &cut in cuts.iter().chain([bytes.len()].iter()) {
+        parser.feed(&bytes[from..cut])?;
+        from = cut;
+    }
+    Snapshot::analyze(parser.finish()?, &Quiet)
+}
+
+/// A byte order mark split over the first chunks was taken for garbage,
+/// though the same bytes in one buffer loaded.
+#[test]
+fn byte_order_mark_split_over_chunks() {
+    let mut bytes = vec![0xEF, 0xBB, 0xBF];
+    bytes.extend_from_slice(minimal_text().as_bytes());
+    let whole = Snapshot::from_bytes(&bytes, &Quiet).expect("a marked file loads");
+    for cuts in [&[1][..], &[2], &[1, 2], &[0, 1, 1, 3]] {
+        let s = feed_cut(&bytes, cuts).expect("the same bytes in chunks load");
+        assert_eq!(s.node_count(), whole.node_count());
+        assert_eq!(s.total_size(), 24);
+    }
+    // Part of a mark is not a mark, however the bytes arrive.
+    let partial = [&[0xEF, 0xBB][..], minimal_text().as_bytes()].concat();
+    let expected = SnapshotError::Syntax {
+        offset: 0,
+        message: "expected `{` at the start of a heap snapshot".into(),
+    };
+    assert_eq!(
+        Snapshot::from_bytes(&partial, &Quiet).unwrap_err(),
+        expected
+    );
+    for cuts in [&[1][..], &[2], &[1, 2]] {
+        assert_eq!(feed_cut(&partial, cuts).unwrap_err(), expected);
+    }
 }
