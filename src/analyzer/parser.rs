@@ -541,7 +541,12 @@ impl Parser {
                     }
                     self.num_digits += (i - run_start) as u32;
                     if self.num_digits > 15 && (self.num_digits > 19 || num > MAX_SAFE_INTEGER) {
-                        return Err(self.range(base + i, "integer exceeds 2^53"));
+                        // Reported at the number's first digit: where its
+                        // digits end depends on how the input was chunked.
+                        return Err(SnapshotError::NumberRange {
+                            offset: self.consumed + (base + i) as u64 - self.num_digits as u64,
+                            message: "integer exceeds 2^53".into(),
+                        });
                     }
                     self.num = num;
                     if i == buf.len() {

@@ -134,3 +134,21 @@ fn byte_order_mark_split_over_chunks() {
         assert_eq!(feed_cut(&partial, cuts).unwrap_err(), expected);
     }
 }
+
+/// An oversized integer was reported where the digits seen so far ran out,
+/// so the offset in the error depended on how the file was chunked.
+#[test]
+fn oversized_integer_reported_at_its_first_digit() {
+    let text = minimal_text().replace(r#""nodes":[9,0,1"#, r#""nodes":[9,0,123456789012345678901"#);
+    let start = text.find("123456789").expect("the long number is there") as u64;
+    let expected = SnapshotError::NumberRange {
+        offset: start,
+        message: "integer exceeds 2^53".into(),
+    };
+    assert_eq!(load(&text).unwrap_err(), expected);
+    let bytes = text.as_bytes();
+    let s = start as usize;
+    for cuts in [&[s + 3][..], &[s + 17], &[s + 5, s + 10, s + 19, s + 20]] {
+        assert_eq!(feed_cut(bytes, cuts).unwrap_err(), expected);
+    }
+}
