@@ -10,6 +10,7 @@ use super::error::{Result, SnapshotError};
 use super::graph::{Graph, SizeColumn, EDGE_TYPE_BITS, MAX_NODES};
 use super::meta::{EdgeField, LocationField, Meta, NodeField};
 use super::strings::{push_code_point, StringTable};
+use crate::fault::{self, Site};
 
 /// Above 2^53 a JavaScript consumer could not represent the value exactly.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -192,6 +193,7 @@ impl Parser {
 
     /// Feeds the next chunk of the file.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        fault::inject(Site::Parser);
         let skip = self.skip_bom(chunk)?;
         let r = self.feed_inner(&chunk[skip..], skip);
         self.consumed += chunk.len() as u64;

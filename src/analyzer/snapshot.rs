@@ -11,6 +11,7 @@ use super::parser::Parser;
 use super::phases::{self, Retainers, NO_DISTANCE};
 use super::strings::{utf16_len, wtf8_to_string};
 use super::types::TypeIndices;
+use crate::fault::{self, Site};
 use once_cell::sync::OnceCell;
 use std::io::Read;
 use std::path::Path;
@@ -125,7 +126,10 @@ impl Snapshot {
         step(1, "retainers")?;
         let g = &graph;
         let (mut retainers, (eph, essential)) = std::thread::scope(|scope| {
-            let retainers = scope.spawn(|| phases::build_retainers(g));
+            let retainers = scope.spawn(|| {
+                fault::inject(Site::PhaseThread);
+                phases::build_retainers(g)
+            });
             let eph = EphemeronNames::build(
                 &g.strings,
                 &g.edge_name,
