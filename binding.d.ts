@@ -72,6 +72,12 @@ export declare class SnapshotStream {
 }
 
 /**
+ * @internal Test hook: makes the next pass through the named code path
+ * panic once (see `src/fault.rs`).
+ */
+export declare function __forcePanic(site: string): void
+
+/**
  * A process-wide token for writing one snapshot, or null while another
  * thread of this process is writing one.
  */

@@ -840,6 +840,7 @@ module.exports.NativeMonitor = nativeBinding.NativeMonitor
 module.exports.NativeSnapshot = nativeBinding.NativeSnapshot
 module.exports.NativeSnapshotTrigger = nativeBinding.NativeSnapshotTrigger
 module.exports.SnapshotStream = nativeBinding.SnapshotStream
+module.exports.__forcePanic = nativeBinding.__forcePanic
 module.exports.acquireSnapshotLease = nativeBinding.acquireSnapshotLease
 module.exports.checkSnapshotHeadroom = nativeBinding.checkSnapshotHeadroom
 module.exports.diffSnapshots = nativeBinding.diffSnapshots

@@ -10,6 +10,11 @@ function translate(err) {
     if (m) {
       err.code = m[1];
       err.message = m[2];
+    } else if (err.code === 'GenericFailure') {
+      // Our own errors all carry a prefix; napi's catch_unwind reports a
+      // caught Rust panic with this bare status instead.
+      err.code = 'ERR_INTERNAL';
+      err.message = `leakwatch internal error: ${err.message}`;
     }
   }
   return err;

@@ -35,7 +35,15 @@ let flushQueued = false;
 
 function flushPending() {
   flushQueued = false;
-  for (const log of pending) log[FLUSH]();
+  for (const log of pending) {
+    try {
+      log[FLUSH]();
+    } catch (err) {
+      // A background flush has no caller to throw to, and an uncaught error
+      // here would end the process: say what was lost instead.
+      process.emitWarning(`leakwatch: a BoundedLog lost its staged entries: ${err.message}`, { code: 'LEAKWATCH_LOG_FLUSH_FAILED' });
+    }
+  }
   pending.clear();
 }
 

@@ -4,6 +4,7 @@
 //! Rust with no Node dependency; `bindings` maps them to JavaScript.
 
 pub mod analyzer;
+pub mod fault;
 pub mod memory;
 pub mod trackers;
 

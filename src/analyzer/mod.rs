@@ -13,6 +13,8 @@ pub mod leaks;
 pub mod meta;
 pub mod parser;
 pub mod phases;
+#[cfg(test)]
+mod regressions;
 pub mod report;
 pub mod snapshot;
 pub mod strings;

@@ -10,6 +10,7 @@ use super::error::{Result, SnapshotError};
 use super::graph::{pack_edge, Graph, SizeColumn, MAX_EDGES, MAX_NODES, MAX_STRINGS};
 use super::meta::{EdgeField, LocationField, Meta, NodeField};
 use super::strings::{push_code_point, StringTable};
+use crate::fault::{self, Site};
 
 /// Above 2^53 a JavaScript consumer could not represent the value exactly.
 /// This bounds each number and also the sum of all self sizes, so that every
@@ -216,6 +217,7 @@ impl Parser {
 
     /// Feeds the next chunk of the file.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        fault::inject(Site::Parser);
         let skip = self.skip_bom(chunk)?;
         let r = self.feed_inner(&chunk[skip..], skip);
         self.consumed += chunk.len() as u64;

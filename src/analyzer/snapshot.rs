@@ -11,6 +11,7 @@ use super::parser::Parser;
 use super::phases::{self, Retainers, NO_DISTANCE};
 use super::strings::{utf16_len, wtf8_to_string};
 use super::types::TypeIndices;
+use crate::fault::{self, Site};
 use once_cell::sync::OnceCell;
 use std::io::Read;
 use std::path::Path;
@@ -138,7 +139,10 @@ impl Snapshot {
         );
         let g = &graph;
         let (essential, owners) = std::thread::scope(|scope| {
-            let owners = scope.spawn(|| phases::shallow_size_owners(g, &t));
+            let owners = scope.spawn(|| {
+                fault::inject(Site::PhaseThread);
+                phases::shallow_size_owners(g, &t)
+            });
             let page_owned = phases::mark_page_owned(g, &t);
             let essential = phases::essential_edges(g, &t, &page_owned, &eph);
             (essential, join(owners))

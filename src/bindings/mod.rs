@@ -3,6 +3,7 @@
 //! into a JS error. No analysis logic lives here.
 
 mod errors;
+mod fault;
 mod leaks;
 mod monitor;
 mod snapshot;

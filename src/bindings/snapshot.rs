@@ -4,6 +4,7 @@
 use super::errors::{from_core, guarded, invalid_arg, js_error, to_integer};
 use crate::analyzer::report::{NodeSummary, PathStep as CorePathStep, Report};
 use crate::analyzer::{Parser, Progress, Snapshot};
+use crate::fault::{self, Site};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -110,7 +111,7 @@ pub struct LoadJob {
 
 #[napi]
 impl LoadJob {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new() -> Self {
         LoadJob {
             state: Arc::new(JobState::default()),
@@ -144,18 +145,17 @@ pub enum Source {
     Parsed(Box<StreamParser>),
 }
 
-fn run(source: Source, state: &JobState) -> napi::Result<Held> {
-    guarded(|| {
-        let result = match source {
-            Source::Path(p) => Snapshot::from_path(std::path::Path::new(&p), state),
-            Source::Bytes(b) => Snapshot::from_bytes(&b, state),
-            Source::Parsed(stream) => {
-                let StreamParser { parser, _live } = *stream;
-                parser.finish().and_then(|g| Snapshot::analyze(g, state))
-            }
-        };
-        result.map(Held::new).map_err(from_core)
-    })
+/// Loads from any source; callers run it under `guarded`.
+fn load(source: Source, state: &JobState) -> napi::Result<Held> {
+    let result = match source {
+        Source::Path(p) => Snapshot::from_path(std::path::Path::new(&p), state),
+        Source::Bytes(b) => Snapshot::from_bytes(&b, state),
+        Source::Parsed(stream) => {
+            let StreamParser { parser, _live } = *stream;
+            parser.finish().and_then(|g| Snapshot::analyze(g, state))
+        }
+    };
+    result.map(Held::new).map_err(from_core)
 }
 
 pub struct LoadTask {
@@ -168,12 +168,17 @@ impl Task for LoadTask {
     type Output = Held;
     type JsValue = NativeSnapshot;
 
+    /// Runs on a libuv thread, where an unwinding panic would abort Node:
+    /// the whole body is guarded, and a panic rejects the Promise.
     fn compute(&mut self) -> napi::Result<Held> {
-        let source = self
-            .source
-            .take()
-            .ok_or_else(|| js_error("ERR_INTERNAL", "load task ran twice"))?;
-        run(source, &self.state)
+        guarded(|| {
+            fault::inject(Site::Task);
+            let source = self
+                .source
+                .take()
+                .ok_or_else(|| js_error("ERR_INTERNAL", "load task ran twice"))?;
+            load(source, &self.state)
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Held) -> napi::Result<NativeSnapshot> {
@@ -214,7 +219,8 @@ pub fn load_snapshot_sync(
     job: Option<&LoadJob>,
 ) -> napi::Result<NativeSnapshot> {
     let state = state_of(job);
-    run(source_of(source)?, &state).map(NativeSnapshot::wrap)
+    let source = source_of(source)?;
+    guarded(|| load(source, &state)).map(NativeSnapshot::wrap)
 }
 
 /// Accepts a snapshot chunk by chunk (e.g. from `v8.getHeapSnapshot()`), so it
@@ -227,7 +233,7 @@ pub struct SnapshotStream {
 
 #[napi]
 impl SnapshotStream {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new() -> Self {
         SnapshotStream {
             parser: Some(StreamParser::new()),
@@ -242,9 +248,10 @@ impl SnapshotStream {
                 "the snapshot stream has already finished",
             )
         })?;
-        let result = parser.parser.feed(chunk).map_err(from_core);
+        let result = guarded(|| parser.parser.feed(chunk).map_err(from_core));
         if result.is_err() {
-            // A stream that failed cannot resume; free what it had parsed.
+            // A stream that failed cannot resume (after a panic the parser's
+            // state is unknown); free what it had parsed.
             self.parser = None;
         }
         result
@@ -468,6 +475,7 @@ impl NativeSnapshot {
 
     #[napi(catch_unwind)]
     pub fn summary(&self) -> napi::Result<Vec<ClassSummaryRow>> {
+        fault::inject(Site::SyncCall);
         Ok(self
             .get()?
             .class_table()

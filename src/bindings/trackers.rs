@@ -6,6 +6,7 @@
 //! the hot path of every `on()` and `setTimeout()`.
 
 use super::errors::{invalid_arg, js_error, to_integer};
+use crate::fault::{self, Site};
 use crate::trackers::cells::CellPages;
 use crate::trackers::listeners::{self, ListenerRegistry};
 use crate::trackers::log::{BoundedLog, Entry, Kind, LogOptions, Overflow};
@@ -451,6 +452,7 @@ fn with_log<T>(handle: u32, f: impl FnOnce(&mut BoundedLog) -> T) -> napi::Resul
     let log = with_state(|s| s.logs.lock().get(&handle).map(|o| o.log.clone()))
         .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))?;
     let mut log = log.lock();
+    fault::inject(Site::Tracker);
     Ok(f(&mut log))
 }
 
