@@ -9,6 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fixture, leakwatch, OUT, ROOT } from './helpers.mjs';
+import prngModule from './fixtures/prng.js';
+
+const { prng } = prngModule;
 
 const { loadSnapshot, loadSnapshotSync } = leakwatch;
 const CHILD = path.join(ROOT, '__test__', 'fixtures', 'hostile-child.js');
@@ -31,14 +34,6 @@ const rssBound = (fileBytes) => 3 * fileBytes + 64 * MiB;
 // make the peak measure what leakwatch holds at once.
 const CHILD_ENV = { ...process.env, MALLOC_ARENA_MAX: '2' };
 
-function prng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function once(text, from, to) {
   const at = text.indexOf(from);
