@@ -1,6 +1,7 @@
 // A Rust panic must never abort Node. For each way native code is entered
 // (a synchronous call, an AsyncTask on the libuv pool, the analysis's second
-// thread, the streaming parser, a tracker holding its lock), a child process
+// thread, the parser's second thread, the streaming parser, a tracker holding
+// its lock), a child process
 // arms the hidden fault hook so that path really panics, and must see a JS
 // Error with code ERR_INTERNAL, keep working, and exit normally: a panic
 // unwinding into napi's `extern "C"` callbacks would instead end it with
@@ -28,6 +29,19 @@ const SNAPSHOT = JSON.stringify({
   strings: ['', 'Thing', 'g', 'x'],
 });
 
+// Big enough (about 1 MB) that the parser reads its arrays on two threads:
+// root --element i--> Thing, THINGS times. Built in the child (a command
+// line cannot carry it).
+const THINGS = 40_000;
+function bigSnapshot(meta, things) {
+  return JSON.stringify({
+    snapshot: { meta, node_count: things + 1, edge_count: things },
+    nodes: [9, 0, 1, 0, things, ...Array.from({ length: things }, (_, k) => [3, 1, 2 * k + 3, 100, 0]).flat()],
+    edges: Array.from({ length: things }, (_, k) => [1, k, 5 * (k + 1)]).flat(),
+    strings: ['', 'Thing'],
+  });
+}
+
 // Each scenario runs in its own child. `expectPanic(fn)` calls fn, which must
 // fail with the panic; the scenario then proves the same path works again.
 const PRELUDE = `
@@ -35,6 +49,7 @@ const lw = require(${JSON.stringify(ROOT)});
 const binding = require(${JSON.stringify(path.join(ROOT, 'binding.js'))});
 const { callNative } = require(${JSON.stringify(path.join(ROOT, 'lib', 'errors.js'))});
 const bytes = Buffer.from(${JSON.stringify(SNAPSHOT)});
+const bigBytes = Buffer.from((${bigSnapshot.toString()})(${JSON.stringify(JSON.parse(SNAPSHOT).snapshot.meta)}, ${THINGS}));
 async function expectPanic(fn) {
   try {
     await fn();
@@ -70,6 +85,15 @@ const SCENARIOS = {
     binding.__forcePanic('phase-thread');
     const syncFailure = await expectPanic(() => lw.loadSnapshotSync(bytes));
     const after = (await lw.loadSnapshot(bytes)).totalSize;
+    return { failure, syncFailure, after };`,
+  // The parser's second thread, reading part of the nodes array: its panic
+  // is resumed on the parsing thread, then caught like the others.
+  'parser-thread': `
+    binding.__forcePanic('parser-thread');
+    const failure = await expectPanic(() => lw.loadSnapshot(bigBytes));
+    binding.__forcePanic('parser-thread');
+    const syncFailure = await expectPanic(() => lw.loadSnapshotSync(bigBytes));
+    const after = (await lw.loadSnapshot(bigBytes)).totalSize;
     return { failure, syncFailure, after };`,
   // SnapshotStream.write(): the parser panics mid-stream; that stream is
   // finished (its parser state is unknown), a new one loads.
@@ -144,6 +168,12 @@ check('phase-thread', (r) => {
   isPanicError(r.failure, 'PhaseThread');
   isPanicError(r.syncFailure, 'PhaseThread');
   assert.equal(r.after, 150);
+});
+
+check('parser-thread', (r) => {
+  isPanicError(r.failure, 'ParserThread');
+  isPanicError(r.syncFailure, 'ParserThread');
+  assert.equal(r.after, THINGS * 100);
 });
 
 check('parser', (r) => {

@@ -19,6 +19,8 @@ pub enum Site {
     Parser = 4,
     /// A tracker call while it holds its log's lock.
     Tracker = 5,
+    /// The parser's second thread, reading part of a large integer array.
+    ParserThread = 6,
 }
 
 impl Site {
@@ -29,6 +31,7 @@ impl Site {
             "phase-thread" => Site::PhaseThread,
             "parser" => Site::Parser,
             "tracker" => Site::Tracker,
+            "parser-thread" => Site::ParserThread,
             _ => return None,
         })
     }

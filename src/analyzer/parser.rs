@@ -11,6 +11,9 @@ use super::graph::{pack_edge, Graph, SizeColumn, MAX_EDGES, MAX_NODES, MAX_STRIN
 use super::meta::{EdgeField, LocationField, Meta, NodeField};
 use super::strings::{push_code_point, StringTable};
 use crate::fault::{self, Site};
+use split::SplitScan;
+
+mod split;
 
 /// Above 2^53 a JavaScript consumer could not represent the value exactly.
 /// This bounds each number and also the sum of all self sizes, so that every
@@ -26,6 +29,14 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 const MAX_TRUSTED_RESERVE: u64 = 1 << 22;
 /// Integers buffered before records are validated and stored in bulk.
 const STAGED_VALUES: usize = 1 << 14;
+/// Integer arrays are read in windows of this many bytes, each cut in two
+/// parts read at once on two threads ([`split`]); smaller input is read on
+/// one (a thread per window costs tens of microseconds).
+const SPLIT_WINDOW: usize = 4 << 20;
+const SPLIT_MIN_BYTES: usize = 256 << 10;
+/// The part of a window this thread reads: it also validates and stores
+/// every value of the window, which the other thread only reads.
+const SPLIT_OWN_PERCENT: usize = 40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Top {
@@ -133,6 +144,14 @@ pub struct Parser {
     field_left: usize,
     /// Where each staged record starts, so an invalid record is named exactly.
     record_starts: Vec<u64>,
+    /// The second thread's buffers, kept from window to window.
+    split_scan: SplitScan,
+    /// Windows at least this long are read on two threads.
+    split_min: usize,
+    split_window: usize,
+    /// Values the other thread read, so tests can tell the split happened.
+    #[cfg(test)]
+    split_taken: usize,
 }
 
 impl Default for Parser {
@@ -184,7 +203,21 @@ impl Parser {
             width: 1,
             field_left: 0,
             record_starts: Vec::new(),
+            split_scan: SplitScan::default(),
+            split_min: SPLIT_MIN_BYTES,
+            split_window: SPLIT_WINDOW,
+            #[cfg(test)]
+            split_taken: 0,
         }
+    }
+
+    /// Tests cut tiny inputs into windows as the parser cuts big ones
+    /// (`usize::MAX`: never).
+    #[cfg(test)]
+    pub(crate) fn with_split_window(mut self, bytes: usize) -> Self {
+        self.split_min = bytes.max(1);
+        self.split_window = bytes.max(1);
+        self
     }
 
     /// Total input length, when known, bounds what a declared count may reserve.
@@ -571,6 +604,121 @@ impl Parser {
 
     /// Reads a flat array of non-negative integers into the current section.
     fn scan_ints(&mut self, buf: &[u8], mut i: usize, base: usize) -> Result<(usize, bool)> {
+        if matches!(self.section, Section::Nodes | Section::Edges) {
+            while buf.len() - i >= self.split_min {
+                let end = buf.len().min(i.saturating_add(self.split_window));
+                let (next, done) = self.scan_window_split(buf, i, end, base)?;
+                if done {
+                    return Ok((next, true));
+                }
+                i = next;
+            }
+        }
+        self.scan_ints_seq(buf, i, base)
+    }
+
+    /// Reads `buf[i..end]` of an integer array, cut at a comma: this thread
+    /// reads the first part while another reads the rest, whose values are
+    /// then staged here in order. Whatever the other thread left (an
+    /// incomplete number at `end`, anything unexpected) is read sequentially,
+    /// so results and errors are the sequential ones.
+    fn scan_window_split(
+        &mut self,
+        buf: &[u8],
+        i: usize,
+        end: usize,
+        base: usize,
+    ) -> Result<(usize, bool)> {
+        let cut = i + (end - i) * SPLIT_OWN_PERCENT / 100;
+        let Some(split) = buf[cut..end]
+            .iter()
+            .position(|&b| b == b',')
+            .map(|p| cut + p + 1)
+        else {
+            return self.scan_ints_seq(&buf[..end], i, base);
+        };
+        let mut theirs = std::mem::take(&mut self.split_scan);
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                fault::inject(Site::ParserThread);
+                theirs.scan(&buf[split..end]);
+                theirs
+            });
+            let mine = self.scan_ints_seq(&buf[..split], i, base);
+            match worker.join() {
+                Ok(theirs) => (mine, theirs),
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        });
+        let (next, done) = match mine {
+            Ok(r) => r,
+            Err(e) => {
+                self.split_scan = theirs;
+                return Err(e);
+            }
+        };
+        if done {
+            self.split_scan = theirs;
+            return Ok((next, true));
+        }
+        // A complete first part ends just after a comma, expecting a value.
+        let mut resume = next;
+        if next == split && self.phase == ArrayPhase::Item {
+            let staged = self.stage_values(
+                &theirs.values,
+                &theirs.starts,
+                self.consumed + (base + split) as u64,
+            );
+            resume = split + theirs.resume;
+            self.split_scan = theirs;
+            staged?;
+        } else {
+            self.split_scan = theirs;
+        }
+        self.scan_ints_seq(&buf[..end], resume, base)
+    }
+
+    /// Stages values read by the other thread, as `stage` would one by one;
+    /// `starts` are offsets from `at` (the byte where the values' slice
+    /// begins). Records are validated in the batches `stage` makes, so that a
+    /// bad record and a syntax error after it are found in the same order.
+    fn stage_values(&mut self, values: &[u64], starts: &[u32], at: u64) -> Result<()> {
+        let width = self.width.max(1);
+        let pos = (width - self.field_left) % width;
+        let first = (width - pos) % width;
+        self.record_starts.extend(
+            starts
+                .iter()
+                .skip(first)
+                .step_by(width)
+                .map(|&s| at + s as u64),
+        );
+        self.staged.extend_from_slice(values);
+        #[cfg(test)]
+        {
+            self.split_taken += values.len();
+        }
+        let end_pos = (pos + values.len()) % width;
+        self.field_left = (width - end_pos) % width;
+        let batch = STAGED_VALUES.div_ceil(width) * width;
+        let full = self.staged.len() / batch * batch;
+        if full == 0 {
+            return Ok(());
+        }
+        let mut staged = std::mem::take(&mut self.staged);
+        let mut starts = std::mem::take(&mut self.record_starts);
+        let result = staged[..full]
+            .chunks(batch)
+            .zip(starts.chunks(batch / width))
+            .try_for_each(|(values, starts)| self.take_records(values, starts));
+        staged.drain(..full);
+        starts.drain(..full / width);
+        self.staged = staged;
+        self.record_starts = starts;
+        result
+    }
+
+    fn scan_ints_seq(&mut self, buf: &[u8], mut i: usize, base: usize) -> Result<(usize, bool)> {
         while i < buf.len() {
             let b = buf[i];
             match self.phase {
@@ -729,18 +877,21 @@ impl Parser {
         let mut staged = std::mem::take(&mut self.staged);
         let mut starts = std::mem::take(&mut self.record_starts);
         let records = staged.len() / width;
-        let values = &staged[..records * width];
-        let result = match self.section {
-            Section::Nodes => self.take_nodes(values, &starts),
-            Section::Edges => self.take_edges(values, &starts),
-            Section::Locations => self.take_locations(values, &starts),
-            _ => Ok(()),
-        };
+        let result = self.take_records(&staged[..records * width], &starts);
         staged.drain(..records * width);
         starts.drain(..records.min(starts.len()));
         self.staged = staged;
         self.record_starts = starts;
         result
+    }
+
+    fn take_records(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
+        match self.section {
+            Section::Nodes => self.take_nodes(values, starts),
+            Section::Edges => self.take_edges(values, starts),
+            Section::Locations => self.take_locations(values, starts),
+            _ => Ok(()),
+        }
     }
 
     fn take_nodes(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
