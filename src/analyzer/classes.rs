@@ -5,7 +5,7 @@
 
 use super::graph::Graph;
 use super::phases::NO_DISTANCE;
-use super::strings::{cmp_utf16, json_quote, utf16_len};
+use super::strings::{cmp_utf16, json_quote, utf16_len, wtf8_to_string};
 use super::types::TypeIndices;
 use std::collections::HashMap;
 
@@ -462,6 +462,21 @@ pub struct ClassSummary {
 }
 
 impl ClassSummary {
+    /// Each class's distance: the least over its nodes that have a size, as
+    /// DevTools' summary shows it (`NO_DISTANCE` when there is none).
+    pub fn apply_distances(&mut self, g: &Graph, distances: &[i32]) {
+        let mut least = vec![i32::MAX; self.internal.len()];
+        for (o, &c) in self.node_class.iter().enumerate() {
+            if g.self_size.get(o as u32) != 0 {
+                let d = &mut least[c as usize];
+                *d = (*d).min(distances[o]);
+            }
+        }
+        for (info, d) in self.internal.iter_mut().zip(least) {
+            info.distance = if d == i32::MAX { NO_DISTANCE } else { d };
+        }
+    }
+
     pub fn info(&self, class: u32) -> &ClassInfo {
         &self.internal[class as usize]
     }
@@ -486,38 +501,47 @@ impl ClassSummary {
 pub struct ClassSummaryInput<'a> {
     pub graph: &'a Graph,
     pub types: &'a TypeIndices,
-    pub class_index: &'a [u32],
-    pub distances: &'a [i32],
+    /// Strings `class_indices` added, numbered after the graph's own.
+    pub added_strings: &'a [Vec<u8>],
     pub retained: &'a [u64],
     pub dominated_first: &'a [u32],
     pub dominated: &'a [u32],
 }
 
-pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
+/// Groups nodes into classes, turning each node's class name index (in
+/// `class_index`, which becomes the node's class id) into totals. Distances
+/// are left for [`ClassSummary::apply_distances`], so this can run while they
+/// are computed.
+pub fn summarize_classes(input: ClassSummaryInput, class_index: Vec<u32>) -> ClassSummary {
     let g = input.graph;
     let n = g.node_count();
-    // DevTools keeps the last location recorded for a node; a stable sort by
-    // node then walking to the last entry per node does the same.
-    let mut locations = g.locations.clone();
-    locations.sort_by_key(|l| l[0]);
-    let mut next_location = 0usize;
+    let own_strings = g.strings.len() as u32;
+    let text = |s: u32| -> &[u8] {
+        match s.checked_sub(own_strings) {
+            None => g.strings.wtf8(s),
+            Some(k) => input.added_strings.get(k as usize).map_or(&[], |t| t),
+        }
+    };
+    // DevTools keeps the last location recorded for a node.
+    const NO_LOCATION: u32 = u32::MAX;
+    let mut last_location = vec![NO_LOCATION; n];
+    for (k, l) in g.locations.iter().enumerate() {
+        last_location[l[0] as usize] = k as u32;
+    }
     const NO_CLASS: u32 = u32::MAX;
-    let mut by_index: Vec<u32> = vec![NO_CLASS; g.strings.len()];
+    let string_count = own_strings as usize + input.added_strings.len();
+    let mut by_index: Vec<u32> = vec![NO_CLASS; string_count];
     let mut by_location: HashMap<ClassKey, u32> = HashMap::new();
-    let mut text_of_class: Vec<u32> = vec![NO_CLASS; g.strings.len()];
+    let mut text_of_class: Vec<u32> = vec![NO_CLASS; string_count];
     let mut class_texts: HashMap<&[u8], u32> = HashMap::new();
     let mut internal: Vec<ClassInfo> = Vec::new();
-    let mut node_class = vec![0u32; n];
+    let mut node_class = class_index;
     for (o, node_class_slot) in node_class.iter_mut().enumerate() {
-        let class_index = input.class_index[o];
-        while next_location < locations.len() && (locations[next_location][0] as usize) < o {
-            next_location += 1;
-        }
-        let mut location = None;
-        while next_location < locations.len() && locations[next_location][0] as usize == o {
-            location = Some(locations[next_location]);
-            next_location += 1;
-        }
+        let class_index = *node_class_slot;
+        let location = match last_location[o] {
+            NO_LOCATION => None,
+            k => Some(g.locations[k as usize]),
+        };
         let located = match location {
             Some([_, s, l, c]) if g.node_kind[o] & 0x3F == input.types.object => {
                 // Two class indices with equal text are one located class;
@@ -525,9 +549,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
                 let text = match text_of_class[class_index as usize] {
                     NO_CLASS => {
                         let next = class_texts.len() as u32;
-                        let id = *class_texts
-                            .entry(g.strings.wtf8(class_index))
-                            .or_insert(next);
+                        let id = *class_texts.entry(text(class_index)).or_insert(next);
                         text_of_class[class_index as usize] = id;
                         id
                     }
@@ -544,7 +566,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         let id = match existing {
             Some(id) => id,
             None => {
-                let name = g.strings.get(class_index).into_owned();
+                let name = wtf8_to_string(text(class_index)).into_owned();
                 let public_key = match &located {
                     None => format!(",{name}"),
                     Some(ClassKey::Located(s, l, c, _)) => format!("{s},{l},{c},{name}"),
@@ -555,7 +577,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
                     count: 0,
                     self_size: 0,
                     retained_size: 0,
-                    distance: i32::MAX,
+                    distance: NO_DISTANCE,
                     first_node: u32::MAX,
                 });
                 let id = (internal.len() - 1) as u32;
@@ -579,8 +601,8 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         }
         info.count += 1;
         info.self_size = info.self_size.saturating_add(size);
-        info.distance = info.distance.min(input.distances[o]);
     }
+    drop(last_location);
     drop(by_location);
     let index_classes: HashMap<u32, u32> = by_index
         .iter()
@@ -635,11 +657,6 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
     let mut public_flag = vec![false; internal.len()];
     for &c in &public {
         public_flag[c as usize] = true;
-    }
-    for info in internal.iter_mut() {
-        if info.distance == i32::MAX {
-            info.distance = NO_DISTANCE;
-        }
     }
     ClassSummary {
         node_class,

@@ -169,27 +169,32 @@ impl Snapshot {
         // before the next pair keeps that pair's peak down on huge heaps.
         let retained = phases::retained_sizes(&graph, &dominator, &order);
         drop(order);
+        // Distances are the longest phase left; everything else, up to the
+        // class totals, runs beside them.
         let g = &graph;
-        let (distance, (names, (dominated_first, dominated))) = std::thread::scope(|scope| {
+        let (distance, (mut classes, names)) = std::thread::scope(|scope| {
             let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
-            let names = class_indices(g, &t);
-            let dominated = phases::dominated_nodes(&dominator, g.root);
-            (join(distance), (names, dominated))
-        });
+            let mut names = class_indices(g, &t);
+            step(6, "class-summary")?;
+            let (dominated_first, dominated) = phases::dominated_nodes(&dominator, g.root);
+            let classes = summarize_classes(
+                ClassSummaryInput {
+                    graph: g,
+                    types: &t,
+                    added_strings: &names.new_strings,
+                    retained: &retained,
+                    dominated_first: &dominated_first,
+                    dominated: &dominated,
+                },
+                std::mem::take(&mut names.classes),
+            );
+            Ok::<_, SnapshotError>((join(distance), (classes, names)))
+        })?;
         drop(eph);
         for text in &names.new_strings {
             graph.strings.push_wtf8(text);
         }
-        step(6, "class-summary")?;
-        let classes = summarize_classes(ClassSummaryInput {
-            graph: &graph,
-            types: &t,
-            class_index: &names.classes,
-            distances: &distance,
-            retained: &retained,
-            dominated_first: &dominated_first,
-            dominated: &dominated,
-        });
+        classes.apply_distances(&graph, &distance);
         progress.report("done", steps, steps);
         Ok(Snapshot {
             graph,
