@@ -342,7 +342,7 @@ function install() {
     if (st === undefined || st.epoch !== epoch) st = installState(this);
     if (!st) return orig.call(this, type, listener);
     // Listeners added before install() are the baseline of a new key.
-    if (st.keys.get(type) === undefined) keyOf(st, type, this.listenerCount(type));
+    if (st.lastType !== type && st.keys.get(type) === undefined) keyOf(st, type, this.listenerCount(type));
     return removeAndCount(orig, st, this, type, listener);
   };
   const eeRemoveAll = (orig) => function (type) {

@@ -472,39 +472,31 @@ impl BitSet {
     }
 }
 
-/// Immediate dominators by Lengauer–Tarjan (simple eval/link with iterative
-/// path compression), replicating DevTools' traversal exactly: DFS from the
-/// root over essential edges in edge order; then DFS from each node that has
-/// only non-essential retainers, hung under the root; then any node still
-/// unvisited (a cycle kept only by itself) individually under the root.
-///
-/// Returns the dominator of each ordinal and the DFS visiting order, which is
-/// the order retained sizes accumulate in.
-pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
-    let n = g.node_count();
-    let len = n + 1;
-    // Vertices are numbered from 1 so that 0 can mean "none". Six arrays of
-    // n words are live at the peak; the textbook form needs eight. `parent`
-    // doubles as the link forest's ancestor array (a vertex's parent is read
-    // only when the vertex is linked, and a linked vertex's entry is what path
-    // compression rewrites), with `linked` telling the two apart.
-    let mut parent = vec![0u32; len];
-    let mut linked = BitSet::new(len);
-    let mut vertex = vec![0u32; len];
-    let mut label = vec![0u32; len];
-    let mut semi = vec![0u32; len];
-    // During the DFS: next edge to look at per ordinal; afterwards the
-    // dominators, with unsettled entries doubling as bucket chain links.
-    let mut dom = vec![0u32; len];
-    let mut count: u32 = 0;
+/// Lengauer–Tarjan's state after its first depth-first search, which reads
+/// only forward edges and so can run while the retainer lists are built.
+/// Vertices are numbered from 1 so that 0 can mean "none".
+pub struct DominatorDfs {
+    parent: Vec<u32>,
+    vertex: Vec<u32>,
+    label: Vec<u32>,
+    semi: Vec<u32>,
+    /// The DFS's next edge per ordinal, then the dominators.
+    dom: Vec<u32>,
+    count: u32,
+}
 
-    let dfs = |start: u32,
-               parent: &mut [u32],
-               vertex: &mut [u32],
-               label: &mut [u32],
-               semi: &mut [u32],
-               cursor: &mut [u32],
-               count: &mut u32| {
+impl DominatorDfs {
+    /// Depth-first from `start` over essential edges in edge order, as
+    /// DevTools walks; `dom` is the per-vertex edge cursor meanwhile.
+    fn walk(&mut self, g: &Graph, essential: &BitSet, start: u32) {
+        let DominatorDfs {
+            parent,
+            vertex,
+            label,
+            semi,
+            dom: cursor,
+            count,
+        } = self;
         cursor[start as usize - 1] = g.first_edge[start as usize - 1];
         let mut v = start;
         while v != 0 {
@@ -532,36 +524,65 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
             }
             v = next;
         }
-    };
+    }
+}
 
+/// The first depth-first search: from the root over essential edges.
+pub fn dominator_dfs(g: &Graph, essential: &BitSet) -> DominatorDfs {
+    let len = g.node_count() + 1;
+    let mut dfs = DominatorDfs {
+        parent: vec![0u32; len],
+        vertex: vec![0u32; len],
+        label: vec![0u32; len],
+        semi: vec![0u32; len],
+        dom: vec![0u32; len],
+        count: 0,
+    };
+    dfs.walk(g, essential, g.root + 1);
+    dfs
+}
+
+/// Immediate dominators by Lengauer–Tarjan (simple eval/link with iterative
+/// path compression), replicating DevTools' traversal exactly: after the DFS
+/// from the root (`first`), a DFS from each node that has only non-essential
+/// retainers, hung under the root; then any node still unvisited (a cycle
+/// kept only by itself) individually under the root.
+///
+/// Returns the dominator of each ordinal and the DFS visiting order, which is
+/// the order retained sizes accumulate in.
+pub fn dominators(
+    g: &Graph,
+    r: &Retainers,
+    essential: &BitSet,
+    mut first: DominatorDfs,
+) -> (Vec<u32>, Vec<u32>) {
+    let n = g.node_count();
+    let len = n + 1;
     let root_v = g.root + 1;
-    dfs(
-        root_v,
-        &mut parent,
-        &mut vertex,
-        &mut label,
-        &mut semi,
-        &mut dom,
-        &mut count,
-    );
     let has_essential_retainer =
         |o: u32| -> bool { r.of(o).iter().any(|&s| s & ESSENTIAL_BIT != 0) };
-    if (count as usize) < n {
+    if (first.count as usize) < n {
         for v in 1..=n as u32 {
-            if semi[v as usize] == 0 && !has_essential_retainer(v - 1) {
-                parent[v as usize] = root_v;
-                dfs(
-                    v,
-                    &mut parent,
-                    &mut vertex,
-                    &mut label,
-                    &mut semi,
-                    &mut dom,
-                    &mut count,
-                );
+            if first.semi[v as usize] == 0 && !has_essential_retainer(v - 1) {
+                first.parent[v as usize] = root_v;
+                first.walk(g, essential, v);
             }
         }
     }
+    // Six arrays of n words are live at the peak; the textbook form needs
+    // eight. `parent` doubles as the link forest's ancestor array (a vertex's
+    // parent is read only when the vertex is linked, and a linked vertex's
+    // entry is what path compression rewrites), with `linked` telling the two
+    // apart.
+    let DominatorDfs {
+        mut parent,
+        mut vertex,
+        mut label,
+        mut semi,
+        mut dom,
+        mut count,
+    } = first;
+    let mut linked = BitSet::new(len);
     if (count as usize) < n {
         for v in 1..=n as u32 {
             if semi[v as usize] == 0 {

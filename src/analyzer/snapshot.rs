@@ -151,15 +151,24 @@ impl Snapshot {
         phases::move_shallow_sizes(&mut graph, &t, &owners);
         drop(owners);
         step(3, "retainers")?;
+        // The dominators' first DFS reads only forward edges, so it runs
+        // while the other thread packs the edge names and then builds the
+        // retainer lists: in that order, so the names' column is freed before
+        // the lists are allocated.
         let names = std::mem::take(&mut graph.edge_name);
         let g = &graph;
-        let (retainers, packed) = std::thread::scope(|scope| {
-            let packed = scope.spawn(move || PackedNames::pack(&names));
-            let retainers = phases::build_retainers(g, Some(&essential));
-            (retainers, join(packed))
+        let marked = &essential;
+        let (dfs, (retainers, packed)) = std::thread::scope(|scope| {
+            let other = scope.spawn(move || {
+                let packed = PackedNames::pack(&names);
+                drop(names);
+                (phases::build_retainers(g, Some(marked)), packed)
+            });
+            let dfs = phases::dominator_dfs(g, marked);
+            (dfs, join(other))
         });
         step(4, "dominators")?;
-        let (dominator, order) = phases::dominators(&graph, &retainers, &essential);
+        let (dominator, order) = phases::dominators(&graph, &retainers, &essential, dfs);
         // Queries rebuild the lists on demand, without the flags.
         drop(retainers);
         drop(essential);

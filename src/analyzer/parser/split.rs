@@ -211,7 +211,7 @@ mod differential_tests {
         );
         assert!(intact.starts_with("[9, "), "{intact}");
         // Most values went through the other thread: 600 nodes and ~1500
-        // edges hold 8700 values, 60% of each window is theirs.
+        // edges hold 8700 values, two thirds of each window are theirs.
         let (_, taken) = parse_counting(good.as_bytes(), len, 64);
         assert!(
             (4000..8700).contains(&taken),
