@@ -604,16 +604,15 @@ impl Parser {
     }
 
     /// Reads a flat array of non-negative integers into the current section.
+    /// Reads an integer array (`nodes`, `edges`, `locations`).
     fn scan_ints(&mut self, buf: &[u8], mut i: usize, base: usize) -> Result<(usize, bool)> {
-        if matches!(self.section, Section::Nodes | Section::Edges) {
-            while buf.len() - i >= self.split_min {
-                let end = buf.len().min(i.saturating_add(self.split_window));
-                let (next, done) = self.scan_window_split(buf, i, end, base)?;
-                if done {
-                    return Ok((next, true));
-                }
-                i = next;
+        while buf.len() - i >= self.split_min {
+            let end = buf.len().min(i.saturating_add(self.split_window));
+            let (next, done) = self.scan_window_split(buf, i, end, base)?;
+            if done {
+                return Ok((next, true));
             }
+            i = next;
         }
         self.scan_ints_seq(buf, i, base)
     }

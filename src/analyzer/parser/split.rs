@@ -1,10 +1,10 @@
 //! The second thread's share of an integer array.
 //!
-//! Reading `nodes` and `edges` is most of a load, and it is one long run of
-//! digits and commas. The parser cuts each large window of that run at a
-//! comma: it reads the first part itself while this scan reads the rest into
-//! a flat list, which the parser then stages as if it had read the values
-//! itself. The scan takes a value only once the comma after it is seen, and
+//! Reading `nodes`, `edges` and `locations` is most of a load, and each is
+//! one long run of digits and commas. The parser cuts each large window of
+//! such a run at a comma: it reads the first part itself while this scan
+//! reads the rest into a flat list, which the parser then stages as if it had
+//! read the values itself. The scan takes a value only once the comma after it is seen, and
 //! it stops at anything it does not expect, leaving that to the sequential
 //! parser: every error, and every byte offset in it, is the sequential one.
 
@@ -144,9 +144,22 @@ mod differential_tests {
                 edges.extend([2 + j % 2, 2 + (k + j) % 3, 7 * ((k * 31 + j) % n)]);
             }
         }
+        // Every third node has a source location; ids run to 7 digits.
+        let locations: Vec<String> = (1..n)
+            .step_by(3)
+            .map(|k| format!("{},{},{},{}", 7 * k, k % 5, k * 13, k * 7919 % 1_000_003))
+            .collect();
         snapshot_text(&nodes, &edges, &["", "root", "A", "B", "C"], None)
             .replace(",3,", ",\n3,")
             .replace("],", "]\n,")
+            .replace(
+                r#""edge_fields":["type","name_or_index","to_node"]"#,
+                r#""edge_fields":["type","name_or_index","to_node"],"location_fields":["object_index","script_id","line","column"]"#,
+            )
+            .replace(
+                r#","strings":"#,
+                &format!(r#","locations":[{}],"strings":"#, locations.join(",\n")),
+            )
     }
 
     fn parse(bytes: &[u8], chunk: usize, window: usize) -> Result<Graph> {
@@ -172,14 +185,15 @@ mod differential_tests {
                     .map(|o| g.self_size.get(o))
                     .collect();
                 format!(
-                    "{:?} {:?} {:?} {sizes:?} {:?} {:?} {:?} {}",
+                    "{:?} {:?} {:?} {sizes:?} {:?} {:?} {:?} {} {:?}",
                     g.node_kind,
                     g.node_name,
                     g.node_id,
                     g.first_edge,
                     g.edge_to_type,
                     g.edge_name,
-                    g.root
+                    g.root,
+                    g.locations
                 )
             }
             Err(e) => format!("{} {e}", e.code()),
@@ -210,11 +224,12 @@ mod differential_tests {
             "intact",
         );
         assert!(intact.starts_with("[9, "), "{intact}");
-        // Most values went through the other thread: 600 nodes and ~1500
-        // edges hold 8700 values, two thirds of each window are theirs.
-        let (_, taken) = parse_counting(good.as_bytes(), len, 64);
+        // Most values went through the other thread: 600 nodes, ~1500 edges
+        // and 200 locations hold 9500 values, two thirds of each window are theirs.
+        let (parsed, taken) = parse_counting(good.as_bytes(), len, 64);
+        assert_eq!(parsed.map(|g| g.locations.len()).ok(), Some(200));
         assert!(
-            (4000..8700).contains(&taken),
+            (5000..9500).contains(&taken),
             "{taken} values read by the other thread"
         );
         let windows = [(len, 64), (len, 1000), (4096, 333), (777, 97)];
