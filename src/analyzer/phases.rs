@@ -41,6 +41,12 @@ impl BitSet {
     pub fn set(&mut self, i: usize) {
         self.words[i >> 6] |= 1 << (i & 63);
     }
+    /// Adds every member of `other`, a set of the same length.
+    pub fn union_with(&mut self, other: &BitSet) {
+        for (w, o) in self.words.iter_mut().zip(&other.words) {
+            *w |= o;
+        }
+    }
 }
 
 /// Reverse CSR: for each node, the nodes holding an edge to it. The source
@@ -240,17 +246,28 @@ pub fn mark_page_owned(g: &Graph, t: &TypeIndices) -> BitSet {
     owned
 }
 
+/// The first node of the second half of the edges, so two threads can each
+/// mark one half.
+pub fn edge_midpoint(g: &Graph) -> u32 {
+    let half = g.edge_count() / 2;
+    let after = g.first_edge.partition_point(|&f| (f as usize) < half);
+    after.min(g.node_count()) as u32
+}
+
 /// Which edges retain for dominator purposes: not weak, not self edges, not a
 /// WeakMap table's edge to a value (the key's edge keeps it), and away from
-/// the root neither shortcuts nor edges from non-page-owned to page-owned nodes.
+/// the root neither shortcuts nor edges from non-page-owned to page-owned
+/// nodes. Only the edges of `sources` are marked, in a set over all edges
+/// whose other words stay zero (and, mapped fresh, uncommitted).
 pub fn essential_edges(
     g: &Graph,
     t: &TypeIndices,
     page_owned: &BitSet,
     eph: &EphemeronNames,
+    sources: std::ops::Range<u32>,
 ) -> BitSet {
     let mut essential = BitSet::new(g.edge_count());
-    for src in 0..g.node_count() as u32 {
+    for src in sources {
         let src_owned = page_owned.get(src as usize);
         for e in g.edges(src) {
             let ty = g.edge_type(e);

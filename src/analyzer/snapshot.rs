@@ -144,7 +144,18 @@ impl Snapshot {
                 phases::shallow_size_owners(g, &t)
             });
             let page_owned = phases::mark_page_owned(g, &t);
-            let essential = phases::essential_edges(g, &t, &page_owned, &eph);
+            // The edge pass is split: the flood above takes about as long
+            // as the owners, so both threads are free for it.
+            let mid = phases::edge_midpoint(g);
+            let essential = std::thread::scope(|halves| {
+                let tail = halves.spawn(|| {
+                    let all = g.node_count() as u32;
+                    phases::essential_edges(g, &t, &page_owned, &eph, mid..all)
+                });
+                let mut essential = phases::essential_edges(g, &t, &page_owned, &eph, 0..mid);
+                essential.union_with(&join(tail));
+                essential
+            });
             (essential, join(owners))
         });
         step(2, "shallow-sizes")?;
