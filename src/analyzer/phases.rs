@@ -3,7 +3,7 @@
 //! one phase. Every phase works on flat slices indexed by node or edge ordinal.
 
 use super::ephemeron::EphemeronNames;
-use super::graph::{Graph, MAX_NODES};
+use super::graph::{Graph, SizeColumn, MAX_NODES};
 use super::types::TypeIndices;
 use std::collections::HashMap;
 
@@ -478,20 +478,30 @@ impl BitSet {
 /// only non-essential retainers, hung under the root; then any node still
 /// unvisited (a cycle kept only by itself) individually under the root.
 ///
+/// Takes the forward edge offsets (`Graph::first_edge`) and the essential set
+/// by value: only the DFS reads them, and freeing both before the semi-
+/// dominator pass, which holds the most arrays, lowers this phase's peak. The
+/// caller keeps the offsets packed meanwhile.
+///
 /// Returns the dominator of each ordinal and the DFS visiting order, which is
 /// the order retained sizes accumulate in.
-pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Vec<u32>) {
-    let n = g.node_count();
+pub fn dominators(
+    first_edge: Vec<u32>,
+    edge_to_type: &[u32],
+    root: u32,
+    r: &Retainers,
+    essential: BitSet,
+) -> (Vec<u32>, Vec<u32>) {
+    let n = first_edge.len() - 1;
     let len = n + 1;
     // Vertices are numbered from 1 so that 0 can mean "none". Six arrays of
     // n words are live at the peak; the textbook form needs eight. `parent`
     // doubles as the link forest's ancestor array (a vertex's parent is read
     // only when the vertex is linked, and a linked vertex's entry is what path
-    // compression rewrites), with `linked` telling the two apart.
+    // compression rewrites), with `linked` telling the two apart. The DFS
+    // needs only four of them.
     let mut parent = vec![0u32; len];
-    let mut linked = BitSet::new(len);
     let mut vertex = vec![0u32; len];
-    let mut label = vec![0u32; len];
     let mut semi = vec![0u32; len];
     // During the DFS: next edge to look at per ordinal; afterwards the
     // dominators, with unsettled entries doubling as bucket chain links.
@@ -501,29 +511,27 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
     let dfs = |start: u32,
                parent: &mut [u32],
                vertex: &mut [u32],
-               label: &mut [u32],
                semi: &mut [u32],
                cursor: &mut [u32],
                count: &mut u32| {
-        cursor[start as usize - 1] = g.first_edge[start as usize - 1];
+        cursor[start as usize - 1] = first_edge[start as usize - 1];
         let mut v = start;
         while v != 0 {
             if semi[v as usize] == 0 {
                 *count += 1;
                 semi[v as usize] = *count;
                 vertex[*count as usize] = v;
-                label[v as usize] = v;
             }
             let mut next = parent[v as usize];
             let vo = v as usize - 1;
-            let end = g.first_edge[vo + 1];
+            let end = first_edge[vo + 1];
             while cursor[vo] < end {
                 let e = cursor[vo] as usize;
                 if essential.get(e) {
-                    let w = g.edge_target(e) + 1;
+                    let w = super::graph::packed_target(edge_to_type[e]) + 1;
                     if semi[w as usize] == 0 {
                         parent[w as usize] = v;
-                        cursor[w as usize - 1] = g.first_edge[w as usize - 1];
+                        cursor[w as usize - 1] = first_edge[w as usize - 1];
                         next = w;
                         break;
                     }
@@ -534,12 +542,11 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
         }
     };
 
-    let root_v = g.root + 1;
+    let root_v = root + 1;
     dfs(
         root_v,
         &mut parent,
         &mut vertex,
-        &mut label,
         &mut semi,
         &mut dom,
         &mut count,
@@ -550,18 +557,12 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
         for v in 1..=n as u32 {
             if semi[v as usize] == 0 && !has_essential_retainer(v - 1) {
                 parent[v as usize] = root_v;
-                dfs(
-                    v,
-                    &mut parent,
-                    &mut vertex,
-                    &mut label,
-                    &mut semi,
-                    &mut dom,
-                    &mut count,
-                );
+                dfs(v, &mut parent, &mut vertex, &mut semi, &mut dom, &mut count);
             }
         }
     }
+    drop(first_edge);
+    drop(essential);
     if (count as usize) < n {
         for v in 1..=n as u32 {
             if semi[v as usize] == 0 {
@@ -569,11 +570,13 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
                 count += 1;
                 semi[v as usize] = count;
                 vertex[count as usize] = v;
-                label[v as usize] = v;
             }
         }
     }
     dom.iter_mut().for_each(|x| *x = 0);
+    // Every vertex starts as its own label.
+    let mut label: Vec<u32> = (0..len as u32).collect();
+    let mut linked = BitSet::new(len);
 
     let mut stack: Vec<u32> = Vec::new();
     let mut eval =
@@ -666,9 +669,9 @@ pub fn dominators(g: &Graph, r: &Retainers, essential: &BitSet) -> (Vec<u32>, Ve
 
 /// Retained sizes: own (shown) size plus everything dominated, accumulated in
 /// reverse DFS order exactly as DevTools does. u64, so it never wraps.
-pub fn retained_sizes(g: &Graph, dom: &[u32], order: &[u32]) -> Vec<u64> {
-    let n = g.node_count();
-    let mut retained: Vec<u64> = (0..n as u32).map(|o| g.self_size.get(o)).collect();
+pub fn retained_sizes(self_size: &SizeColumn, dom: &[u32], order: &[u32]) -> Vec<u64> {
+    let n = self_size.len();
+    let mut retained: Vec<u64> = (0..n as u32).map(|o| self_size.get(o)).collect();
     for &o in order.iter().skip(1).rev() {
         let d = dom[o as usize] as usize;
         retained[d] = retained[d].saturating_add(retained[o as usize]);

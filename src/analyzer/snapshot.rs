@@ -1,12 +1,12 @@
 //! A fully analysed snapshot and the queries it answers.
 
 use super::classes::{
-    class_indices, summarize_classes, ClassInfo, ClassSummary, ClassSummaryInput,
+    class_indices, summarize_classes, ClassInfo, ClassNames, ClassSummary, ClassSummaryInput,
     InterfaceDefinition,
 };
 use super::ephemeron::EphemeronNames;
 use super::error::{Result, SnapshotError};
-use super::graph::{Graph, PackedNames, EDGE_TYPE_MASK};
+use super::graph::{Graph, PackedColumns, Varints, EDGE_TYPE_MASK};
 use super::parser::Parser;
 use super::phases::{self, Retainers, NO_DISTANCE};
 use super::strings::{utf16_len, wtf8_to_string};
@@ -125,8 +125,7 @@ impl Snapshot {
         };
         // Phases that only read the graph run two at a time (the machines
         // this must be fast on have two cores); results are identical. The
-        // dominator phase, which has the most memory live, runs alone, with
-        // the edge names packed (it never reads them).
+        // dominator phase, which has the most memory live, runs alone.
         step(0, "dom-state")?;
         phases::propagate_dom_state(&mut graph, &t);
         step(1, "essential-edges")?;
@@ -151,23 +150,51 @@ impl Snapshot {
         phases::move_shallow_sizes(&mut graph, &t, &owners);
         drop(owners);
         step(3, "retainers")?;
-        let names = std::mem::take(&mut graph.edge_name);
+        // The dominator phase, which has the most memory live, never reads
+        // names, ids or sizes, nor the forward edge offsets after its DFS:
+        // they are packed beside the retainers' build and unpacked after it.
+        let unread = graph.take_unread();
         let g = &graph;
-        let (retainers, packed) = std::thread::scope(|scope| {
-            let packed = scope.spawn(move || PackedNames::pack(&names));
+        let (retainers, (packed, first_edge)) = std::thread::scope(|scope| {
+            let packed = scope.spawn(move || {
+                let columns = unread.pack();
+                (columns, Varints::pack_deltas(&g.first_edge))
+            });
             let retainers = phases::build_retainers(g, Some(&essential));
             (retainers, join(packed))
         });
         step(4, "dominators")?;
-        let (dominator, order) = phases::dominators(&graph, &retainers, &essential);
+        let (dominator, order) = phases::dominators(
+            std::mem::take(&mut graph.first_edge),
+            &graph.edge_to_type,
+            graph.root,
+            &retainers,
+            essential,
+        );
         // Queries rebuild the lists on demand, without the flags.
         drop(retainers);
-        drop(essential);
-        graph.edge_name = packed.unpack(graph.edge_count());
         step(5, "class-names")?;
+        let PackedColumns {
+            edge_name,
+            node_name,
+            node_id,
+            self_size,
+        } = packed;
+        // The edge names, the largest column, unpack on the other thread
+        // while this one unpacks the node columns and sums the retained sizes
+        // (which need only the sizes). Node ids are read by nothing until the
+        // queries, so they stay packed through the next phases' peaks.
+        let (retained, edge_name) = std::thread::scope(|scope| {
+            let edge_name = scope.spawn(move || edge_name.unpack());
+            graph.self_size = self_size.unpack();
+            let retained = phases::retained_sizes(&graph.self_size, &dominator, &order);
+            graph.node_name = node_name.unpack();
+            graph.first_edge = first_edge.unpack_deltas();
+            (retained, join(edge_name))
+        });
+        graph.edge_name = edge_name;
         // The DFS order is only needed for the retained sizes: freeing it
         // before the next pair keeps that pair's peak down on huge heaps.
-        let retained = phases::retained_sizes(&graph, &dominator, &order);
         drop(order);
         let g = &graph;
         let (distance, (names, (dominated_first, dominated))) = std::thread::scope(|scope| {
@@ -190,6 +217,15 @@ impl Snapshot {
             dominated_first: &dominated_first,
             dominated: &dominated,
         });
+        drop((dominated_first, dominated));
+        let ClassNames {
+            classes: class_index,
+            definitions,
+            interface_strings,
+            ..
+        } = names;
+        drop(class_index);
+        graph.node_id = node_id.unpack_deltas();
         progress.report("done", steps, steps);
         Ok(Snapshot {
             graph,
@@ -199,8 +235,8 @@ impl Snapshot {
             retained,
             distance,
             classes,
-            interface_definitions: names.definitions,
-            interface_strings: names.interface_strings,
+            interface_definitions: definitions,
+            interface_strings,
             by_id: OnceCell::new(),
         })
     }
