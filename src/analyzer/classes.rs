@@ -177,18 +177,18 @@ pub fn plain_objects(g: &Graph, t: &TypeIndices) -> Vec<u32> {
 /// Property-name texts numbered densely, with their JavaScript sort rank, so
 /// per-object work is integer sorting rather than string comparison.
 struct PropertyNames<'a> {
-    /// Per string index: text id, or `UNSEEN`.
+    /// Per string index: text id + 1, or 0 if not seen yet. Zero as the
+    /// empty mark leaves the pages of strings never used as property names
+    /// uncommitted (see `memory`): most strings on a big heap are values.
     of_string: Vec<u32>,
     texts: Vec<&'a [u8]>,
     by_text: std::collections::HashMap<&'a [u8], u32>,
 }
 
-const UNSEEN: u32 = u32::MAX;
-
 impl<'a> PropertyNames<'a> {
     fn new(g: &Graph) -> Self {
         PropertyNames {
-            of_string: vec![UNSEEN; g.strings.len()],
+            of_string: vec![0; g.strings.len()],
             texts: Vec::new(),
             by_text: HashMap::new(),
         }
@@ -205,11 +205,11 @@ impl<'a> PropertyNames<'a> {
 
     fn of_edge(&mut self, g: &'a Graph, string: u32) -> u32 {
         let slot = self.of_string[string as usize];
-        if slot != UNSEEN {
-            return slot;
+        if slot != 0 {
+            return slot - 1;
         }
         let id = self.intern(g.strings.wtf8(string));
-        self.of_string[string as usize] = id;
+        self.of_string[string as usize] = id + 1;
         id
     }
 
@@ -390,7 +390,7 @@ pub fn match_interfaces(
         props.clear();
         for e in g.edges(o) {
             if g.edge_type(e) == t.e_property {
-                props.push(rank[names.of_string[g.edge_name[e] as usize] as usize]);
+                props.push(rank[names.of_string[g.edge_name[e] as usize] as usize - 1]);
             }
         }
         props.sort_unstable();
@@ -486,7 +486,10 @@ impl ClassSummary {
 pub struct ClassSummaryInput<'a> {
     pub graph: &'a Graph,
     pub types: &'a TypeIndices,
-    pub class_index: &'a [u32],
+    /// Per node, its class string (`ClassNames::classes`); overwritten with
+    /// the node's class id, which becomes `ClassSummary::node_class`, so the
+    /// phase holds one per-node column rather than two.
+    pub class_index: Vec<u32>,
     pub distances: &'a [i32],
     pub retained: &'a [u64],
     pub dominated_first: &'a [u32],
@@ -495,21 +498,28 @@ pub struct ClassSummaryInput<'a> {
 
 pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
     let g = input.graph;
-    let n = g.node_count();
     // DevTools keeps the last location recorded for a node; a stable sort by
     // node then walking to the last entry per node does the same.
-    let mut locations = g.locations.clone();
-    locations.sort_by_key(|l| l[0]);
+    // V8 writes them in node order, so the copy is rarely needed.
+    let locations: std::borrow::Cow<[[u32; 4]]> = if g.locations.is_sorted_by_key(|l| l[0]) {
+        std::borrow::Cow::Borrowed(&g.locations)
+    } else {
+        let mut sorted = g.locations.clone();
+        sorted.sort_by_key(|l| l[0]);
+        std::borrow::Cow::Owned(sorted)
+    };
     let mut next_location = 0usize;
-    const NO_CLASS: u32 = u32::MAX;
-    let mut by_index: Vec<u32> = vec![NO_CLASS; g.strings.len()];
+    // Per class string: class id (or text id) + 1, 0 for none yet; zero as
+    // the empty mark leaves the pages of strings that name no class
+    // uncommitted (see `memory`).
+    let mut by_index: Vec<u32> = vec![0; g.strings.len()];
     let mut by_location: HashMap<ClassKey, u32> = HashMap::new();
-    let mut text_of_class: Vec<u32> = vec![NO_CLASS; g.strings.len()];
+    let mut text_of_class: Vec<u32> = vec![0; g.strings.len()];
     let mut class_texts: HashMap<&[u8], u32> = HashMap::new();
     let mut internal: Vec<ClassInfo> = Vec::new();
-    let mut node_class = vec![0u32; n];
+    let mut node_class = input.class_index;
     for (o, node_class_slot) in node_class.iter_mut().enumerate() {
-        let class_index = input.class_index[o];
+        let class_index = *node_class_slot;
         while next_location < locations.len() && (locations[next_location][0] as usize) < o {
             next_location += 1;
         }
@@ -523,15 +533,15 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
                 // Two class indices with equal text are one located class;
                 // intern the text once per class index, not once per object.
                 let text = match text_of_class[class_index as usize] {
-                    NO_CLASS => {
+                    0 => {
                         let next = class_texts.len() as u32;
                         let id = *class_texts
                             .entry(g.strings.wtf8(class_index))
                             .or_insert(next);
-                        text_of_class[class_index as usize] = id;
+                        text_of_class[class_index as usize] = id + 1;
                         id
                     }
-                    id => id,
+                    id => id - 1,
                 };
                 Some(ClassKey::Located(s, l, c, text))
             }
@@ -539,7 +549,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         };
         let existing = match &located {
             Some(key) => by_location.get(key).copied(),
-            None => Some(by_index[class_index as usize]).filter(|&c| c != NO_CLASS),
+            None => by_index[class_index as usize].checked_sub(1),
         };
         let id = match existing {
             Some(id) => id,
@@ -563,7 +573,7 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
                     Some(key) => {
                         by_location.insert(key, id);
                     }
-                    None => by_index[class_index as usize] = id,
+                    None => by_index[class_index as usize] = id + 1,
                 }
                 id
             }
@@ -581,12 +591,12 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         info.self_size = info.self_size.saturating_add(size);
         info.distance = info.distance.min(input.distances[o]);
     }
-    drop(by_location);
+    drop((by_location, class_texts, text_of_class, locations));
     let index_classes: HashMap<u32, u32> = by_index
         .iter()
         .enumerate()
-        .filter(|(_, &c)| c != NO_CLASS)
-        .map(|(s, &c)| (s as u32, c))
+        .filter(|(_, &c)| c != 0)
+        .map(|(s, &c)| (s as u32, c - 1))
         .collect();
     drop(by_index);
 

@@ -5,7 +5,7 @@
 use super::ephemeron::EphemeronNames;
 use super::graph::{Graph, SizeColumn, MAX_NODES};
 use super::types::TypeIndices;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// DevTools' "no distance" marker for nodes no traversal reached.
 pub const NO_DISTANCE: i32 = -5;
@@ -382,7 +382,9 @@ fn js_parse_int(s: &[u8]) -> Option<f64> {
 pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> Vec<i32> {
     let n = g.node_count();
     let mut dist = vec![NO_DISTANCE; n];
-    let mut queue: Vec<u32> = Vec::with_capacity(n);
+    // Only the frontier is held: a queue of every node reached would be n
+    // words at the peak of the phase this runs in.
+    let mut queue: VecDeque<u32> = VecDeque::new();
     let mut pending_pairs = BitSet::new(eph.pair_count().max(1));
     let sloppy = b"sloppy_function_map".as_slice();
 
@@ -423,10 +425,8 @@ pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> 
         true
     };
 
-    let bfs = |dist: &mut Vec<i32>, queue: &mut Vec<u32>, mut head: usize, pending: &mut BitSet| {
-        while head < queue.len() {
-            let o = queue[head];
-            head += 1;
+    let bfs = |dist: &mut Vec<i32>, queue: &mut VecDeque<u32>, pending: &mut BitSet| {
+        while let Some(o) = queue.pop_front() {
             let d = dist[o as usize] + 1;
             for e in g.edges(o) {
                 if g.edge_type(e) == t.e_weak {
@@ -440,7 +440,7 @@ pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> 
                     continue;
                 }
                 dist[target as usize] = d;
-                queue.push(target);
+                queue.push_back(target);
             }
         }
     };
@@ -449,19 +449,18 @@ pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> 
         let target = g.edge_target(e);
         if is_user_root(g, t, target) {
             dist[target as usize] = 1;
-            queue.push(target);
+            queue.push_back(target);
         }
     }
     let user_roots = queue.len();
-    bfs(&mut dist, &mut queue, 0, &mut pending_pairs);
+    bfs(&mut dist, &mut queue, &mut pending_pairs);
     dist[g.root as usize] = if user_roots > 0 {
         BASE_SYSTEM_DISTANCE
     } else {
         0
     };
-    queue.clear();
-    queue.push(g.root);
-    bfs(&mut dist, &mut queue, 0, &mut pending_pairs);
+    queue.push_back(g.root);
+    bfs(&mut dist, &mut queue, &mut pending_pairs);
     dist
 }
 
@@ -682,22 +681,48 @@ pub fn retained_sizes(self_size: &SizeColumn, dom: &[u32], order: &[u32]) -> Vec
 /// Children lists of the dominator tree (CSR), root excluded from its own list.
 pub fn dominated_nodes(dom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
     let n = dom.len();
+    // As in `build_retainers`: counts at each parent's own slot become the
+    // ends of the lists, and filling from the last node backwards walks each
+    // slot down to its list's start, with no cursor array (n words more at
+    // the peak of the phase this runs in) and each list in ordinal order.
     let mut first = vec![0u32; n + 1];
     for (o, &d) in dom.iter().enumerate() {
         if o as u32 != root {
-            first[d as usize + 1] += 1;
+            first[d as usize] += 1;
         }
     }
-    for i in 0..n {
-        first[i + 1] += first[i];
+    for i in 1..n {
+        first[i] += first[i - 1];
     }
-    let mut cursor: Vec<u32> = first[..n].to_vec();
-    let mut children = vec![0u32; first[n] as usize];
-    for (o, &d) in dom.iter().enumerate() {
+    let children_len = if n == 0 { 0 } else { first[n - 1] };
+    first[n] = children_len;
+    let mut children = vec![0u32; children_len as usize];
+    for (o, &d) in dom.iter().enumerate().rev() {
         if o as u32 != root {
-            children[cursor[d as usize] as usize] = o as u32;
-            cursor[d as usize] += 1;
+            first[d as usize] -= 1;
+            children[first[d as usize] as usize] = o as u32;
         }
     }
     (first, children)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dominated_lists_hold_each_child_once_in_ordinal_order() {
+        // Root 2; 0 and 4 under it, 1 and 3 and 5 under 4, 6 under 5.
+        let dom = [2, 4, 2, 4, 2, 4, 5];
+        let (first, children) = dominated_nodes(&dom, 2);
+        assert_eq!(first, [0, 0, 0, 2, 2, 5, 6, 6]);
+        let of = |n: usize| &children[first[n] as usize..first[n + 1] as usize];
+        assert_eq!(of(2), [0, 4], "the root is not its own child");
+        assert_eq!(of(4), [1, 3, 5]);
+        assert_eq!(of(5), [6]);
+        assert!([0, 1, 3, 6].iter().all(|&n| of(n).is_empty()));
+
+        assert_eq!(dominated_nodes(&[0], 0), (vec![0, 0], vec![]));
+        assert_eq!(dominated_nodes(&[], 0), (vec![0], vec![]));
+    }
 }

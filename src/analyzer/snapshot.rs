@@ -208,23 +208,22 @@ impl Snapshot {
             graph.strings.push_wtf8(text);
         }
         step(6, "class-summary")?;
-        let classes = summarize_classes(ClassSummaryInput {
-            graph: &graph,
-            types: &t,
-            class_index: &names.classes,
-            distances: &distance,
-            retained: &retained,
-            dominated_first: &dominated_first,
-            dominated: &dominated,
-        });
-        drop((dominated_first, dominated));
         let ClassNames {
             classes: class_index,
             definitions,
             interface_strings,
             ..
         } = names;
-        drop(class_index);
+        let classes = summarize_classes(ClassSummaryInput {
+            graph: &graph,
+            types: &t,
+            class_index,
+            distances: &distance,
+            retained: &retained,
+            dominated_first: &dominated_first,
+            dominated: &dominated,
+        });
+        drop((dominated_first, dominated));
         graph.node_id = node_id.unpack_deltas();
         progress.report("done", steps, steps);
         Ok(Snapshot {
