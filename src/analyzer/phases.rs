@@ -493,12 +493,12 @@ pub fn dominators(
 ) -> (Vec<u32>, Vec<u32>) {
     let n = first_edge.len() - 1;
     let len = n + 1;
-    // Vertices are numbered from 1 so that 0 can mean "none". Six arrays of
+    // Vertices are numbered from 1 so that 0 can mean "none". Five arrays of
     // n words are live at the peak; the textbook form needs eight. `parent`
     // doubles as the link forest's ancestor array (a vertex's parent is read
     // only when the vertex is linked, and a linked vertex's entry is what path
-    // compression rewrites), with `linked` telling the two apart. The DFS
-    // needs only four of them.
+    // compression rewrites), with `linked` telling the two apart; `label`
+    // doubles as the bucket heads the same way (below). The DFS needs four.
     let mut parent = vec![0u32; len];
     let mut vertex = vec![0u32; len];
     let mut semi = vec![0u32; len];
@@ -573,8 +573,13 @@ pub fn dominators(
         }
     }
     dom.iter_mut().for_each(|x| *x = 0);
-    // Every vertex starts as its own label.
-    let mut label: Vec<u32> = (0..len as u32).collect();
+    // Until a vertex is linked its entry heads its bucket (0: empty); from
+    // then on it is its label. The uses never overlap: labels are read only
+    // for linked vertices, and a bucket is filled (by the higher-numbered
+    // vertices it semi-dominates) and emptied (as its children are linked)
+    // before its own vertex is linked, vertices being linked in decreasing
+    // order.
+    let mut label = vec![0u32; len];
     let mut linked = BitSet::new(len);
 
     let mut stack: Vec<u32> = Vec::new();
@@ -599,7 +604,6 @@ pub fn dominators(
             label[v as usize]
         };
 
-    let mut bucket_head = vec![0u32; len];
     for i in (2..=count).rev() {
         let w = vertex[i as usize];
         let mut orphan = true;
@@ -618,12 +622,23 @@ pub fn dominators(
             semi[w as usize] = semi[root_v as usize];
         }
         let b = vertex[semi[w as usize] as usize] as usize;
-        dom[w as usize] = bucket_head[b];
-        bucket_head[b] = w;
+        dom[w as usize] = label[b];
+        label[b] = w;
+        // What is left in w's bucket stays unsettled: the vertices hung under
+        // the root without a DFS have no children to empty it (and may sit
+        // in their own bucket). Their entries are cleared, as every bucket
+        // left at the end would be, and the slot becomes w's label.
+        let mut v = label[w as usize];
+        while v != 0 {
+            let next = dom[v as usize];
+            dom[v as usize] = 0;
+            v = next;
+        }
+        label[w as usize] = w;
         // Link w under its parent: from here on its entry is an ancestor.
         let p = parent[w as usize];
         linked.set(w as usize);
-        let mut v = std::mem::take(&mut bucket_head[p as usize]);
+        let mut v = std::mem::take(&mut label[p as usize]);
         while v != 0 {
             let next = dom[v as usize];
             let u = eval(v, &mut parent, &linked, &mut label, &semi);
@@ -635,15 +650,13 @@ pub fn dominators(
             v = next;
         }
     }
-    for head in bucket_head.iter_mut() {
-        let mut v = std::mem::take(head);
-        while v != 0 {
-            let next = dom[v as usize];
-            dom[v as usize] = 0;
-            v = next;
-        }
+    // The root is never linked; its bucket is cleared like the others.
+    let mut v = label[root_v as usize];
+    while v != 0 {
+        let next = dom[v as usize];
+        dom[v as usize] = 0;
+        v = next;
     }
-    drop(bucket_head);
     drop(linked);
     drop(label);
     drop(parent);
@@ -709,6 +722,142 @@ pub fn dominated_nodes(dom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyzer::graph::pack_edge;
+
+    /// splitmix64, for reproducible random graphs.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) % n
+        }
+    }
+
+    /// Immediate dominators by definition, on the graph DevTools' traversal
+    /// implies: the essential edges, plus an edge from the root to each node
+    /// without an essential retainer. Nodes still unreachable (cycles kept
+    /// only by themselves) hang under the root and dominate nothing. `d`
+    /// dominates `x` if `x` is unreachable once `d` is removed.
+    fn brute_force_dominators(n: usize, root: usize, edges: &[(usize, usize, bool)]) -> Vec<u32> {
+        let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut retained = vec![false; n];
+        for &(s, t, essential) in edges {
+            if essential {
+                out[s].push(t);
+                retained[t] = true;
+            }
+        }
+        let reach = |out: &Vec<Vec<usize>>, without: Option<usize>| {
+            let mut seen = vec![false; n];
+            let mut stack = vec![root];
+            seen[root] = true;
+            while let Some(x) = stack.pop() {
+                for &y in &out[x] {
+                    if !seen[y] && Some(y) != without {
+                        seen[y] = true;
+                        stack.push(y);
+                    }
+                }
+            }
+            seen
+        };
+        for (v, &r) in retained.iter().enumerate() {
+            if v != root && !r {
+                out[root].push(v);
+            }
+        }
+        let reachable = reach(&out, None);
+        let strict: Vec<Vec<usize>> = (0..n)
+            .map(|d| {
+                if d == root {
+                    return (0..n).filter(|&x| x != root).collect();
+                }
+                let without = reach(&out, Some(d));
+                (0..n)
+                    .filter(|&x| x != d && reachable[x] && !without[x])
+                    .collect()
+            })
+            .collect();
+        // dominated_by[x] = strict dominators of x.
+        let mut dominated_by: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (d, xs) in strict.iter().enumerate() {
+            for &x in xs {
+                dominated_by[x].push(d);
+            }
+        }
+        (0..n)
+            .map(|x| {
+                if x == root || !reachable[x] {
+                    return root as u32;
+                }
+                // The immediate one is dominated by all the others.
+                let k = dominated_by[x].len();
+                dominated_by[x]
+                    .iter()
+                    .copied()
+                    .find(|&d| dominated_by[d].len() == k - 1)
+                    .map_or(u32::MAX, |d| d as u32)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dominators_match_the_definition_on_random_graphs() {
+        let mut rng = Rng(7);
+        for round in 0..3000 {
+            let n = 1 + rng.below(14) as usize;
+            let root = rng.below(n as u64) as usize;
+            // Sparse and dense graphs, with self edges, parallel edges,
+            // non-essential edges, orphans and unreachable cycles.
+            let m = rng.below(3 * n as u64 + 1) as usize;
+            let essential_percent = [100, 90, 60][round % 3];
+            let mut edges: Vec<(usize, usize, bool)> = (0..m)
+                .map(|_| {
+                    let s = rng.below(n as u64) as usize;
+                    let t = rng.below(n as u64) as usize;
+                    (s, t, s != t && rng.below(100) < essential_percent)
+                })
+                .collect();
+            edges.sort_by_key(|e| e.0);
+            let mut first_edge = vec![0u32; n + 1];
+            for &(s, _, _) in &edges {
+                first_edge[s + 1] += 1;
+            }
+            for i in 0..n {
+                first_edge[i + 1] += first_edge[i];
+            }
+            let edge_to_type: Vec<u32> = edges.iter().map(|e| pack_edge(e.1 as u32, 2)).collect();
+            let mut essential = BitSet::new(m);
+            let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); n];
+            for (e, &(s, t, ess)) in edges.iter().enumerate() {
+                if ess {
+                    essential.set(e);
+                }
+                reverse[t].push(s as u32 | if ess { ESSENTIAL_BIT } else { 0 });
+            }
+            let mut r = Retainers {
+                first: vec![0],
+                sources: Vec::new(),
+            };
+            for list in &reverse {
+                r.sources.extend_from_slice(list);
+                r.first.push(r.sources.len() as u32);
+            }
+            let expected = brute_force_dominators(n, root, &edges);
+            let (dom, order) = dominators(first_edge, &edge_to_type, root as u32, &r, essential);
+            assert_eq!(
+                dom, expected,
+                "round {round}: {n} nodes, root {root}, edges {edges:?}"
+            );
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n as u32).collect::<Vec<_>>(), "round {round}");
+            assert_eq!(order[0], root as u32);
+        }
+    }
 
     #[test]
     fn dominated_lists_hold_each_child_once_in_ordinal_order() {
