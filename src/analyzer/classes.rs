@@ -492,8 +492,9 @@ pub struct ClassSummaryInput<'a> {
     pub class_index: Vec<u32>,
     pub distances: &'a [i32],
     pub retained: &'a [u64],
-    pub dominated_first: &'a [u32],
-    pub dominated: &'a [u32],
+    pub dominators: &'a [u32],
+    /// `phases::dominator_preorder`.
+    pub dominator_preorder: &'a [u32],
 }
 
 pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
@@ -601,15 +602,25 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
     drop(by_index);
 
     // Class retained size: a node counts unless a dominator-tree ancestor of
-    // the same class (with a non-zero size) already counted.
+    // the same class (with a non-zero size) already counted. In the preorder
+    // the dominator-tree path to the current node is a stack: it is left,
+    // each sized node's count dropping, up to the next node's dominator.
+    const COUNTED: u32 = 1 << 31;
+    const _: () = assert!(super::graph::MAX_NODES <= COUNTED as u64);
     let mut active = vec![0u32; internal.len()];
-    let mut stack: Vec<u32> = vec![g.root];
-    const EXIT: u32 = 1 << 31;
-    const _: () = assert!(super::graph::MAX_NODES <= EXIT as u64);
-    while let Some(x) = stack.pop() {
-        if x & EXIT != 0 {
-            active[node_class[(x & !EXIT) as usize] as usize] -= 1;
-            continue;
+    let mut path: Vec<u32> = Vec::new();
+    for &x in input.dominator_preorder {
+        if x != g.root {
+            let d = input.dominators[x as usize];
+            while let Some(&top) = path.last() {
+                if top & !COUNTED == d {
+                    break;
+                }
+                path.pop();
+                if top & COUNTED != 0 {
+                    active[node_class[(top & !COUNTED) as usize] as usize] -= 1;
+                }
+            }
         }
         let c = node_class[x as usize] as usize;
         if g.self_size.get(x) != 0 {
@@ -619,12 +630,12 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
                     .saturating_add(input.retained[x as usize]);
             }
             active[c] += 1;
-            stack.push(x | EXIT);
+            path.push(x | COUNTED);
+        } else {
+            path.push(x);
         }
-        let from = input.dominated_first[x as usize] as usize;
-        let to = input.dominated_first[x as usize + 1] as usize;
-        stack.extend_from_slice(&input.dominated[from..to]);
     }
+    drop(path);
 
     let mut order: Vec<u32> = (0..internal.len() as u32)
         .filter(|&c| internal[c as usize].count > 0)

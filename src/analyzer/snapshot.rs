@@ -184,24 +184,26 @@ impl Snapshot {
         // while this one unpacks the node columns and sums the retained sizes
         // (which need only the sizes). Node ids are read by nothing until the
         // queries, so they stay packed through the next phases' peaks.
-        let (retained, edge_name) = std::thread::scope(|scope| {
+        // The dominator tree's preorder comes first, while little is
+        // unpacked: building it holds the tree's children lists for a moment.
+        // The DFS order is only needed for the retained sizes, and freed
+        // right after them.
+        let (retained, preorder, edge_name) = std::thread::scope(|scope| {
             let edge_name = scope.spawn(move || edge_name.unpack());
+            let preorder = phases::dominator_preorder(&dominator, graph.root);
             graph.self_size = self_size.unpack();
             let retained = phases::retained_sizes(&graph.self_size, &dominator, &order);
+            drop(order);
             graph.node_name = node_name.unpack();
             graph.first_edge = first_edge.unpack_deltas();
-            (retained, join(edge_name))
+            (retained, preorder, join(edge_name))
         });
         graph.edge_name = edge_name;
-        // The DFS order is only needed for the retained sizes: freeing it
-        // before the next pair keeps that pair's peak down on huge heaps.
-        drop(order);
         let g = &graph;
-        let (distance, (names, (dominated_first, dominated))) = std::thread::scope(|scope| {
+        let (distance, names) = std::thread::scope(|scope| {
             let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
             let names = class_indices(g, &t);
-            let dominated = phases::dominated_nodes(&dominator, g.root);
-            (join(distance), (names, dominated))
+            (join(distance), names)
         });
         drop(eph);
         for text in &names.new_strings {
@@ -220,10 +222,10 @@ impl Snapshot {
             class_index,
             distances: &distance,
             retained: &retained,
-            dominated_first: &dominated_first,
-            dominated: &dominated,
+            dominators: &dominator,
+            dominator_preorder: &preorder,
         });
-        drop((dominated_first, dominated));
+        drop(preorder);
         graph.node_id = node_id.unpack_deltas();
         progress.report("done", steps, steps);
         Ok(Snapshot {
