@@ -235,8 +235,9 @@ pub fn infer_interface_definitions(
     let mut names = PropertyNames::new(g);
     let proto = names.intern(b"__proto__");
     let mut formatted_len: Vec<usize> = Vec::new();
-    let mut candidates: Vec<(Vec<u32>, u32)> = Vec::new();
-    let mut index: HashMap<Box<[u32]>, usize> = HashMap::new();
+    // Proposal -> (order first made, objects making it). One copy of each
+    // list: a big heap can have hundreds of thousands of distinct ones.
+    let mut proposals: HashMap<Box<[u32]>, (u32, u32)> = HashMap::new();
     let mut props: Vec<u32> = Vec::new();
     for &o in plain {
         props.clear();
@@ -268,20 +269,24 @@ pub fn infer_interface_definitions(
         if props.is_empty() {
             continue;
         }
-        match index.get(props.as_slice()) {
-            Some(&i) => candidates[i].1 += 1,
+        match proposals.get_mut(props.as_slice()) {
+            Some((_, count)) => *count += 1,
             None => {
-                index.insert(props.clone().into_boxed_slice(), candidates.len());
-                candidates.push((props.clone(), 1));
+                let first = proposals.len() as u32;
+                proposals.insert(props.as_slice().into(), (first, 1));
             }
         }
     }
-    candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
     let min_count = MIN_OBJECT_COUNT_PER_INTERFACE
         .max(plain.len() as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
-    candidates
+    // Most popular first; equally popular ones in the order first made.
+    let mut popular: Vec<_> = proposals
         .into_iter()
-        .take_while(|c| c.1 as f64 >= min_count)
+        .filter(|(_, (_, count))| *count as f64 >= min_count)
+        .collect();
+    popular.sort_by_key(|(_, (first, count))| (std::cmp::Reverse(*count), *first));
+    popular
+        .into_iter()
         .map(|(props, _)| {
             let mut name = b"{".to_vec();
             for (k, &p) in props.iter().enumerate() {
@@ -668,5 +673,60 @@ pub fn summarize_classes(input: ClassSummaryInput) -> ClassSummary {
         public,
         public_flag,
         index_classes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analyzer::snapshot::{Quiet, Snapshot};
+
+    /// Plain objects with the given property lists under one synthetic root,
+    /// in V8's layout; returns the inferred definitions' names in order.
+    fn inferred(lists: &[&[&str]]) -> Vec<String> {
+        let mut strings: Vec<String> = vec!["".into(), "Object".into(), "g".into()];
+        let mut string = |s: &str| match strings.iter().position(|x| x == s) {
+            Some(i) => i,
+            None => {
+                strings.push(s.into());
+                strings.len() - 1
+            }
+        };
+        // Root: a shortcut edge (type 5) to each object.
+        let mut nodes = vec![format!("9,0,1,0,{}", lists.len())];
+        let mut edges: Vec<String> = (0..lists.len())
+            .map(|k| format!("5,2,{}", (k + 1) * 5))
+            .collect();
+        for (k, props) in lists.iter().enumerate() {
+            nodes.push(format!("3,1,{},16,{}", 2 * k + 3, props.len()));
+            // Property edges (type 2) back to the root.
+            edges.extend(props.iter().map(|p| format!("2,{},0", string(p))));
+        }
+        let strings: Vec<String> = strings.iter().map(|s| format!("{s:?}")).collect();
+        let text = format!(
+            r#"{{"snapshot":{{"meta":{{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic"],"string","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]}},"node_count":{},"edge_count":{}}},"nodes":[{}],"edges":[{}],"strings":[{}]}}"#,
+            nodes.len(),
+            edges.len(),
+            nodes.join(","),
+            edges.join(","),
+            strings.join(",")
+        );
+        let s = Snapshot::from_bytes(text.as_bytes(), &Quiet).expect("the snapshot loads");
+        s.interface_definitions
+            .iter()
+            .map(|d| String::from_utf8_lossy(&d.name).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn definitions_are_the_popular_proposals_most_popular_first() {
+        let (bc, a, z, q): (&[&str], &[&str], &[&str], &[&str]) =
+            (&["b", "c"], &["a"], &["z"], &["q"]);
+        // {b, c} and {a} are equally popular: the one proposed first leads.
+        // {q} is proposed once, below the minimum of two.
+        let lists = [bc, z, a, bc, z, q, a, z, bc, a, z, z];
+        assert_eq!(inferred(&lists), ["{z}", "{b, c}", "{a}"]);
+        // Proposed the other way round, the tie goes the other way.
+        let lists = [a, z, bc, bc, z, a, z, bc, a, z, z];
+        assert_eq!(inferred(&lists), ["{z}", "{a}", "{b, c}"]);
     }
 }
