@@ -177,18 +177,18 @@ pub fn plain_objects(g: &Graph, t: &TypeIndices) -> Vec<u32> {
 /// Property-name texts numbered densely, with their JavaScript sort rank, so
 /// per-object work is integer sorting rather than string comparison.
 struct PropertyNames<'a> {
-    /// Per string index: text id, or `UNSEEN`.
+    /// Per string index: text id + 1, or 0 if not seen yet. Zero as the
+    /// empty mark leaves the pages of strings never used as property names
+    /// uncommitted (see `memory`): most strings on a big heap are values.
     of_string: Vec<u32>,
     texts: Vec<&'a [u8]>,
     by_text: std::collections::HashMap<&'a [u8], u32>,
 }
 
-const UNSEEN: u32 = u32::MAX;
-
 impl<'a> PropertyNames<'a> {
     fn new(g: &Graph) -> Self {
         PropertyNames {
-            of_string: vec![UNSEEN; g.strings.len()],
+            of_string: vec![0; g.strings.len()],
             texts: Vec::new(),
             by_text: HashMap::new(),
         }
@@ -205,11 +205,11 @@ impl<'a> PropertyNames<'a> {
 
     fn of_edge(&mut self, g: &'a Graph, string: u32) -> u32 {
         let slot = self.of_string[string as usize];
-        if slot != UNSEEN {
-            return slot;
+        if slot != 0 {
+            return slot - 1;
         }
         let id = self.intern(g.strings.wtf8(string));
-        self.of_string[string as usize] = id;
+        self.of_string[string as usize] = id + 1;
         id
     }
 
@@ -235,8 +235,9 @@ pub fn infer_interface_definitions(
     let mut names = PropertyNames::new(g);
     let proto = names.intern(b"__proto__");
     let mut formatted_len: Vec<usize> = Vec::new();
-    let mut candidates: Vec<(Vec<u32>, u32)> = Vec::new();
-    let mut index: HashMap<Box<[u32]>, usize> = HashMap::new();
+    // Proposal -> (order first made, objects making it). One copy of each
+    // list: a big heap can have hundreds of thousands of distinct ones.
+    let mut proposals: HashMap<Box<[u32]>, (u32, u32)> = HashMap::new();
     let mut props: Vec<u32> = Vec::new();
     for &o in plain {
         props.clear();
@@ -268,20 +269,24 @@ pub fn infer_interface_definitions(
         if props.is_empty() {
             continue;
         }
-        match index.get(props.as_slice()) {
-            Some(&i) => candidates[i].1 += 1,
+        match proposals.get_mut(props.as_slice()) {
+            Some((_, count)) => *count += 1,
             None => {
-                index.insert(props.clone().into_boxed_slice(), candidates.len());
-                candidates.push((props.clone(), 1));
+                let first = proposals.len() as u32;
+                proposals.insert(props.as_slice().into(), (first, 1));
             }
         }
     }
-    candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
     let min_count = MIN_OBJECT_COUNT_PER_INTERFACE
         .max(plain.len() as f64 / MIN_OBJECT_PROPORTION_PER_INTERFACE);
-    candidates
+    // Most popular first; equally popular ones in the order first made.
+    let mut popular: Vec<_> = proposals
         .into_iter()
-        .take_while(|c| c.1 as f64 >= min_count)
+        .filter(|(_, (_, count))| *count as f64 >= min_count)
+        .collect();
+    popular.sort_by_key(|(_, (first, count))| (std::cmp::Reverse(*count), *first));
+    popular
+        .into_iter()
         .map(|(props, _)| {
             let mut name = b"{".to_vec();
             for (k, &p) in props.iter().enumerate() {
@@ -390,7 +395,7 @@ pub fn match_interfaces(
         props.clear();
         for e in g.edges(o) {
             if g.edge_type(e) == t.e_property {
-                props.push(rank[names.of_string[g.edge_name[e] as usize] as usize]);
+                props.push(rank[names.of_string[g.edge_name[e] as usize] as usize - 1]);
             }
         }
         props.sort_unstable();
@@ -504,8 +509,9 @@ pub struct ClassSummaryInput<'a> {
     /// Strings `class_indices` added, numbered after the graph's own.
     pub added_strings: &'a [Vec<u8>],
     pub retained: &'a [u64],
-    pub dominated_first: &'a [u32],
-    pub dominated: &'a [u32],
+    pub dominators: &'a [u32],
+    /// `phases::dominator_preorder`.
+    pub dominator_preorder: &'a [u32],
 }
 
 /// Groups nodes into classes, turning each node's class name index (in
@@ -514,7 +520,6 @@ pub struct ClassSummaryInput<'a> {
 /// are computed.
 pub fn summarize_classes(input: ClassSummaryInput, class_index: Vec<u32>) -> ClassSummary {
     let g = input.graph;
-    let n = g.node_count();
     let own_strings = g.strings.len() as u32;
     let text = |s: u32| -> &[u8] {
         match s.checked_sub(own_strings) {
@@ -522,38 +527,63 @@ pub fn summarize_classes(input: ClassSummaryInput, class_index: Vec<u32>) -> Cla
             Some(k) => input.added_strings.get(k as usize).map_or(&[], |t| t),
         }
     };
-    // DevTools keeps the last location recorded for a node.
+    // DevTools keeps the last location recorded for a node. V8 writes them
+    // in node order, where one walk beside the nodes finds them; otherwise
+    // an index per node does (cheaper than sorting a copy).
     const NO_LOCATION: u32 = u32::MAX;
-    let mut last_location = vec![NO_LOCATION; n];
-    for (k, l) in g.locations.iter().enumerate() {
-        last_location[l[0] as usize] = k as u32;
-    }
-    const NO_CLASS: u32 = u32::MAX;
+    let last_location: Option<Vec<u32>> = if g.locations.is_sorted_by_key(|l| l[0]) {
+        None
+    } else {
+        let mut last = vec![NO_LOCATION; g.node_count()];
+        for (k, l) in g.locations.iter().enumerate() {
+            last[l[0] as usize] = k as u32;
+        }
+        Some(last)
+    };
+    let mut next_location = 0usize;
+    // Per class string: class id (or text id) + 1, 0 for none yet; zero as
+    // the empty mark leaves the pages of strings that name no class
+    // uncommitted (see `memory`).
     let string_count = own_strings as usize + input.added_strings.len();
-    let mut by_index: Vec<u32> = vec![NO_CLASS; string_count];
+    let mut by_index: Vec<u32> = vec![0; string_count];
     let mut by_location: HashMap<ClassKey, u32> = HashMap::new();
-    let mut text_of_class: Vec<u32> = vec![NO_CLASS; string_count];
+    let mut text_of_class: Vec<u32> = vec![0; string_count];
     let mut class_texts: HashMap<&[u8], u32> = HashMap::new();
     let mut internal: Vec<ClassInfo> = Vec::new();
     let mut node_class = class_index;
     for (o, node_class_slot) in node_class.iter_mut().enumerate() {
         let class_index = *node_class_slot;
-        let location = match last_location[o] {
-            NO_LOCATION => None,
-            k => Some(g.locations[k as usize]),
+        let location = match &last_location {
+            Some(last) => match last[o] {
+                NO_LOCATION => None,
+                k => Some(g.locations[k as usize]),
+            },
+            None => {
+                let locations = &g.locations;
+                while next_location < locations.len() && (locations[next_location][0] as usize) < o
+                {
+                    next_location += 1;
+                }
+                let mut location = None;
+                while next_location < locations.len() && locations[next_location][0] as usize == o {
+                    location = Some(locations[next_location]);
+                    next_location += 1;
+                }
+                location
+            }
         };
         let located = match location {
             Some([_, s, l, c]) if g.node_kind[o] & 0x3F == input.types.object => {
                 // Two class indices with equal text are one located class;
                 // intern the text once per class index, not once per object.
                 let text = match text_of_class[class_index as usize] {
-                    NO_CLASS => {
+                    0 => {
                         let next = class_texts.len() as u32;
                         let id = *class_texts.entry(text(class_index)).or_insert(next);
-                        text_of_class[class_index as usize] = id;
+                        text_of_class[class_index as usize] = id + 1;
                         id
                     }
-                    id => id,
+                    id => id - 1,
                 };
                 Some(ClassKey::Located(s, l, c, text))
             }
@@ -561,7 +591,7 @@ pub fn summarize_classes(input: ClassSummaryInput, class_index: Vec<u32>) -> Cla
         };
         let existing = match &located {
             Some(key) => by_location.get(key).copied(),
-            None => Some(by_index[class_index as usize]).filter(|&c| c != NO_CLASS),
+            None => by_index[class_index as usize].checked_sub(1),
         };
         let id = match existing {
             Some(id) => id,
@@ -585,7 +615,7 @@ pub fn summarize_classes(input: ClassSummaryInput, class_index: Vec<u32>) -> Cla
                     Some(key) => {
                         by_location.insert(key, id);
                     }
-                    None => by_index[class_index as usize] = id,
+                    None => by_index[class_index as usize] = id + 1,
                 }
                 id
             }
@@ -602,26 +632,35 @@ pub fn summarize_classes(input: ClassSummaryInput, class_index: Vec<u32>) -> Cla
         info.count += 1;
         info.self_size = info.self_size.saturating_add(size);
     }
-    drop(last_location);
-    drop(by_location);
+    drop((by_location, class_texts, text_of_class, last_location));
     let index_classes: HashMap<u32, u32> = by_index
         .iter()
         .enumerate()
-        .filter(|(_, &c)| c != NO_CLASS)
-        .map(|(s, &c)| (s as u32, c))
+        .filter(|(_, &c)| c != 0)
+        .map(|(s, &c)| (s as u32, c - 1))
         .collect();
     drop(by_index);
 
     // Class retained size: a node counts unless a dominator-tree ancestor of
-    // the same class (with a non-zero size) already counted.
+    // the same class (with a non-zero size) already counted. In the preorder
+    // the dominator-tree path to the current node is a stack: it is left,
+    // each sized node's count dropping, up to the next node's dominator.
+    const COUNTED: u32 = 1 << 31;
+    const _: () = assert!(super::graph::MAX_NODES <= COUNTED as u64);
     let mut active = vec![0u32; internal.len()];
-    let mut stack: Vec<u32> = vec![g.root];
-    const EXIT: u32 = 1 << 31;
-    const _: () = assert!(super::graph::MAX_NODES <= EXIT as u64);
-    while let Some(x) = stack.pop() {
-        if x & EXIT != 0 {
-            active[node_class[(x & !EXIT) as usize] as usize] -= 1;
-            continue;
+    let mut path: Vec<u32> = Vec::new();
+    for &x in input.dominator_preorder {
+        if x != g.root {
+            let d = input.dominators[x as usize];
+            while let Some(&top) = path.last() {
+                if top & !COUNTED == d {
+                    break;
+                }
+                path.pop();
+                if top & COUNTED != 0 {
+                    active[node_class[(top & !COUNTED) as usize] as usize] -= 1;
+                }
+            }
         }
         let c = node_class[x as usize] as usize;
         if g.self_size.get(x) != 0 {
@@ -631,12 +670,12 @@ pub fn summarize_classes(input: ClassSummaryInput, class_index: Vec<u32>) -> Cla
                     .saturating_add(input.retained[x as usize]);
             }
             active[c] += 1;
-            stack.push(x | EXIT);
+            path.push(x | COUNTED);
+        } else {
+            path.push(x);
         }
-        let from = input.dominated_first[x as usize] as usize;
-        let to = input.dominated_first[x as usize + 1] as usize;
-        stack.extend_from_slice(&input.dominated[from..to]);
     }
+    drop(path);
 
     let mut order: Vec<u32> = (0..internal.len() as u32)
         .filter(|&c| internal[c as usize].count > 0)
@@ -664,5 +703,60 @@ pub fn summarize_classes(input: ClassSummaryInput, class_index: Vec<u32>) -> Cla
         public,
         public_flag,
         index_classes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analyzer::snapshot::{Quiet, Snapshot};
+
+    /// Plain objects with the given property lists under one synthetic root,
+    /// in V8's layout; returns the inferred definitions' names in order.
+    fn inferred(lists: &[&[&str]]) -> Vec<String> {
+        let mut strings: Vec<String> = vec!["".into(), "Object".into(), "g".into()];
+        let mut string = |s: &str| match strings.iter().position(|x| x == s) {
+            Some(i) => i,
+            None => {
+                strings.push(s.into());
+                strings.len() - 1
+            }
+        };
+        // Root: a shortcut edge (type 5) to each object.
+        let mut nodes = vec![format!("9,0,1,0,{}", lists.len())];
+        let mut edges: Vec<String> = (0..lists.len())
+            .map(|k| format!("5,2,{}", (k + 1) * 5))
+            .collect();
+        for (k, props) in lists.iter().enumerate() {
+            nodes.push(format!("3,1,{},16,{}", 2 * k + 3, props.len()));
+            // Property edges (type 2) back to the root.
+            edges.extend(props.iter().map(|p| format!("2,{},0", string(p))));
+        }
+        let strings: Vec<String> = strings.iter().map(|s| format!("{s:?}")).collect();
+        let text = format!(
+            r#"{{"snapshot":{{"meta":{{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic"],"string","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]}},"node_count":{},"edge_count":{}}},"nodes":[{}],"edges":[{}],"strings":[{}]}}"#,
+            nodes.len(),
+            edges.len(),
+            nodes.join(","),
+            edges.join(","),
+            strings.join(",")
+        );
+        let s = Snapshot::from_bytes(text.as_bytes(), &Quiet).expect("the snapshot loads");
+        s.interface_definitions
+            .iter()
+            .map(|d| String::from_utf8_lossy(&d.name).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn definitions_are_the_popular_proposals_most_popular_first() {
+        let (bc, a, z, q): (&[&str], &[&str], &[&str], &[&str]) =
+            (&["b", "c"], &["a"], &["z"], &["q"]);
+        // {b, c} and {a} are equally popular: the one proposed first leads.
+        // {q} is proposed once, below the minimum of two.
+        let lists = [bc, z, a, bc, z, q, a, z, bc, a, z, z];
+        assert_eq!(inferred(&lists), ["{z}", "{b, c}", "{a}"]);
+        // Proposed the other way round, the tie goes the other way.
+        let lists = [a, z, bc, bc, z, a, z, bc, a, z, z];
+        assert_eq!(inferred(&lists), ["{z}", "{a}", "{b, c}"]);
     }
 }

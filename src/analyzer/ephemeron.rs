@@ -8,8 +8,13 @@
 use super::strings::StringTable;
 use std::collections::HashMap;
 
-const NOT_CHECKED: u32 = u32::MAX;
-const NOT_EPHEMERON: u32 = u32::MAX - 1;
+// Per-string marks; an ephemeron name's index is stored plus `FIRST_NAME`.
+// Zero as "not checked" leaves the table's pages for strings that never name
+// an internal edge uncommitted (see `memory`): most of it on a big heap,
+// where it stays live through the dominator phase.
+const NOT_CHECKED: u32 = 0;
+const NOT_EPHEMERON: u32 = 1;
+const FIRST_NAME: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EphemeronName {
@@ -115,7 +120,7 @@ impl EphemeronNames {
                     let next = pairs.len() as u32;
                     let pair = *pairs.entry(&text[start..]).or_insert(next);
                     names.push(EphemeronName { pair, table_id });
-                    (names.len() - 1) as u32
+                    (names.len() - 1) as u32 + FIRST_NAME
                 }
             };
         }
@@ -125,9 +130,7 @@ impl EphemeronNames {
     #[inline]
     pub fn get(&self, string: u32) -> Option<EphemeronName> {
         match self.per_string.get(string as usize) {
-            Some(&i) if i != NOT_CHECKED && i != NOT_EPHEMERON => {
-                self.names.get(i as usize).copied()
-            }
+            Some(&i) if i >= FIRST_NAME => self.names.get((i - FIRST_NAME) as usize).copied(),
             _ => None,
         }
     }
@@ -162,6 +165,33 @@ mod tests {
         let s =
             "3 / part of key (a ) -> value ( @1 @5) -> value (x) @2) pair in WeakMap (table @4)";
         assert_eq!(parse_ephemeron_name(s.as_bytes()).map(|p| p.1), Some(4));
+    }
+
+    #[test]
+    fn names_are_looked_up_only_for_internal_edges() {
+        let mut strings = StringTable::new();
+        let plain = strings.push_str("table");
+        let first =
+            strings.push_str("1 / part of key (a @1) -> value (b @2) pair in WeakMap (table @9)");
+        let second =
+            strings.push_str("2 / part of key (a @1) -> value (b @2) pair in WeakMap (table @9)");
+        let other =
+            strings.push_str("5 / part of key (c @3) -> value (d @4) pair in WeakMap (table @7)");
+        let unused = strings.push_str("unused");
+        let (internal, property) = (3u8, 2u8);
+        // Edge type in the low 4 bits, as in `graph::pack_edge`.
+        let names = [plain, first, second, other, first];
+        let types = [internal, internal, internal, property, internal].map(|t| t as u32);
+        let eph = EphemeronNames::build(&strings, &names, &types, internal, 0xF);
+        let a = eph.get(first).unwrap();
+        let b = eph.get(second).unwrap();
+        // Both edges of one pair share it; the leading number does not count.
+        assert_eq!((a.pair, a.table_id), (b.pair, 9));
+        assert_eq!(eph.pair_count(), 1);
+        // Not a name, named only by a property edge, never used, out of range.
+        for s in [plain, other, unused, u32::MAX] {
+            assert_eq!(eph.get(s), None);
+        }
     }
 
     #[test]

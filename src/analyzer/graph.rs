@@ -124,7 +124,8 @@ pub struct Graph {
 impl Graph {
     #[inline]
     pub fn node_count(&self) -> usize {
-        self.node_id.len()
+        // Not `node_id`: the analysis holds that column packed for a while.
+        self.node_kind.len()
     }
 
     #[inline]
@@ -172,42 +173,158 @@ impl Graph {
     }
 }
 
-/// Edge names as LEB128 varints: most are small element indices or ids of
-/// the few thousand property names, so this takes about half the bytes of
-/// the `u32` column. The dominator phase, which never reads names but has the
-/// most memory live, runs while the column is held in this form.
-pub struct PackedNames(Vec<u8>);
+/// u32 values as LEB128 varints, seven bits a byte: a column held this way
+/// while a phase that never reads it runs, so that phase's peak is lower.
+pub struct Varints {
+    bytes: Vec<u8>,
+    count: usize,
+}
 
-impl PackedNames {
-    pub fn pack(names: &[u32]) -> PackedNames {
-        let mut out = Vec::with_capacity(names.len() * 2);
-        for &v in names {
-            let mut v = v;
-            while v >= 0x80 {
-                out.push(v as u8 | 0x80);
-                v >>= 7;
-            }
-            out.push(v as u8);
-        }
-        out.shrink_to_fit();
-        PackedNames(out)
+impl Varints {
+    /// For columns of mostly small values (edge names are element indices or
+    /// ids of the few thousand property names; self sizes are mostly below
+    /// 128): one or two bytes instead of four.
+    pub fn pack(values: &[u32]) -> Varints {
+        Varints::encode(values.iter().copied(), values.len())
     }
 
-    pub fn unpack(self, count: usize) -> Vec<u32> {
-        let mut names = Vec::with_capacity(count);
+    /// For columns that mostly grow by small steps (node ids go up by 2, edge
+    /// offsets by a node's few edges): zigzag deltas, about one byte each,
+    /// with any decrease or jump kept exactly.
+    pub fn pack_deltas(values: &[u32]) -> Varints {
+        let mut prev = 0u32;
+        let deltas = values.iter().map(|&v| {
+            let d = v.wrapping_sub(prev) as i32;
+            prev = v;
+            ((d << 1) ^ (d >> 31)) as u32
+        });
+        Varints::encode(deltas, values.len())
+    }
+
+    fn encode(values: impl Iterator<Item = u32>, count: usize) -> Varints {
+        // Large blocks are mapped on demand (see `memory`): the reserve costs
+        // nothing until written, and the shrink gives the rest back.
+        let mut bytes = Vec::with_capacity(count * 2);
+        for mut v in values {
+            while v >= 0x80 {
+                bytes.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            bytes.push(v as u8);
+        }
+        bytes.shrink_to_fit();
+        Varints { bytes, count }
+    }
+
+    #[inline]
+    fn decode(&self, mut f: impl FnMut(u32)) {
         let mut v = 0u32;
         let mut shift = 0;
-        for &b in &self.0 {
+        for &b in &self.bytes {
             v |= ((b & 0x7F) as u32) << shift;
             if b & 0x80 == 0 {
-                names.push(v);
+                f(v);
                 v = 0;
                 shift = 0;
             } else {
                 shift += 7;
             }
         }
-        names
+    }
+
+    pub fn unpack(self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.count);
+        self.decode(|v| out.push(v));
+        out
+    }
+
+    pub fn unpack_deltas(self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.count);
+        let mut prev = 0u32;
+        self.decode(|z| {
+            let d = (z >> 1) as i32 ^ -((z & 1) as i32);
+            prev = prev.wrapping_add(d as u32);
+            out.push(prev);
+        });
+        out
+    }
+}
+
+/// A `SizeColumn` with its u32 part as varints; the side table of large
+/// values is kept as it is (it holds a handful of entries).
+pub struct PackedSizes {
+    small: Varints,
+    large: HashMap<u32, u64>,
+}
+
+impl SizeColumn {
+    pub fn pack(self) -> PackedSizes {
+        PackedSizes {
+            small: Varints::pack(&self.small),
+            large: self.large,
+        }
+    }
+}
+
+impl PackedSizes {
+    pub fn unpack(self) -> SizeColumn {
+        SizeColumn {
+            small: self.small.unpack(),
+            large: self.large,
+        }
+    }
+}
+
+/// The node and edge columns the dominator phase never reads, taken out of
+/// the graph (`Graph::take_unread`) and packed while the retainers are built.
+pub struct PackedColumns {
+    pub edge_name: Varints,
+    pub node_name: Varints,
+    pub node_id: Varints,
+    pub self_size: PackedSizes,
+}
+
+pub struct UnreadColumns {
+    edge_name: Vec<u32>,
+    node_name: Vec<u32>,
+    node_id: Vec<u32>,
+    self_size: SizeColumn,
+}
+
+impl UnreadColumns {
+    /// Packs one column at a time, freeing each as soon as it is packed.
+    pub fn pack(self) -> PackedColumns {
+        let UnreadColumns {
+            edge_name,
+            node_name,
+            node_id,
+            self_size,
+        } = self;
+        let packed_edge_name = Varints::pack(&edge_name);
+        drop(edge_name);
+        let packed_node_name = Varints::pack(&node_name);
+        drop(node_name);
+        let packed_node_id = Varints::pack_deltas(&node_id);
+        drop(node_id);
+        PackedColumns {
+            edge_name: packed_edge_name,
+            node_name: packed_node_name,
+            node_id: packed_node_id,
+            self_size: self_size.pack(),
+        }
+    }
+}
+
+impl Graph {
+    /// Moves out the columns the dominator phase never reads, leaving them
+    /// empty until they are put back.
+    pub fn take_unread(&mut self) -> UnreadColumns {
+        UnreadColumns {
+            edge_name: std::mem::take(&mut self.edge_name),
+            node_name: std::mem::take(&mut self.node_name),
+            node_id: std::mem::take(&mut self.node_id),
+            self_size: std::mem::take(&mut self.self_size),
+        }
     }
 }
 
@@ -259,21 +376,104 @@ mod tests {
         assert_ne!(packed_target(pack_edge(beyond, 0)), beyond);
     }
 
-    #[test]
-    fn packed_names_round_trip_every_width() {
-        let names: Vec<u32> = [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152]
+    /// Values at every varint width boundary, then many ordinary ones.
+    fn widths() -> Vec<u32> {
+        [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152]
             .into_iter()
             .chain([268_435_455, 268_435_456, u32::MAX - 1, u32::MAX])
             .chain((0..1000).map(|i| i * 7919))
-            .collect();
-        let packed = PackedNames::pack(&names);
+            .collect()
+    }
+
+    #[test]
+    fn varints_round_trip_every_width() {
+        let values = widths();
+        let packed = Varints::pack(&values);
         // Seven payload bits per byte, at least one byte.
-        let expected: u32 = names
+        let expected: u32 = values
             .iter()
             .map(|v| (32 - v.leading_zeros()).max(1).div_ceil(7))
             .sum();
-        assert_eq!(packed.0.len(), expected as usize);
-        assert_eq!(&packed.0[..4], &[0, 1, 127, 0x80]);
-        assert_eq!(packed.unpack(names.len()), names);
+        assert_eq!(packed.bytes.len(), expected as usize);
+        assert_eq!(&packed.bytes[..4], &[0, 1, 127, 0x80]);
+        assert_eq!(packed.unpack(), values);
+        assert_eq!(Varints::pack(&[]).unpack(), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn deltas_round_trip_jumps_and_decreases() {
+        // Ids as V8 numbers them (odd, rising by 2) take one byte each.
+        let ids: Vec<u32> = (0..10_000).map(|o| 2 * o + 1).collect();
+        let packed = Varints::pack_deltas(&ids);
+        assert_eq!(packed.bytes.len(), ids.len());
+        assert_eq!(packed.unpack_deltas(), ids);
+
+        // Any order survives: falls to 0, jumps across the whole range in
+        // both directions, repeats, and the width boundaries shuffled.
+        let mut wild = vec![5, 3, 3, 0, u32::MAX, 0, u32::MAX, u32::MAX - 1, 1 << 31, 7];
+        wild.extend(widths().iter().rev());
+        wild.extend(widths());
+        let packed = Varints::pack_deltas(&wild);
+        assert_eq!(packed.unpack_deltas(), wild);
+        assert_eq!(Varints::pack_deltas(&[]).unpack_deltas(), Vec::<u32>::new());
+        assert_eq!(
+            Varints::pack_deltas(&[u32::MAX]).unpack_deltas(),
+            [u32::MAX]
+        );
+    }
+
+    #[test]
+    fn packed_sizes_keep_the_large_values() {
+        let values = [
+            0,
+            1,
+            127,
+            128,
+            u32::MAX as u64 - 1,
+            u32::MAX as u64,
+            u32::MAX as u64 + 1,
+            6_000_000_000,
+            (1 << 53) - 1,
+            300,
+        ];
+        let mut c = SizeColumn::with_capacity(values.len());
+        for &v in &values {
+            c.push(v);
+        }
+        let c = c.pack().unpack();
+        assert_eq!(c.len(), values.len());
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(c.get(i as u32), v);
+        }
+        assert_eq!(
+            c.large.len(),
+            4,
+            "u32::MAX and above stay in the side table"
+        );
+        assert!(SizeColumn::default().pack().unpack().is_empty());
+    }
+
+    #[test]
+    fn unread_columns_come_back_unchanged() {
+        let ids: Vec<u32> = vec![1, 3, 5, 4_000_000_001, 9, u32::MAX, 0];
+        let names: Vec<u32> = vec![0, 17, u32::MAX, 128, 5, 6, 7];
+        let edge_names: Vec<u32> = widths();
+        let mut sizes = SizeColumn::with_capacity(ids.len());
+        for v in [0, 40, 1 << 40, 16, u32::MAX as u64, 3, 0] {
+            sizes.push(v);
+        }
+        let packed = UnreadColumns {
+            edge_name: edge_names.clone(),
+            node_name: names.clone(),
+            node_id: ids.clone(),
+            self_size: sizes,
+        }
+        .pack();
+        assert_eq!(packed.node_id.unpack_deltas(), ids);
+        assert_eq!(packed.node_name.unpack(), names);
+        assert_eq!(packed.edge_name.unpack(), edge_names);
+        let sizes = packed.self_size.unpack();
+        let got: Vec<u64> = (0..ids.len() as u32).map(|o| sizes.get(o)).collect();
+        assert_eq!(got, [0, 40, 1 << 40, 16, u32::MAX as u64, 3, 0]);
     }
 }

@@ -3,9 +3,9 @@
 //! one phase. Every phase works on flat slices indexed by node or edge ordinal.
 
 use super::ephemeron::EphemeronNames;
-use super::graph::{Graph, MAX_NODES};
+use super::graph::{Graph, SizeColumn, MAX_NODES};
 use super::types::TypeIndices;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// DevTools' "no distance" marker for nodes no traversal reached.
 pub const NO_DISTANCE: i32 = -5;
@@ -399,7 +399,9 @@ fn js_parse_int(s: &[u8]) -> Option<f64> {
 pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> Vec<i32> {
     let n = g.node_count();
     let mut dist = vec![NO_DISTANCE; n];
-    let mut queue: Vec<u32> = Vec::with_capacity(n);
+    // Only the frontier is held: a queue of every node reached would be n
+    // words at the peak of the phase this runs in.
+    let mut queue: VecDeque<u32> = VecDeque::new();
     let mut pending_pairs = BitSet::new(eph.pair_count().max(1));
     let sloppy = b"sloppy_function_map".as_slice();
 
@@ -440,10 +442,8 @@ pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> 
         true
     };
 
-    let bfs = |dist: &mut Vec<i32>, queue: &mut Vec<u32>, mut head: usize, pending: &mut BitSet| {
-        while head < queue.len() {
-            let o = queue[head];
-            head += 1;
+    let bfs = |dist: &mut Vec<i32>, queue: &mut VecDeque<u32>, pending: &mut BitSet| {
+        while let Some(o) = queue.pop_front() {
             let d = dist[o as usize] + 1;
             for e in g.edges(o) {
                 if g.edge_type(e) == t.e_weak {
@@ -457,7 +457,7 @@ pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> 
                     continue;
                 }
                 dist[target as usize] = d;
-                queue.push(target);
+                queue.push_back(target);
             }
         }
     };
@@ -466,19 +466,18 @@ pub fn calculate_distances(g: &Graph, t: &TypeIndices, eph: &EphemeronNames) -> 
         let target = g.edge_target(e);
         if is_user_root(g, t, target) {
             dist[target as usize] = 1;
-            queue.push(target);
+            queue.push_back(target);
         }
     }
     let user_roots = queue.len();
-    bfs(&mut dist, &mut queue, 0, &mut pending_pairs);
+    bfs(&mut dist, &mut queue, &mut pending_pairs);
     dist[g.root as usize] = if user_roots > 0 {
         BASE_SYSTEM_DISTANCE
     } else {
         0
     };
-    queue.clear();
-    queue.push(g.root);
-    bfs(&mut dist, &mut queue, 0, &mut pending_pairs);
+    queue.push_back(g.root);
+    bfs(&mut dist, &mut queue, &mut pending_pairs);
     dist
 }
 
@@ -491,11 +490,11 @@ impl BitSet {
 
 /// Lengauer–Tarjan's state after its first depth-first search, which reads
 /// only forward edges and so can run while the retainer lists are built.
-/// Vertices are numbered from 1 so that 0 can mean "none".
+/// Vertices are numbered from 1 so that 0 can mean "none". The DFS needs
+/// four arrays of the five the semi-dominator pass holds.
 pub struct DominatorDfs {
     parent: Vec<u32>,
     vertex: Vec<u32>,
-    label: Vec<u32>,
     semi: Vec<u32>,
     /// The DFS's next edge per ordinal, then the dominators.
     dom: Vec<u32>,
@@ -505,34 +504,32 @@ pub struct DominatorDfs {
 impl DominatorDfs {
     /// Depth-first from `start` over essential edges in edge order, as
     /// DevTools walks; `dom` is the per-vertex edge cursor meanwhile.
-    fn walk(&mut self, g: &Graph, essential: &BitSet, start: u32) {
+    fn walk(&mut self, first_edge: &[u32], edge_to_type: &[u32], essential: &BitSet, start: u32) {
         let DominatorDfs {
             parent,
             vertex,
-            label,
             semi,
             dom: cursor,
             count,
         } = self;
-        cursor[start as usize - 1] = g.first_edge[start as usize - 1];
+        cursor[start as usize - 1] = first_edge[start as usize - 1];
         let mut v = start;
         while v != 0 {
             if semi[v as usize] == 0 {
                 *count += 1;
                 semi[v as usize] = *count;
                 vertex[*count as usize] = v;
-                label[v as usize] = v;
             }
             let mut next = parent[v as usize];
             let vo = v as usize - 1;
-            let end = g.first_edge[vo + 1];
+            let end = first_edge[vo + 1];
             while cursor[vo] < end {
                 let e = cursor[vo] as usize;
                 if essential.get(e) {
-                    let w = g.edge_target(e) + 1;
+                    let w = super::graph::packed_target(edge_to_type[e]) + 1;
                     if semi[w as usize] == 0 {
                         parent[w as usize] = v;
-                        cursor[w as usize - 1] = g.first_edge[w as usize - 1];
+                        cursor[w as usize - 1] = first_edge[w as usize - 1];
                         next = w;
                         break;
                     }
@@ -544,18 +541,23 @@ impl DominatorDfs {
     }
 }
 
-/// The first depth-first search: from the root over essential edges.
-pub fn dominator_dfs(g: &Graph, essential: &BitSet) -> DominatorDfs {
-    let len = g.node_count() + 1;
+/// The first depth-first search: from the root over essential edges
+/// (`first_edge` and `edge_to_type` as in `Graph`).
+pub fn dominator_dfs(
+    first_edge: &[u32],
+    edge_to_type: &[u32],
+    root: u32,
+    essential: &BitSet,
+) -> DominatorDfs {
+    let len = first_edge.len();
     let mut dfs = DominatorDfs {
         parent: vec![0u32; len],
         vertex: vec![0u32; len],
-        label: vec![0u32; len],
         semi: vec![0u32; len],
         dom: vec![0u32; len],
         count: 0,
     };
-    dfs.walk(g, essential, g.root + 1);
+    dfs.walk(first_edge, edge_to_type, essential, root + 1);
     dfs
 }
 
@@ -565,41 +567,48 @@ pub fn dominator_dfs(g: &Graph, essential: &BitSet) -> DominatorDfs {
 /// retainers, hung under the root; then any node still unvisited (a cycle
 /// kept only by itself) individually under the root.
 ///
+/// Takes the forward edge offsets (`Graph::first_edge`) and the essential set
+/// by value: only the DFS reads them, and freeing both before the semi-
+/// dominator pass, which holds the most arrays, lowers this phase's peak. The
+/// caller keeps the offsets packed meanwhile.
+///
 /// Returns the dominator of each ordinal and the DFS visiting order, which is
 /// the order retained sizes accumulate in.
 pub fn dominators(
-    g: &Graph,
+    first_edge: Vec<u32>,
+    edge_to_type: &[u32],
+    root: u32,
     r: &Retainers,
-    essential: &BitSet,
+    essential: BitSet,
     mut first: DominatorDfs,
 ) -> (Vec<u32>, Vec<u32>) {
-    let n = g.node_count();
+    let n = first_edge.len() - 1;
     let len = n + 1;
-    let root_v = g.root + 1;
+    let root_v = root + 1;
     let has_essential_retainer =
         |o: u32| -> bool { r.of(o).iter().any(|&s| s & ESSENTIAL_BIT != 0) };
     if (first.count as usize) < n {
         for v in 1..=n as u32 {
             if first.semi[v as usize] == 0 && !has_essential_retainer(v - 1) {
                 first.parent[v as usize] = root_v;
-                first.walk(g, essential, v);
+                first.walk(&first_edge, edge_to_type, &essential, v);
             }
         }
     }
-    // Six arrays of n words are live at the peak; the textbook form needs
+    drop(first_edge);
+    drop(essential);
+    // Five arrays of n words are live at the peak; the textbook form needs
     // eight. `parent` doubles as the link forest's ancestor array (a vertex's
     // parent is read only when the vertex is linked, and a linked vertex's
     // entry is what path compression rewrites), with `linked` telling the two
-    // apart.
+    // apart; `label` doubles as the bucket heads the same way (below).
     let DominatorDfs {
         mut parent,
         mut vertex,
-        mut label,
         mut semi,
         mut dom,
         mut count,
     } = first;
-    let mut linked = BitSet::new(len);
     if (count as usize) < n {
         for v in 1..=n as u32 {
             if semi[v as usize] == 0 {
@@ -607,11 +616,18 @@ pub fn dominators(
                 count += 1;
                 semi[v as usize] = count;
                 vertex[count as usize] = v;
-                label[v as usize] = v;
             }
         }
     }
     dom.iter_mut().for_each(|x| *x = 0);
+    // Until a vertex is linked its entry heads its bucket (0: empty); from
+    // then on it is its label. The uses never overlap: labels are read only
+    // for linked vertices, and a bucket is filled (by the higher-numbered
+    // vertices it semi-dominates) and emptied (as its children are linked)
+    // before its own vertex is linked, vertices being linked in decreasing
+    // order.
+    let mut label = vec![0u32; len];
+    let mut linked = BitSet::new(len);
 
     let mut stack: Vec<u32> = Vec::new();
     let mut eval =
@@ -635,7 +651,6 @@ pub fn dominators(
             label[v as usize]
         };
 
-    let mut bucket_head = vec![0u32; len];
     for i in (2..=count).rev() {
         let w = vertex[i as usize];
         let mut orphan = true;
@@ -654,12 +669,23 @@ pub fn dominators(
             semi[w as usize] = semi[root_v as usize];
         }
         let b = vertex[semi[w as usize] as usize] as usize;
-        dom[w as usize] = bucket_head[b];
-        bucket_head[b] = w;
+        dom[w as usize] = label[b];
+        label[b] = w;
+        // What is left in w's bucket stays unsettled: the vertices hung under
+        // the root without a DFS have no children to empty it (and may sit
+        // in their own bucket). Their entries are cleared, as every bucket
+        // left at the end would be, and the slot becomes w's label.
+        let mut v = label[w as usize];
+        while v != 0 {
+            let next = dom[v as usize];
+            dom[v as usize] = 0;
+            v = next;
+        }
+        label[w as usize] = w;
         // Link w under its parent: from here on its entry is an ancestor.
         let p = parent[w as usize];
         linked.set(w as usize);
-        let mut v = std::mem::take(&mut bucket_head[p as usize]);
+        let mut v = std::mem::take(&mut label[p as usize]);
         while v != 0 {
             let next = dom[v as usize];
             let u = eval(v, &mut parent, &linked, &mut label, &semi);
@@ -671,15 +697,13 @@ pub fn dominators(
             v = next;
         }
     }
-    for head in bucket_head.iter_mut() {
-        let mut v = std::mem::take(head);
-        while v != 0 {
-            let next = dom[v as usize];
-            dom[v as usize] = 0;
-            v = next;
-        }
+    // The root is never linked; its bucket is cleared like the others.
+    let mut v = label[root_v as usize];
+    while v != 0 {
+        let next = dom[v as usize];
+        dom[v as usize] = 0;
+        v = next;
     }
-    drop(bucket_head);
     drop(linked);
     drop(label);
     drop(parent);
@@ -704,9 +728,9 @@ pub fn dominators(
 
 /// Retained sizes: own (shown) size plus everything dominated, accumulated in
 /// reverse DFS order exactly as DevTools does. u64, so it never wraps.
-pub fn retained_sizes(g: &Graph, dom: &[u32], order: &[u32]) -> Vec<u64> {
-    let n = g.node_count();
-    let mut retained: Vec<u64> = (0..n as u32).map(|o| g.self_size.get(o)).collect();
+pub fn retained_sizes(self_size: &SizeColumn, dom: &[u32], order: &[u32]) -> Vec<u64> {
+    let n = self_size.len();
+    let mut retained: Vec<u64> = (0..n as u32).map(|o| self_size.get(o)).collect();
     for &o in order.iter().skip(1).rev() {
         let d = dom[o as usize] as usize;
         retained[d] = retained[d].saturating_add(retained[o as usize]);
@@ -717,22 +741,216 @@ pub fn retained_sizes(g: &Graph, dom: &[u32], order: &[u32]) -> Vec<u64> {
 /// Children lists of the dominator tree (CSR), root excluded from its own list.
 pub fn dominated_nodes(dom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
     let n = dom.len();
+    // As in `build_retainers`: counts at each parent's own slot become the
+    // ends of the lists, and filling from the last node backwards walks each
+    // slot down to its list's start, with no cursor array (n words more at
+    // the peak of the phase this runs in) and each list in ordinal order.
     let mut first = vec![0u32; n + 1];
     for (o, &d) in dom.iter().enumerate() {
         if o as u32 != root {
-            first[d as usize + 1] += 1;
+            first[d as usize] += 1;
         }
     }
-    for i in 0..n {
-        first[i + 1] += first[i];
+    for i in 1..n {
+        first[i] += first[i - 1];
     }
-    let mut cursor: Vec<u32> = first[..n].to_vec();
-    let mut children = vec![0u32; first[n] as usize];
-    for (o, &d) in dom.iter().enumerate() {
+    let children_len = if n == 0 { 0 } else { first[n - 1] };
+    first[n] = children_len;
+    let mut children = vec![0u32; children_len as usize];
+    for (o, &d) in dom.iter().enumerate().rev() {
         if o as u32 != root {
-            children[cursor[d as usize] as usize] = o as u32;
-            cursor[d as usize] += 1;
+            first[d as usize] -= 1;
+            children[first[d as usize] as usize] = o as u32;
         }
     }
     (first, children)
+}
+
+/// The nodes in a preorder of the dominator tree (each right after its
+/// dominator's subtree began, a subtree's nodes together), what the class
+/// summary walks. One array, where the children lists it comes from hold two:
+/// built early, while little else is live, and those lists freed at once.
+pub fn dominator_preorder(dom: &[u32], root: u32) -> Vec<u32> {
+    let (first, children) = dominated_nodes(dom, root);
+    let mut order = Vec::with_capacity(dom.len());
+    let mut stack = vec![root];
+    while let Some(x) = stack.pop() {
+        order.push(x);
+        let x = x as usize;
+        stack.extend_from_slice(&children[first[x] as usize..first[x + 1] as usize]);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzer::graph::pack_edge;
+
+    /// splitmix64, for reproducible random graphs.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) % n
+        }
+    }
+
+    /// Immediate dominators by definition, on the graph DevTools' traversal
+    /// implies: the essential edges, plus an edge from the root to each node
+    /// without an essential retainer. Nodes still unreachable (cycles kept
+    /// only by themselves) hang under the root and dominate nothing. `d`
+    /// dominates `x` if `x` is unreachable once `d` is removed.
+    fn brute_force_dominators(n: usize, root: usize, edges: &[(usize, usize, bool)]) -> Vec<u32> {
+        let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut retained = vec![false; n];
+        for &(s, t, essential) in edges {
+            if essential {
+                out[s].push(t);
+                retained[t] = true;
+            }
+        }
+        let reach = |out: &Vec<Vec<usize>>, without: Option<usize>| {
+            let mut seen = vec![false; n];
+            let mut stack = vec![root];
+            seen[root] = true;
+            while let Some(x) = stack.pop() {
+                for &y in &out[x] {
+                    if !seen[y] && Some(y) != without {
+                        seen[y] = true;
+                        stack.push(y);
+                    }
+                }
+            }
+            seen
+        };
+        for (v, &r) in retained.iter().enumerate() {
+            if v != root && !r {
+                out[root].push(v);
+            }
+        }
+        let reachable = reach(&out, None);
+        let strict: Vec<Vec<usize>> = (0..n)
+            .map(|d| {
+                if d == root {
+                    return (0..n).filter(|&x| x != root).collect();
+                }
+                let without = reach(&out, Some(d));
+                (0..n)
+                    .filter(|&x| x != d && reachable[x] && !without[x])
+                    .collect()
+            })
+            .collect();
+        // dominated_by[x] = strict dominators of x.
+        let mut dominated_by: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (d, xs) in strict.iter().enumerate() {
+            for &x in xs {
+                dominated_by[x].push(d);
+            }
+        }
+        (0..n)
+            .map(|x| {
+                if x == root || !reachable[x] {
+                    return root as u32;
+                }
+                // The immediate one is dominated by all the others.
+                let k = dominated_by[x].len();
+                dominated_by[x]
+                    .iter()
+                    .copied()
+                    .find(|&d| dominated_by[d].len() == k - 1)
+                    .map_or(u32::MAX, |d| d as u32)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dominators_match_the_definition_on_random_graphs() {
+        let mut rng = Rng(7);
+        for round in 0..3000 {
+            let n = 1 + rng.below(14) as usize;
+            let root = rng.below(n as u64) as usize;
+            // Sparse and dense graphs, with self edges, parallel edges,
+            // non-essential edges, orphans and unreachable cycles.
+            let m = rng.below(3 * n as u64 + 1) as usize;
+            let essential_percent = [100, 90, 60][round % 3];
+            let mut edges: Vec<(usize, usize, bool)> = (0..m)
+                .map(|_| {
+                    let s = rng.below(n as u64) as usize;
+                    let t = rng.below(n as u64) as usize;
+                    (s, t, s != t && rng.below(100) < essential_percent)
+                })
+                .collect();
+            edges.sort_by_key(|e| e.0);
+            let mut first_edge = vec![0u32; n + 1];
+            for &(s, _, _) in &edges {
+                first_edge[s + 1] += 1;
+            }
+            for i in 0..n {
+                first_edge[i + 1] += first_edge[i];
+            }
+            let edge_to_type: Vec<u32> = edges.iter().map(|e| pack_edge(e.1 as u32, 2)).collect();
+            let mut essential = BitSet::new(m);
+            let mut reverse: Vec<Vec<u32>> = vec![Vec::new(); n];
+            for (e, &(s, t, ess)) in edges.iter().enumerate() {
+                if ess {
+                    essential.set(e);
+                }
+                reverse[t].push(s as u32 | if ess { ESSENTIAL_BIT } else { 0 });
+            }
+            let mut r = Retainers {
+                first: vec![0],
+                sources: Vec::new(),
+            };
+            for list in &reverse {
+                r.sources.extend_from_slice(list);
+                r.first.push(r.sources.len() as u32);
+            }
+            let expected = brute_force_dominators(n, root, &edges);
+            let first = dominator_dfs(&first_edge, &edge_to_type, root as u32, &essential);
+            let (dom, order) =
+                dominators(first_edge, &edge_to_type, root as u32, &r, essential, first);
+            assert_eq!(
+                dom, expected,
+                "round {round}: {n} nodes, root {root}, edges {edges:?}"
+            );
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n as u32).collect::<Vec<_>>(), "round {round}");
+            assert_eq!(order[0], root as u32);
+        }
+    }
+
+    #[test]
+    fn dominated_lists_hold_each_child_once_in_ordinal_order() {
+        // Root 2; 0 and 4 under it, 1 and 3 and 5 under 4, 6 under 5.
+        let dom = [2, 4, 2, 4, 2, 4, 5];
+        let (first, children) = dominated_nodes(&dom, 2);
+        assert_eq!(first, [0, 0, 0, 2, 2, 5, 6, 6]);
+        let of = |n: usize| &children[first[n] as usize..first[n + 1] as usize];
+        assert_eq!(of(2), [0, 4], "the root is not its own child");
+        assert_eq!(of(4), [1, 3, 5]);
+        assert_eq!(of(5), [6]);
+        assert!([0, 1, 3, 6].iter().all(|&n| of(n).is_empty()));
+
+        assert_eq!(dominated_nodes(&[0], 0), (vec![0, 0], vec![]));
+        assert_eq!(dominated_nodes(&[], 0), (vec![0], vec![]));
+
+        let order = dominator_preorder(&dom, 2);
+        assert_eq!(order.len(), dom.len());
+        // Each node after its dominator, and each subtree contiguous.
+        let at = |x: u32| order.iter().position(|&o| o == x).unwrap();
+        for (x, &d) in dom.iter().enumerate() {
+            assert!(x == 2 || at(d) < at(x as u32), "{x} before its dominator");
+        }
+        let subtree_4 = [4, 1, 3, 5, 6].map(at);
+        assert_eq!(
+            subtree_4.iter().max().unwrap() - subtree_4.iter().min().unwrap(),
+            4
+        );
+        assert_eq!(dominator_preorder(&[0], 0), [0]);
+    }
 }

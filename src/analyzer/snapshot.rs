@@ -6,7 +6,7 @@ use super::classes::{
 };
 use super::ephemeron::EphemeronNames;
 use super::error::{Result, SnapshotError};
-use super::graph::{Graph, PackedNames, EDGE_TYPE_MASK};
+use super::graph::{Graph, PackedColumns, Varints, EDGE_TYPE_MASK};
 use super::parser::Parser;
 use super::phases::{self, Retainers, NO_DISTANCE};
 use super::strings::{utf16_len, wtf8_to_string};
@@ -125,8 +125,7 @@ impl Snapshot {
         };
         // Phases that only read the graph run two at a time (the machines
         // this must be fast on have two cores); results are identical. The
-        // dominator phase, which has the most memory live, runs alone, with
-        // the edge names packed (it never reads them).
+        // dominator phase, which has the most memory live, runs alone.
         step(0, "dom-state")?;
         phases::propagate_dom_state(&mut graph, &t);
         step(1, "essential-edges")?;
@@ -162,33 +161,60 @@ impl Snapshot {
         phases::move_shallow_sizes(&mut graph, &t, &owners);
         drop(owners);
         step(3, "retainers")?;
-        // The dominators' first DFS reads only forward edges, so it runs
-        // while the other thread packs the edge names and then builds the
-        // retainer lists: in that order, so the names' column is freed before
-        // the lists are allocated.
-        let names = std::mem::take(&mut graph.edge_name);
+        // The dominator phase, which has the most memory live, never reads
+        // names, ids or sizes, nor the forward edge offsets after its DFS:
+        // they are packed beside the retainers' build and unpacked after it.
+        // The first DFS reads only forward edges, so it runs meanwhile; the
+        // other thread packs first, so the columns are freed before the
+        // retainer lists are allocated.
+        let unread = graph.take_unread();
         let g = &graph;
         let marked = &essential;
-        let (dfs, (retainers, packed)) = std::thread::scope(|scope| {
+        let (dfs, (retainers, (packed, first_edge))) = std::thread::scope(|scope| {
             let other = scope.spawn(move || {
-                let packed = PackedNames::pack(&names);
-                drop(names);
+                let packed = (unread.pack(), Varints::pack_deltas(&g.first_edge));
                 (phases::build_retainers(g, Some(marked)), packed)
             });
-            let dfs = phases::dominator_dfs(g, marked);
+            let dfs = phases::dominator_dfs(&g.first_edge, &g.edge_to_type, g.root, marked);
             (dfs, join(other))
         });
         step(4, "dominators")?;
-        let (dominator, order) = phases::dominators(&graph, &retainers, &essential, dfs);
+        let (dominator, order) = phases::dominators(
+            std::mem::take(&mut graph.first_edge),
+            &graph.edge_to_type,
+            graph.root,
+            &retainers,
+            essential,
+            dfs,
+        );
         // Queries rebuild the lists on demand, without the flags.
         drop(retainers);
-        drop(essential);
-        graph.edge_name = packed.unpack(graph.edge_count());
         step(5, "class-names")?;
-        // The DFS order is only needed for the retained sizes: freeing it
-        // before the next pair keeps that pair's peak down on huge heaps.
-        let retained = phases::retained_sizes(&graph, &dominator, &order);
-        drop(order);
+        let PackedColumns {
+            edge_name,
+            node_name,
+            node_id,
+            self_size,
+        } = packed;
+        // The edge names, the largest column, unpack on the other thread
+        // while this one unpacks the node columns and sums the retained sizes
+        // (which need only the sizes). Node ids are read by nothing until the
+        // queries, so they stay packed through the next phases' peaks.
+        // The dominator tree's preorder comes first, while little is
+        // unpacked: building it holds the tree's children lists for a moment.
+        // The DFS order is only needed for the retained sizes, and freed
+        // right after them.
+        let (retained, preorder, edge_name) = std::thread::scope(|scope| {
+            let edge_name = scope.spawn(move || edge_name.unpack());
+            let preorder = phases::dominator_preorder(&dominator, graph.root);
+            graph.self_size = self_size.unpack();
+            let retained = phases::retained_sizes(&graph.self_size, &dominator, &order);
+            drop(order);
+            graph.node_name = node_name.unpack();
+            graph.first_edge = first_edge.unpack_deltas();
+            (retained, preorder, join(edge_name))
+        });
+        graph.edge_name = edge_name;
         // Distances are the longest phase left; everything else, up to the
         // class totals, runs beside them.
         let g = &graph;
@@ -196,25 +222,26 @@ impl Snapshot {
             let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
             let mut names = class_indices(g, &t);
             step(6, "class-summary")?;
-            let (dominated_first, dominated) = phases::dominated_nodes(&dominator, g.root);
             let classes = summarize_classes(
                 ClassSummaryInput {
                     graph: g,
                     types: &t,
                     added_strings: &names.new_strings,
                     retained: &retained,
-                    dominated_first: &dominated_first,
-                    dominated: &dominated,
+                    dominators: &dominator,
+                    dominator_preorder: &preorder,
                 },
                 std::mem::take(&mut names.classes),
             );
             Ok::<_, SnapshotError>((join(distance), (classes, names)))
         })?;
+        drop(preorder);
         drop(eph);
         for text in &names.new_strings {
             graph.strings.push_wtf8(text);
         }
         classes.apply_distances(&graph, &distance);
+        graph.node_id = node_id.unpack_deltas();
         progress.report("done", steps, steps);
         Ok(Snapshot {
             graph,
