@@ -519,20 +519,29 @@ impl Snapshot {
 
     /// Ordinals of nodes sorted by retained size, largest first, skipping the
     /// synthetic roots (they retain everything and explain nothing).
+    ///
+    /// Only the best `n` so far are held (a heap whose top is the worst of
+    /// them), not every candidate: on a heap of tens of millions of nodes the
+    /// full list would add more to the process's peak than the analysis left.
     pub fn top_retainers(&self, n: usize) -> Vec<u32> {
+        use std::cmp::Reverse;
         let g = &self.graph;
-        let mut candidates: Vec<u32> = (0..g.node_count() as u32)
-            .filter(|&o| g.node_type(o) != self.types.synthetic && o != g.root)
-            .collect();
-        let n = n.min(candidates.len());
-        if n == 0 {
-            return Vec::new();
+        // Ordered best first: larger retained size, then lower ordinal.
+        let key = |o: u32| (Reverse(self.retained[o as usize]), o);
+        let mut best: std::collections::BinaryHeap<(Reverse<u64>, u32)> =
+            std::collections::BinaryHeap::with_capacity(n.min(g.node_count()));
+        for o in 0..g.node_count() as u32 {
+            if n == 0 || g.node_type(o) == self.types.synthetic || o == g.root {
+                continue;
+            }
+            if best.len() < n {
+                best.push(key(o));
+            } else if best.peek().is_some_and(|worst| key(o) < *worst) {
+                best.pop();
+                best.push(key(o));
+            }
         }
-        let key = |o: &u32| std::cmp::Reverse((self.retained[*o as usize], std::cmp::Reverse(*o)));
-        candidates.select_nth_unstable_by_key(n - 1, key);
-        candidates.truncate(n);
-        candidates.sort_by_key(key);
-        candidates
+        best.into_sorted_vec().into_iter().map(|(_, o)| o).collect()
     }
 
     /// Children of a node in the dominator tree (what it alone keeps alive).
@@ -606,3 +615,46 @@ fn io_error(path: &Path, e: std::io::Error) -> SnapshotError {
 
 #[cfg(test)]
 mod hostile_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzer::parser::hostile_tests::snapshot_text;
+
+    #[test]
+    fn top_retainers_are_the_largest_by_size_then_ordinal() {
+        // root --shortcut--> global --elements--> objects of these sizes
+        // (ties on purpose), then a second synthetic node nobody holds.
+        let sizes = [5u64, 9, 5, 0, 9, 7, 5, 1, 9];
+        let mut nodes = vec![9, 1, 1, 0, 1, 0, 0, 3, 2, 3, 10, sizes.len() as u64, 0, 0];
+        let mut edges = vec![5, 3, 7];
+        for (k, &size) in sizes.iter().enumerate() {
+            let k = k as u64;
+            nodes.extend_from_slice(&[3, 3, 5 + 2 * k, size, 0, 0, 0]);
+            edges.extend_from_slice(&[1, k, 7 * (k + 2)]);
+        }
+        nodes.extend_from_slice(&[9, 1, 999, 50, 0, 0, 0]);
+        let strings = ["", "(root)", "global", "Obj"];
+        let s = Snapshot::from_bytes(
+            snapshot_text(&nodes, &edges, &strings, None).as_bytes(),
+            &Quiet,
+        )
+        .unwrap();
+        // What the ranking means: every non-synthetic node but the root,
+        // sorted by retained size descending, ties by ordinal.
+        let mut all: Vec<u32> = (0..s.node_count() as u32)
+            .filter(|&o| o != s.graph.root && s.graph.node_type(o) != s.types.synthetic)
+            .collect();
+        all.sort_by_key(|&o| (std::cmp::Reverse(s.retained[o as usize]), o));
+        assert_eq!(all.len(), sizes.len() + 1, "global and the objects");
+        assert_eq!(all[0], 1, "global holds them all");
+        assert_eq!(
+            &all[1..4],
+            [3, 6, 10],
+            "the three of size 9, in ordinal order"
+        );
+        for n in 0..all.len() + 3 {
+            assert_eq!(s.top_retainers(n), all[..n.min(all.len())], "n = {n}");
+        }
+    }
+}
