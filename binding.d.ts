@@ -281,8 +281,11 @@ export declare function logDrain(handle: number): LogChunk
 /** Opens a log private to this thread; returns its handle. */
 export declare function logOpen(options: NativeLogOptions): number
 
-/** Entries staged by the facade, in one call: see `BoundedLog::push_batch`. */
-export declare function logPushBatch(handle: number, text: string, meta: Uint32Array): void
+/**
+ * Entries staged by the facade, in one call (see `BoundedLog::push_batch`),
+ * and how many staged ones it overwrote, which count as dropped.
+ */
+export declare function logPushBatch(handle: number, text: string, meta: Uint32Array, overwritten: number): void
 
 export declare function logPushBytes(handle: number, bytes: Uint8Array): boolean
 

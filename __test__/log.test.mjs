@@ -155,6 +155,42 @@ test('many staged batches keep exact sizes, bytes and drops; lone surrogates at 
   log.close();
 });
 
+// A small drop-oldest log overwrites staged entries instead of copying them;
+// the reference reads after every push, which hands each entry over alone.
+test('a flood into a small log stores and counts exactly what pushing one by one does', () => {
+  const entry = (i) => (i % 7 === 0 ? { i, tag: 'é'.repeat(i % 5) } : i % 3 === 0 ? '' : `e${i}-${'x'.repeat(i % 40)}-€`);
+  for (const opts of [
+    { maxEntries: 100 },
+    { maxEntries: 100, maxBytes: 900 },
+    { maxEntries: 1, maxBytes: 64 },
+    { maxEntries: 16_384, maxBytes: 50_000 },
+  ]) {
+    const flood = new BoundedLog(opts);
+    const reference = new BoundedLog(opts);
+    // Some entries are stored before the flood, so it also evicts those.
+    for (let i = 0; i < 30; i++) {
+      flood.push(`before ${i}`);
+      reference.push(`before ${i}`);
+      reference.size;
+    }
+    flood.size;
+    for (let i = 0; i < 40_000; i++) {
+      flood.push(entry(i));
+      reference.push(entry(i));
+      reference.size;
+    }
+    const stats = (log) => {
+      const { size, bytes, dropped, rejected } = log.stats();
+      return { size, bytes, dropped, rejected };
+    };
+    assert.deepEqual(stats(flood), stats(reference), JSON.stringify(opts));
+    assert.equal(stats(flood).size + stats(flood).dropped, 40_030);
+    assert.deepEqual(flood.toArray(), reference.toArray(), JSON.stringify(opts));
+    flood.close();
+    reference.close();
+  }
+});
+
 test('dropped entries reach the spill file even when they were staged', () => {
   const file = path.join(OUT, `spill-staged-${process.pid}.jsonl`);
   fs.rmSync(file, { force: true });

@@ -4,14 +4,22 @@
 // garbage collector nothing; this class only converts values.
 //
 // A napi call costs ~150-250 ns, forty times a JS array store, so push()
-// stages string and JSON entries here (references to at most STAGE_ENTRIES
-// strings of STAGE_CHARS units in all) and hands them over joined, one call
-// per batch (as UTF-16: V8 copies that without the scan UTF-8 needs, and
-// each entry's boundaries stay exact). Every read flushes first, and so do
-// close(), process exit and a microtask queued with the first staged entry:
-// a thread sees its own pushes at once, other threads (shared logs) by the
-// end of the pushing job. Reject mode pushes directly, since only Rust knows
-// whether the log is full.
+// stages string and JSON entries here, in a ring of references, and hands
+// them over joined, one call per batch (as UTF-16: V8 copies that without
+// the scan UTF-8 needs, and each entry's boundaries stay exact). Every read
+// flushes first, and so do close(), process exit and a microtask queued with
+// the first staged entry: a thread sees its own pushes at once, other
+// threads (shared logs) by the end of the pushing job. Reject mode pushes
+// directly, since only Rust knows whether the log is full.
+//
+// A log of its own that drops its oldest entries, spills nothing and holds
+// at most ELIDE_ENTRIES entries stages up to maxEntries of them: a newer push
+// then overwrites the oldest staged entry, which is counted as dropped but
+// never copied. Pushing one by one would have evicted it all the same (a
+// log keeps the longest suffix of its pushes within both bounds, and the
+// overwritten entry is maxEntries pushes old), so contents and counts are
+// those of pushing one by one, and a flood costs a reference store per entry
+// plus one copy of what survives. Other logs stage STAGE_ENTRIES at most.
 
 const native = require('../binding.js');
 const { argError, callNative } = require('./errors.js');
@@ -19,7 +27,12 @@ const { argError, callNative } = require('./errors.js');
 const JSON_KIND = 2;
 const PAGE = 1024;
 const STAGE_ENTRIES = 256;
+/** Longest entry staged (UTF-16 units); longer ones are pushed directly. */
 const STAGE_CHARS = 4096;
+/** Units staged in all before a batch is handed over. */
+const STAGE_TOTAL_CHARS = 4096;
+const ELIDE_ENTRIES = 16_384;
+const ELIDE_TOTAL_CHARS = 1 << 20;
 // Layout of the staged-entry counters: src/bindings/trackers.rs.
 const STAGED_PER_PAGE = 256;
 const stagedPages = [];
@@ -94,11 +107,22 @@ function encodeJson(entry) {
 class BoundedLog {
   #h;
   #closed = false;
-  /** Longest string staged (UTF-16 units); -1 stages nothing (reject mode). */
+  /** Longest string staged (UTF-16 units); -1 stages nothing (reject mode, closed). */
   #stageMax;
-  #texts = [];
-  #meta = new Uint32Array(STAGE_ENTRIES);
+  /** Staged entries in `#capacity` slots; the next goes to `#head`, the oldest is `#count` before it. */
+  #ring;
+  /** Per ring slot: the entry's length in UTF-16 units times two, plus one for JSON. */
+  #lens;
+  #head = 0;
+  #count = 0;
+  /** Entries the ring holds; full, an eliding ring overwrites, the others flush. */
+  #capacity;
+  /** `#count` that makes a push flush: the capacity, or -1 when eliding. */
+  #flushCount;
   #chars = 0;
+  #maxChars;
+  /** Entries pushed since the last hand-over: `#count` plus those overwritten. */
+  #pushed = 0;
   /**
    * Rust-owned counter of this log's staged entries (Rust clears it when it
    * takes them): a worker stopped mid-job by terminate() runs no more JS,
@@ -106,7 +130,6 @@ class BoundedLog {
    * silently.
    */
   #staged;
-  #stagedAt;
 
   /**
    * @param {{ maxEntries?: number, maxBytes?: number, onOverflow?: 'drop-oldest' | 'reject', spillTo?: string }} [options]
@@ -118,10 +141,17 @@ class BoundedLog {
     const slot = callNative(() => native.logStagedSlot(this.#h));
     const p = Math.floor(slot / STAGED_PER_PAGE);
     stagedPages[p] ??= new Float64Array(callNative(() => native.logStagedPage(p)));
-    this.#staged = stagedPages[p];
-    this.#stagedAt = slot % STAGED_PER_PAGE;
+    this.#staged = stagedPages[p].subarray(slot % STAGED_PER_PAGE, slot % STAGED_PER_PAGE + 1);
     // Three UTF-8 bytes per unit at most: a staged entry can never be too big to store.
     this.#stageMax = o.onOverflow === 'reject' ? -1 : Math.min(STAGE_CHARS, Math.floor(o.maxBytes / 3));
+    // A shared log's bounds are its first opener's, which this thread may not know.
+    const elide = opening === null && o.onOverflow === 'drop-oldest' && o.spillTo === undefined &&
+      o.maxEntries <= ELIDE_ENTRIES;
+    this.#capacity = elide ? o.maxEntries : STAGE_ENTRIES;
+    this.#flushCount = elide ? -1 : STAGE_ENTRIES;
+    this.#maxChars = elide ? ELIDE_TOTAL_CHARS : STAGE_TOTAL_CHARS;
+    this.#ring = new Array(this.#capacity);
+    this.#lens = new Uint32Array(this.#capacity);
     if (!exitHook) {
       exitHook = true;
       process.on('exit', () => {
@@ -158,37 +188,58 @@ class BoundedLog {
       json = 1;
     }
     const len = text.length;
-    if (len > this.#stageMax || this.#closed) {
+    if (len > this.#stageMax) {
       this[FLUSH]();
       return callNative(() => json === 1 ? native.logPushJson(this.#h, text) : native.logPushText(this.#h, text));
     }
-    const n = this.#texts.length;
-    if (n === 0) {
+    const pushed = this.#pushed;
+    if (pushed === 0) {
       pending.add(this);
       if (!flushQueued) {
         flushQueued = true;
         queueMicrotask(flushPending);
       }
     }
-    this.#texts.push(text);
-    this.#staged[this.#stagedAt] = n + 1;
-    this.#meta[n] = len * 2 + json;
-    this.#chars += len;
-    if (n + 1 === STAGE_ENTRIES || this.#chars > STAGE_CHARS) this[FLUSH]();
+    this.#pushed = pushed + 1;
+    this.#staged[0] = pushed + 1;
+    const head = this.#head;
+    let chars = this.#chars + len;
+    if (this.#count === this.#capacity) {
+      // Only an eliding ring is ever full here, and then `head` holds the
+      // oldest entry.
+      chars -= this.#lens[head] >> 1;
+    } else {
+      this.#count++;
+    }
+    this.#ring[head] = text;
+    this.#lens[head] = len * 2 + json;
+    this.#head = head + 1 === this.#capacity ? 0 : head + 1;
+    this.#chars = chars;
+    if (chars > this.#maxChars || this.#count === this.#flushCount) this[FLUSH]();
     return true;
   }
 
-  /** Hands the staged entries to Rust. */
+  /** Hands the staged entries to Rust, oldest first. */
   [FLUSH]() {
-    const texts = this.#texts;
-    const n = texts.length;
-    if (n === 0) return;
-    const meta = this.#meta.subarray(0, n);
-    const joined = texts.join('');
-    this.#texts = [];
+    const n = this.#count;
+    const elided = this.#pushed - n;
+    if (this.#pushed === 0) return;
+    const ring = this.#ring;
+    const capacity = this.#capacity;
+    const texts = new Array(n);
+    const meta = new Uint32Array(n);
+    for (let k = 0, i = (this.#head - n + capacity) % capacity; k < n; k++) {
+      texts[k] = ring[i];
+      meta[k] = this.#lens[i];
+      // The ring must not keep a handed-over string alive.
+      ring[i] = undefined;
+      i = i + 1 === capacity ? 0 : i + 1;
+    }
+    this.#count = 0;
+    this.#pushed = 0;
     this.#chars = 0;
     pending.delete(this);
-    callNative(() => native.logPushBatch(this.#h, joined, meta));
+    callNative(() => native.logPushBatch(this.#h, texts.join(''), meta, elided));
   }
 
   /** The newest `n` entries, oldest first. */
@@ -246,6 +297,7 @@ class BoundedLog {
     handles.unregister(this);
     native.logClose(this.#h);
     this.#closed = true;
+    this.#stageMax = -1;
   }
 
   get closed() { return this.#closed; }

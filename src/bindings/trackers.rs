@@ -73,7 +73,7 @@ impl Drop for ThreadState {
         for open in self.logs.get_mut().values() {
             let mut log = open.log.lock();
             // Only a thread stopped mid-job leaves staged entries behind.
-            log.count_lost(staged.get(open.staged, 0) as u64);
+            log.count_dropped_unstored(staged.get(open.staged, 0) as u64);
             log.flush();
         }
         LIVE_STATES.fetch_sub(1, Ordering::Relaxed);
@@ -498,10 +498,23 @@ pub fn log_push_text(handle: u32, text: String) -> napi::Result<bool> {
     with_log(handle, |l| l.push(Kind::Text, text.as_bytes()))
 }
 
-/// Entries staged by the facade, in one call: see `BoundedLog::push_batch`.
+/// Entries staged by the facade, in one call (see `BoundedLog::push_batch`),
+/// and how many staged ones it overwrote, which count as dropped.
 #[napi(catch_unwind)]
-pub fn log_push_batch(handle: u32, text: Utf16String, meta: &[u32]) -> napi::Result<()> {
-    if with_log(handle, |l| l.push_batch(&text, meta))? {
+pub fn log_push_batch(
+    handle: u32,
+    text: Utf16String,
+    meta: &[u32],
+    overwritten: u32,
+) -> napi::Result<()> {
+    let stored = with_log(handle, |l| {
+        let stored = l.push_batch(&text, meta);
+        if stored {
+            l.count_dropped_unstored(u64::from(overwritten));
+        }
+        stored
+    })?;
+    if stored {
         // Cleared here, in the same call that stored them, so a thread
         // stopped right after cannot count them as lost as well.
         with_state(|s| {

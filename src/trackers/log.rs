@@ -481,9 +481,11 @@ impl BoundedLog {
         true
     }
 
-    /// Entries a thread staged but never handed over because it was
-    /// stopped mid-job (`worker.terminate()`): gone, but counted.
-    pub fn count_lost(&mut self, n: u64) {
+    /// Entries dropped before they reached the store, counted: staged ones
+    /// the facade overwrote (they were older than the newest `max_entries`
+    /// pushes, so storing them would have evicted them too), and staged ones
+    /// a thread stopped mid-job (`worker.terminate()`) never handed over.
+    pub fn count_dropped_unstored(&mut self, n: u64) {
         self.dropped += n;
     }
 
