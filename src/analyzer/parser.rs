@@ -728,35 +728,9 @@ impl Parser {
                 ArrayPhase::InItem => loop {
                     // Up to 15 digits cannot exceed 2^53, so the bound is
                     // checked once, after the run.
-                    let mut num = self.num;
                     let run_start = i;
-                    // Eight bytes at a time while they last: a whole number
-                    // per step with no per-digit branch, which the byte loop
-                    // below then only has to confirm has ended.
-                    while i + 8 <= buf.len() {
-                        let mut word = [0u8; 8];
-                        word.copy_from_slice(&buf[i..i + 8]);
-                        let word = u64::from_le_bytes(word);
-                        let k = leading_digits(word);
-                        if k == 0 {
-                            break;
-                        }
-                        num = num
-                            .wrapping_mul(POW10[k])
-                            .wrapping_add(digits_value(word, k));
-                        i += k;
-                        if k < 8 {
-                            break;
-                        }
-                    }
-                    while i < buf.len() {
-                        let d = buf[i].wrapping_sub(b'0');
-                        if d > 9 {
-                            break;
-                        }
-                        num = num.wrapping_mul(10).wrapping_add(d as u64);
-                        i += 1;
-                    }
+                    let num;
+                    (num, i) = read_digit_run(buf, i, self.num);
                     self.num_digits += (i - run_start) as u64;
                     if self.num_digits > 15 && (self.num_digits > 19 || num > MAX_SAFE_INTEGER) {
                         return Err(SnapshotError::NumberRange {
@@ -1499,6 +1473,44 @@ fn digits_value(word: u64, k: usize) -> u64 {
     let d = (d & (0x0F * ONES)).wrapping_mul(10 * 256 + 1) >> 8;
     let d = (d & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 * 65_536 + 1) >> 16;
     (d & 0x0000_FFFF_0000_FFFF).wrapping_mul((10_000 << 32) + 1) >> 32
+}
+
+/// The eight bytes at `i` (which the caller keeps in bounds) as a word.
+#[inline]
+fn word_at(buf: &[u8], i: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&buf[i..i + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// Appends the digits at `i` to `num` (wrapping: callers bound the digit
+/// count), eight bytes at a time while they last, so a whole number takes one
+/// step with no per-digit branch; returns it and where the digits end.
+#[inline]
+fn read_digit_run(buf: &[u8], mut i: usize, mut num: u64) -> (u64, usize) {
+    while i + 8 <= buf.len() {
+        let word = word_at(buf, i);
+        let k = leading_digits(word);
+        if k == 0 {
+            break;
+        }
+        num = num
+            .wrapping_mul(POW10[k])
+            .wrapping_add(digits_value(word, k));
+        i += k;
+        if k < 8 {
+            break;
+        }
+    }
+    while i < buf.len() {
+        let d = buf[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        num = num.wrapping_mul(10).wrapping_add(d as u64);
+        i += 1;
+    }
+    (num, i)
 }
 
 #[inline]

@@ -9,7 +9,7 @@
 //! the sequential parser: every error, and every byte offset in it, is the
 //! sequential one.
 
-use super::{digits_value, is_ws, leading_digits, skip_ws, MAX_SAFE_INTEGER, POW10};
+use super::{digits_value, is_ws, read_digit_run, skip_ws, word_at, MAX_SAFE_INTEGER, POW10};
 
 /// Bytes classified at once by [`classify`].
 const BLOCK: usize = 64;
@@ -108,28 +108,8 @@ impl SplitScan {
     fn scan_one(&mut self, buf: &[u8], mut i: usize) -> bool {
         i = skip_ws(buf, i);
         let start = i;
-        let mut num = 0u64;
-        while i + 8 <= buf.len() {
-            let k = leading_digits(word_at(buf, i));
-            if k == 0 {
-                break;
-            }
-            num = num
-                .wrapping_mul(POW10[k])
-                .wrapping_add(digits_value(word_at(buf, i), k));
-            i += k;
-            if k < 8 {
-                break;
-            }
-        }
-        while i < buf.len() {
-            let d = buf[i].wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            num = num.wrapping_mul(10).wrapping_add(d as u64);
-            i += 1;
-        }
+        let num;
+        (num, i) = read_digit_run(buf, i, 0);
         let digits = i - start;
         // The sequential parser reports what ends the scan here: no value,
         // a value out of range, or (at the end) one it must complete.
@@ -147,14 +127,6 @@ impl SplitScan {
         self.resume = i + 1;
         true
     }
-}
-
-/// The eight bytes at `i` (which the caller keeps in bounds) as a word.
-#[inline]
-fn word_at(buf: &[u8], i: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&buf[i..i + 8]);
-    u64::from_le_bytes(word)
 }
 
 /// The value of the `len` (1..=19) digits at `i`, eight at a time.
