@@ -30,14 +30,16 @@ const MAX_TRUSTED_RESERVE: u64 = 1 << 22;
 /// Integers buffered before records are validated and stored in bulk.
 const STAGED_VALUES: usize = 1 << 14;
 /// Integer arrays are read in windows of this many bytes, each cut in two
-/// parts read at once on two threads ([`split`]); smaller input is read on
-/// one (a thread per window costs tens of microseconds).
-const SPLIT_WINDOW: usize = 4 << 20;
+/// parts read at once on two threads ([`split`]), the other thread always a
+/// window ahead; input shorter than `SPLIT_MIN_BYTES` is read on one (the
+/// thread costs tens of microseconds).
+const SPLIT_WINDOW: usize = 1 << 20;
 const SPLIT_MIN_BYTES: usize = 256 << 10;
 /// The part of a window this thread reads: it also validates and stores
-/// every value of the window, which the other thread only reads. A profile
-/// of the 659 MB bench snapshot balanced the two threads at about a third.
-const SPLIT_OWN_PERCENT: usize = 33;
+/// every value of the window, which the other thread only reads. On the
+/// 659 MB bench snapshot a quarter balanced the two best (a third and a
+/// fifth were each about 10% slower).
+const SPLIT_OWN_PERCENT: usize = 25;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Top {
@@ -146,7 +148,7 @@ pub struct Parser {
     /// Where each staged record starts, so an invalid record is named exactly.
     record_starts: Vec<u64>,
     /// The second thread's buffers, kept from window to window.
-    split_scan: SplitScan,
+    split_pool: Vec<SplitScan>,
     /// Windows at least this long are read on two threads.
     split_min: usize,
     split_window: usize,
@@ -204,7 +206,7 @@ impl Parser {
             width: 1,
             field_left: 0,
             record_starts: Vec::new(),
-            split_scan: SplitScan::default(),
+            split_pool: Vec::new(),
             split_min: SPLIT_MIN_BYTES,
             split_window: SPLIT_WINDOW,
             #[cfg(test)]
@@ -603,79 +605,115 @@ impl Parser {
         Ok((i, done))
     }
 
-    /// Reads a flat array of non-negative integers into the current section.
     /// Reads an integer array (`nodes`, `edges`, `locations`).
-    fn scan_ints(&mut self, buf: &[u8], mut i: usize, base: usize) -> Result<(usize, bool)> {
+    fn scan_ints(&mut self, buf: &[u8], i: usize, base: usize) -> Result<(usize, bool)> {
+        if buf.len() - i < self.split_min {
+            return self.scan_ints_seq(buf, i, base);
+        }
+        let windows = self.split_windows(buf, i);
+        let pool = std::sync::Mutex::new(std::mem::take(&mut self.split_pool));
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        // One window ahead at most: each holds ~12 bytes per value read.
+        let (ready, results) = std::sync::mpsc::sync_channel::<SplitScan>(1);
+        let outcome = std::thread::scope(|scope| {
+            let (windows, pool, stop) = (&windows, &pool, &stop);
+            let worker = scope.spawn(move || {
+                fault::inject(Site::ParserThread);
+                for &(end, split) in windows {
+                    let Some(split) = split else { continue };
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    let mut scan = lock_pool(pool).pop().unwrap_or_default();
+                    scan.scan(&buf[split..end]);
+                    if ready.send(scan).is_err() {
+                        return;
+                    }
+                }
+            });
+            let outcome = self.read_windows(buf, i, base, windows, &results, pool);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            // Unblocks a worker waiting to hand over a window.
+            drop(results);
+            match worker.join() {
+                Ok(()) => outcome,
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        });
+        self.split_pool = pool.into_inner().unwrap_or_else(|e| e.into_inner());
+        outcome
+    }
+
+    /// Cuts `buf[i..]` into windows: each is (end, where the other thread's
+    /// part starts, just after a comma), with no second part when there is
+    /// no comma to cut at. What is left past the windows is too short to split.
+    fn split_windows(&self, buf: &[u8], mut i: usize) -> Vec<(usize, Option<usize>)> {
+        let mut windows = Vec::new();
         while buf.len() - i >= self.split_min {
             let end = buf.len().min(i.saturating_add(self.split_window));
-            let (next, done) = self.scan_window_split(buf, i, end, base)?;
+            let cut = i + (end - i) * SPLIT_OWN_PERCENT / 100;
+            let split = buf[cut..end]
+                .iter()
+                .position(|&b| b == b',')
+                .map(|p| cut + p + 1);
+            windows.push((end, split));
+            i = end;
+        }
+        windows
+    }
+
+    /// This thread's side of [`scan_ints`]: in each window it reads the first
+    /// part itself, then stages the values the other thread read from the
+    /// rest (which by then is reading the next window). Whatever the other
+    /// thread left (an incomplete number at the window's end, anything
+    /// unexpected) is read sequentially, so results and errors are the
+    /// sequential ones.
+    fn read_windows(
+        &mut self,
+        buf: &[u8],
+        mut i: usize,
+        base: usize,
+        windows: &[(usize, Option<usize>)],
+        results: &std::sync::mpsc::Receiver<SplitScan>,
+        pool: &std::sync::Mutex<Vec<SplitScan>>,
+    ) -> Result<(usize, bool)> {
+        for &(end, split) in windows {
+            let mut resume = i;
+            if let Some(split) = split {
+                let mine = self.scan_ints_seq(&buf[..split], i, base);
+                // A closed channel means the other thread panicked: the
+                // caller's join passes the panic on.
+                let Ok(theirs) = results.recv() else {
+                    return Ok((i, false));
+                };
+                let staged = match mine {
+                    Ok((next, false)) if next == split && self.phase == ArrayPhase::Item => {
+                        resume = split + theirs.resume;
+                        self.stage_values(
+                            &theirs.values,
+                            &theirs.starts,
+                            self.consumed + (base + split) as u64,
+                        )
+                    }
+                    Ok((next, false)) => {
+                        resume = next;
+                        Ok(())
+                    }
+                    other => {
+                        lock_pool(pool).push(theirs);
+                        return other;
+                    }
+                };
+                lock_pool(pool).push(theirs);
+                staged?;
+            }
+            let (next, done) = self.scan_ints_seq(&buf[..end], resume, base)?;
             if done {
                 return Ok((next, true));
             }
             i = next;
         }
         self.scan_ints_seq(buf, i, base)
-    }
-
-    /// Reads `buf[i..end]` of an integer array, cut at a comma: this thread
-    /// reads the first part while another reads the rest, whose values are
-    /// then staged here in order. Whatever the other thread left (an
-    /// incomplete number at `end`, anything unexpected) is read sequentially,
-    /// so results and errors are the sequential ones.
-    fn scan_window_split(
-        &mut self,
-        buf: &[u8],
-        i: usize,
-        end: usize,
-        base: usize,
-    ) -> Result<(usize, bool)> {
-        let cut = i + (end - i) * SPLIT_OWN_PERCENT / 100;
-        let Some(split) = buf[cut..end]
-            .iter()
-            .position(|&b| b == b',')
-            .map(|p| cut + p + 1)
-        else {
-            return self.scan_ints_seq(&buf[..end], i, base);
-        };
-        let mut theirs = std::mem::take(&mut self.split_scan);
-        let (mine, theirs) = std::thread::scope(|scope| {
-            let worker = scope.spawn(move || {
-                fault::inject(Site::ParserThread);
-                theirs.scan(&buf[split..end]);
-                theirs
-            });
-            let mine = self.scan_ints_seq(&buf[..split], i, base);
-            match worker.join() {
-                Ok(theirs) => (mine, theirs),
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
-        });
-        let (next, done) = match mine {
-            Ok(r) => r,
-            Err(e) => {
-                self.split_scan = theirs;
-                return Err(e);
-            }
-        };
-        if done {
-            self.split_scan = theirs;
-            return Ok((next, true));
-        }
-        // A complete first part ends just after a comma, expecting a value.
-        let mut resume = next;
-        if next == split && self.phase == ArrayPhase::Item {
-            let staged = self.stage_values(
-                &theirs.values,
-                &theirs.starts,
-                self.consumed + (base + split) as u64,
-            );
-            resume = split + theirs.resume;
-            self.split_scan = theirs;
-            staged?;
-        } else {
-            self.split_scan = theirs;
-        }
-        self.scan_ints_seq(&buf[..end], resume, base)
     }
 
     /// Stages values read by the other thread, as `stage` would one by one;
@@ -1557,6 +1595,10 @@ fn check_declared_counts(meta: &Meta) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+fn lock_pool(pool: &std::sync::Mutex<Vec<SplitScan>>) -> std::sync::MutexGuard<'_, Vec<SplitScan>> {
+    pool.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[inline]
