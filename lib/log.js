@@ -25,6 +25,8 @@ const native = require('../binding.js');
 const { argError, callNative } = require('./errors.js');
 
 const JSON_KIND = 2;
+/** `#pushDirect` kinds besides push()'s own text (0) and JSON (1) flags. */
+const BYTES = 2;
 const PAGE = 1024;
 const STAGE_ENTRIES = 256;
 /** Longest entry staged (UTF-16 units); longer ones are pushed directly. */
@@ -103,6 +105,13 @@ function encodeJson(entry) {
   return text;
 }
 
+/** A staged JSON entry's text (a bare string is a text entry). */
+class JsonText {
+  constructor(text) {
+    this.text = text;
+  }
+}
+
 /** A log bounded by entry count and bytes, stored outside the JS heap. */
 class BoundedLog {
   #h;
@@ -111,8 +120,6 @@ class BoundedLog {
   #stageMax;
   /** Staged entries in `#capacity` slots; the next goes to `#head`, the oldest is `#count` before it. */
   #ring;
-  /** Per ring slot: the entry's length in UTF-16 units times two, plus one for JSON. */
-  #lens;
   #head = 0;
   #count = 0;
   /** Entries the ring holds; full, an eliding ring overwrites, the others flush. */
@@ -151,7 +158,6 @@ class BoundedLog {
     this.#flushCount = elide ? -1 : STAGE_ENTRIES;
     this.#maxChars = elide ? ELIDE_TOTAL_CHARS : STAGE_TOTAL_CHARS;
     this.#ring = new Array(this.#capacity);
-    this.#lens = new Uint32Array(this.#capacity);
     if (!exitHook) {
       exitHook = true;
       process.on('exit', () => {
@@ -180,18 +186,13 @@ class BoundedLog {
     if (typeof entry === 'string') {
       text = entry;
     } else if (entry instanceof Uint8Array) {
-      // Bytes are copied now: the caller may reuse the buffer.
-      this[FLUSH]();
-      return callNative(() => native.logPushBytes(this.#h, entry));
+      return this.#pushDirect(entry, BYTES);
     } else {
       text = encodeJson(entry);
       json = 1;
     }
     const len = text.length;
-    if (len > this.#stageMax) {
-      this[FLUSH]();
-      return callNative(() => json === 1 ? native.logPushJson(this.#h, text) : native.logPushText(this.#h, text));
-    }
+    if (len > this.#stageMax) return this.#pushDirect(text, json);
     const pushed = this.#pushed;
     if (pushed === 0) {
       pending.add(this);
@@ -203,20 +204,44 @@ class BoundedLog {
     this.#pushed = pushed + 1;
     this.#staged[0] = pushed + 1;
     const head = this.#head;
-    let chars = this.#chars + len;
-    if (this.#count === this.#capacity) {
-      // Only an eliding ring is ever full here, and then `head` holds the
-      // oldest entry.
-      chars -= this.#lens[head] >> 1;
-    } else {
-      this.#count++;
-    }
-    this.#ring[head] = text;
-    this.#lens[head] = len * 2 + json;
+    this.#ring[head] = json === 1 ? new JsonText(text) : text;
     this.#head = head + 1 === this.#capacity ? 0 : head + 1;
+    // Only an eliding ring is ever full here; it then overwrote its oldest entry.
+    if (this.#count !== this.#capacity) this.#count++;
+    // Counts every staged character but not those overwritten, so it can
+    // only overstate: recounted when it crosses the bound.
+    const chars = this.#chars + len;
     this.#chars = chars;
-    if (chars > this.#maxChars || this.#count === this.#flushCount) this[FLUSH]();
+    if (chars > this.#maxChars) this.#recount();
+    else if (this.#count === this.#flushCount) this[FLUSH]();
     return true;
+  }
+
+  /**
+   * Hands one entry straight to Rust, after the staged ones. Kept out of
+   * push(): a closure there would make V8 allocate push's variables on the
+   * heap on every call, a quarter of a staged push's cost.
+   */
+  #pushDirect(entry, kind) {
+    this[FLUSH]();
+    // Bytes are copied now: the caller may reuse the buffer.
+    if (kind === BYTES) return callNative(() => native.logPushBytes(this.#h, entry));
+    if (kind === 1) return callNative(() => native.logPushJson(this.#h, entry));
+    return callNative(() => native.logPushText(this.#h, entry));
+  }
+
+  /**
+   * Recounts the staged characters; flushes unless they are under half the
+   * bound, so that a recount is always followed by at least half the bound
+   * in new characters before the next.
+   */
+  #recount() {
+    let chars = 0;
+    for (const entry of this.#ring) {
+      if (entry !== undefined) chars += typeof entry === 'string' ? entry.length : entry.text.length;
+    }
+    this.#chars = chars;
+    if (chars > this.#maxChars / 2 || this.#count === this.#flushCount) this[FLUSH]();
   }
 
   /** Hands the staged entries to Rust, oldest first. */
@@ -229,8 +254,14 @@ class BoundedLog {
     const texts = new Array(n);
     const meta = new Uint32Array(n);
     for (let k = 0, i = (this.#head - n + capacity) % capacity; k < n; k++) {
-      texts[k] = ring[i];
-      meta[k] = this.#lens[i];
+      const entry = ring[i];
+      if (typeof entry === 'string') {
+        texts[k] = entry;
+        meta[k] = entry.length * 2;
+      } else {
+        texts[k] = entry.text;
+        meta[k] = entry.text.length * 2 + 1;
+      }
       // The ring must not keep a handed-over string alive.
       ring[i] = undefined;
       i = i + 1 === capacity ? 0 : i + 1;
