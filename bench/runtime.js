@@ -19,9 +19,20 @@ function timeNs(n, f, settle = () => {}) {
   return Number(process.hrtime.bigint() - t) / n;
 }
 
-// Best of three runs, so a busy machine shows the costs rather than its noise.
-function best(n, f, settle) {
-  return Math.min(timeNs(n, f, settle), timeNs(n, f, settle), timeNs(n, f, settle));
+// Rounds alternate between the cases and each case keeps its best round:
+// these VMs drift by tens of percent within a run, and timing one case
+// after another let that drift skew a ratio either way. `before`/`after`
+// switch a case's global wrappers on and off around each of its rounds.
+function interleaved(rounds, n, cases) {
+  const best = cases.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) {
+    cases.forEach((c, k) => {
+      c.before?.();
+      best[k] = Math.min(best[k], timeNs(c.n ?? n, c.run, c.settle));
+      c.after?.();
+    });
+  }
+  return best;
 }
 
 function row(name, ns, baseNs, target) {
@@ -32,14 +43,18 @@ function row(name, ns, baseNs, target) {
 function listeners() {
   const fn = () => {};
   const plain = new EventEmitter();
-  const base = best(500_000, () => { plain.on('x', fn); plain.off('x', fn); });
   const tracked = lw.trackEmitter(new EventEmitter(), { name: 'bench' });
-  const signals = best(500_000, () => { tracked.on('x', fn); tracked.off('x', fn); });
-  lw.untrack(tracked);
-  lw.listeners.install();
   const any = new EventEmitter();
-  const installed = best(500_000, () => { any.on('x', fn); any.off('x', fn); });
-  lw.listeners.uninstall();
+  const [base, signals, installed] = interleaved(5, 500_000, [
+    { run: () => { plain.on('x', fn); plain.off('x', fn); } },
+    { run: () => { tracked.on('x', fn); tracked.off('x', fn); } },
+    {
+      run: () => { any.on('x', fn); any.off('x', fn); },
+      before: () => lw.listeners.install(),
+      after: () => lw.listeners.uninstall(),
+    },
+  ]);
+  lw.untrack(tracked);
   console.log(`emitter add+remove: plain ${base.toFixed(0)} ns`);
   row('  trackEmitter (instance wrappers)', signals, base, 'target <= 1.3x');
   row('  listeners.install() (prototype wrappers)', installed, base, 'target <= 1.3x');
@@ -47,12 +62,12 @@ function listeners() {
 
 function timers() {
   const fn = () => {};
-  const base = best(200_000, () => clearTimeout(setTimeout(fn, 1000)));
-  lw.timers.install();
-  const tracked = best(200_000, () => clearTimeout(setTimeout(fn, 1000)));
-  lw.timers.install({ sites: 'all' });
-  const withSites = best(50_000, () => clearTimeout(setTimeout(fn, 1000)));
-  lw.timers.uninstall();
+  const run = () => clearTimeout(setTimeout(fn, 1000));
+  const [base, tracked, withSites] = interleaved(5, 200_000, [
+    { run },
+    { run, before: () => lw.timers.install(), after: () => lw.timers.uninstall() },
+    { run, n: 50_000, before: () => lw.timers.install({ sites: 'all' }), after: () => lw.timers.uninstall() },
+  ]);
   console.log(`setTimeout+clearTimeout: plain ${base.toFixed(0)} ns`);
   row("  timers.install() (sites for intervals)", tracked, base, 'target <= 1.5x (why-is-node-running 6-19x)');
   row("  timers.install({ sites: 'all' })", withSites, base, 'stack per timer');
@@ -61,13 +76,15 @@ function timers() {
 function log() {
   const entry = 'GET /api/users/42 200 12ms';
   const arr = [];
-  const array = best(1_000_000, () => { arr.push(entry); if (arr.length > 10_000) arr.length = 0; });
   const ring = new Array(10_000);
   let w = 0;
-  const ringNs = best(1_000_000, () => { ring[w] = entry; w = w + 1 === 10_000 ? 0 : w + 1; });
   const bl = new lw.BoundedLog({ maxEntries: 10_000 });
-  // Reading `size` hands every staged entry to Rust, so the copy is timed too.
-  const bounded = best(1_000_000, () => bl.push(entry), () => bl.size);
+  const [array, ringNs, bounded] = interleaved(5, 1_000_000, [
+    { run: () => { arr.push(entry); if (arr.length > 10_000) arr.length = 0; } },
+    { run: () => { ring[w] = entry; w = w + 1 === 10_000 ? 0 : w + 1; } },
+    // Reading `size` hands every staged entry to Rust, so the copy is timed too.
+    { run: () => bl.push(entry), settle: () => bl.size },
+  ]);
   bl.close();
   console.log(`log push (string): JS array ${array.toFixed(0)} ns, JS ring buffer ${ringNs.toFixed(0)} ns`);
   row('  BoundedLog.push vs JS array', bounded, array, '');
