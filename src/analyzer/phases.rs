@@ -3,7 +3,7 @@
 //! one phase. Every phase works on flat slices indexed by node or edge ordinal.
 
 use super::ephemeron::EphemeronNames;
-use super::graph::{Graph, SizeColumn, MAX_NODES};
+use super::graph::{Graph, SizeColumn, SpareBuffers, MAX_NODES};
 use super::types::TypeIndices;
 use std::collections::{HashMap, VecDeque};
 
@@ -60,13 +60,15 @@ pub struct Retainers {
 /// Builds the reverse CSR in one pass over the edges. With `essential`, each
 /// source also carries `ESSENTIAL_BIT` when its edge may dominate (what the
 /// dominator phase reads); without it the lists serve retainer queries only.
-pub fn build_retainers(g: &Graph, essential: Option<&BitSet>) -> Retainers {
+pub fn build_retainers(g: &Graph, essential: Option<&BitSet>, spare: SpareBuffers) -> Retainers {
     let n = g.node_count();
     // Counts land at each target's own slot and become inclusive prefix sums
     // (the end of its list); filling from the last edge backwards then walks
     // every slot down to the start of its list, so no cursor array is needed
     // and each list ends up in source order.
-    let mut first = vec![0u32; n + 1];
+    let mut first = spare.nodes;
+    first.clear();
+    first.resize(n + 1, 0);
     for &tt in &g.edge_to_type {
         first[(tt >> super::graph::EDGE_TYPE_BITS) as usize] += 1;
     }
@@ -74,7 +76,9 @@ pub fn build_retainers(g: &Graph, essential: Option<&BitSet>) -> Retainers {
         first[i] += first[i - 1];
     }
     first[n] = g.edge_count() as u32;
-    let mut sources = vec![0u32; g.edge_count()];
+    // Every slot is written below, so the spare's old values may stay.
+    let mut sources = spare.edges;
+    sources.resize(g.edge_count(), 0);
     for src in (0..n as u32).rev() {
         for e in g.edges(src).rev() {
             let t = g.edge_target(e) as usize;

@@ -6,7 +6,7 @@ use super::classes::{
 };
 use super::ephemeron::EphemeronNames;
 use super::error::{Result, SnapshotError};
-use super::graph::{Graph, PackedColumns, Varints, EDGE_TYPE_MASK};
+use super::graph::{Graph, PackedColumns, SpareBuffers, Varints, EDGE_TYPE_MASK};
 use super::parser::Parser;
 use super::phases::{self, Retainers, NO_DISTANCE};
 use super::strings::{utf16_len, wtf8_to_string};
@@ -168,15 +168,20 @@ impl Snapshot {
         // names, ids or sizes, nor the forward edge offsets after its DFS:
         // they are packed beside the retainers' build and unpacked after it.
         // The first DFS reads only forward edges, so it runs meanwhile; the
-        // other thread packs first, so the columns are freed before the
-        // retainer lists are allocated.
+        // other thread packs first, and the name columns' buffers become the
+        // retainer lists (fresh pages cost more than the build itself in a
+        // VM), which after the dominators take the names back.
         let unread = graph.take_unread();
         let g = &graph;
         let marked = &essential;
         let (dfs, (retainers, (packed, first_edge))) = std::thread::scope(|scope| {
             let other = scope.spawn(move || {
-                let packed = (unread.pack(), Varints::pack_deltas(&g.first_edge));
-                (phases::build_retainers(g, Some(marked)), packed)
+                let (packed, spare) = unread.pack();
+                let first_edge = Varints::pack_deltas(&g.first_edge);
+                (
+                    phases::build_retainers(g, Some(marked), spare),
+                    (packed, first_edge),
+                )
             });
             let dfs = phases::dominator_dfs(&g.first_edge, &g.edge_to_type, g.root, marked);
             (dfs, join(other))
@@ -190,8 +195,12 @@ impl Snapshot {
             essential,
             dfs,
         );
-        // Queries rebuild the lists on demand, without the flags.
-        drop(retainers);
+        // Queries rebuild the lists on demand, without the flags; the
+        // buffers take the edge and node names next.
+        let Retainers {
+            first: node_words,
+            sources: edge_words,
+        } = retainers;
         step(5, "class-names")?;
         let PackedColumns {
             edge_name,
@@ -208,12 +217,12 @@ impl Snapshot {
         // The DFS order is only needed for the retained sizes, and freed
         // right after them.
         let (retained, preorder, edge_name) = std::thread::scope(|scope| {
-            let edge_name = scope.spawn(move || edge_name.unpack());
+            let edge_name = scope.spawn(move || edge_name.unpack_into(edge_words));
             let preorder = phases::dominator_preorder(&dominator, graph.root);
             graph.self_size = self_size.unpack();
             let retained = phases::retained_sizes(&graph.self_size, &dominator, &order);
             drop(order);
-            graph.node_name = node_name.unpack();
+            graph.node_name = node_name.unpack_into(node_words);
             graph.first_edge = first_edge.unpack_deltas();
             (retained, preorder, join(edge_name))
         });
@@ -262,7 +271,7 @@ impl Snapshot {
 
     pub fn retainers(&self) -> &Retainers {
         self.retainers
-            .get_or_init(|| phases::build_retainers(&self.graph, None))
+            .get_or_init(|| phases::build_retainers(&self.graph, None, SpareBuffers::default()))
     }
 
     pub fn node_count(&self) -> usize {
@@ -658,6 +667,33 @@ mod tests {
         );
         for n in 0..all.len() + 3 {
             assert_eq!(s.top_retainers(n), all[..n.min(all.len())], "n = {n}");
+        }
+    }
+
+    #[test]
+    fn retainer_lists_do_not_depend_on_the_buffers_they_reuse() {
+        // A chain with a fan-in, so that lists have several entries.
+        let mut nodes = vec![9, 1, 1, 0, 1, 0, 0];
+        let mut edges = vec![1, 0, 7];
+        for k in 0..20u64 {
+            nodes.extend_from_slice(&[3, 2, 3 + 2 * k, 8, 2, 0, 0]);
+            edges.extend_from_slice(&[1, k, 7 * (k + 2) % (7 * 21), 1, k + 100, 7 * (1 + k / 4)]);
+        }
+        let s = Snapshot::from_bytes(
+            snapshot_text(&nodes, &edges, &["", "(root)", "Obj"], None).as_bytes(),
+            &Quiet,
+        )
+        .unwrap();
+        let fresh = phases::build_retainers(&s.graph, None, SpareBuffers::default());
+        assert!(fresh.sources.len() > s.node_count());
+        for (edges, nodes) in [(1, 1), (s.edge_count(), s.node_count()), (999, 999)] {
+            let spare = SpareBuffers {
+                edges: vec![0xDEAD_BEEF; edges],
+                nodes: vec![0xFEED; nodes],
+            };
+            let reused = phases::build_retainers(&s.graph, None, spare);
+            assert_eq!(reused.first, fresh.first);
+            assert_eq!(reused.sources, fresh.sources);
         }
     }
 }
