@@ -209,29 +209,28 @@ impl Snapshot {
             self_size,
         } = packed;
         // The edge names, the largest column, unpack on the other thread
-        // while this one unpacks the node columns and sums the retained sizes
-        // (which need only the sizes). Node ids are read by nothing until the
-        // queries, so they stay packed through the next phases' peaks.
-        // The dominator tree's preorder comes first, while little is
-        // unpacked: building it holds the tree's children lists for a moment.
-        // The DFS order is only needed for the retained sizes, and freed
-        // right after them.
-        let (retained, preorder, edge_name) = std::thread::scope(|scope| {
+        // while this one unpacks the node columns the distances need, then
+        // builds the dominator tree's preorder (holding the tree's children
+        // lists for a moment, while the sizes and the retained sizes are not
+        // there yet) and unpacks the sizes. Node ids are read by nothing until
+        // the queries, so they stay packed through the next phases' peaks.
+        let (preorder, edge_name) = std::thread::scope(|scope| {
             let edge_name = scope.spawn(move || edge_name.unpack_into(edge_words));
-            let preorder = phases::dominator_preorder(&dominator, graph.root);
-            graph.self_size = self_size.unpack();
-            let retained = phases::retained_sizes(&graph.self_size, &dominator, &order);
-            drop(order);
             graph.node_name = node_name.unpack_into(node_words);
             graph.first_edge = first_edge.unpack_deltas();
-            (retained, preorder, join(edge_name))
+            let preorder = phases::dominator_preorder(&dominator, graph.root);
+            graph.self_size = self_size.unpack();
+            (preorder, join(edge_name))
         });
         graph.edge_name = edge_name;
         // Distances are the longest phase left; everything else, up to the
-        // class totals, runs beside them.
+        // class totals, runs beside them. The DFS order is only needed for
+        // the retained sizes, and freed right after them.
         let g = &graph;
-        let (distance, (mut classes, names)) = std::thread::scope(|scope| {
+        let (distance, (retained, mut classes, names)) = std::thread::scope(|scope| {
             let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
+            let retained = phases::retained_sizes(&g.self_size, &dominator, &order);
+            drop(order);
             let mut names = class_indices(g, &t);
             step(6, "class-summary")?;
             let classes = summarize_classes(
@@ -245,7 +244,7 @@ impl Snapshot {
                 },
                 std::mem::take(&mut names.classes),
             );
-            Ok::<_, SnapshotError>((join(distance), (classes, names)))
+            Ok::<_, SnapshotError>((join(distance), (retained, classes, names)))
         })?;
         drop(preorder);
         drop(eph);
