@@ -197,6 +197,46 @@ test('install() tracks every emitter; uninstall() restores the exact originals',
   assert.ok(installedRows.flatMap((e) => e.events).some((ev) => ev.event === 'z' && ev.count === 2), 'a non-extensible emitter is tracked too');
 });
 
+test('install mode: counts stay exact when events alternate, removals miss, and install() repeats', () => {
+  const bus = new EventEmitter();
+  const f = () => {};
+  const g = () => {};
+  bus.on('pre', f); // before install(): the baseline, not an add
+  listeners.install();
+  try {
+    for (let i = 0; i < 50; i++) {
+      bus.on('a', () => {});
+      bus.off('a', g); // not registered: removes nothing
+      bus.on('b', f);
+      bus.on('a', g);
+      bus.off('a', g);
+      bus.off('b', f);
+      bus.off('b', f); // already gone
+      bus.once('pre', g);
+    }
+    bus.emit('pre');
+    bus.off('pre', f);
+    const rows = listeners.report().emitters.filter((e) => e.name === 'EventEmitter')
+      .map((e) => Object.fromEntries(e.events.map((ev) => [ev.event, ev])))
+      .filter((ev) => ev.a && ev.b && ev.pre);
+    assert.equal(rows.length, 1);
+    const { a, b, pre } = rows[0];
+    assert.deepEqual([a.count, a.peak, a.adds, a.removes], [50, 51, 100, 50]);
+    assert.equal(a.count, bus.listenerCount('a'));
+    assert.deepEqual([b.count, b.peak, b.adds, b.removes], [0, 1, 50, 50]);
+    assert.deepEqual([pre.count, pre.peak, pre.adds, pre.removes], [0, 51, 50, 51]);
+    listeners.uninstall();
+    listeners.install();
+    bus.on('a', f);
+    const again = listeners.report().emitters.filter((e) => e.name === 'EventEmitter')
+      .flatMap((e) => e.events).filter((ev) => ev.event === 'a' && ev.count === 51);
+    assert.equal(again.length, 1, 'a second install() starts from the listeners already there');
+    assert.deepEqual([again[0].adds, again[0].removes], [1, 0]);
+  } finally {
+    listeners.uninstall();
+  }
+});
+
 test('bad input is an error with a code, never a crash', () => {
   for (const bad of [{}, null, 42, 'emitter', { on() {}, removeListener() {} }]) {
     assert.throws(() => trackEmitter(bad), { code: 'ERR_INVALID_ARG' });
