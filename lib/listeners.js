@@ -123,7 +123,7 @@ function sync(k, n, skip) {
  * The common case, an add to the event used last, is written out flat and
  * reports whether it applied; the wrappers fall back to `added` otherwise.
  * With the key lookup and `sync` on every add and remove, install() cost
- * 1.28-1.40x a plain on()+off(); with both cases flat, 1.12-1.23x.
+ * 1.28-1.40x a plain on()+off(); with both cases flat, 1.12-1.26x.
  */
 function addedToLast(st, type, skip) {
   if (st.lastType !== type) return false;
