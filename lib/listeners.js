@@ -121,9 +121,10 @@ function sync(k, n, skip) {
  * read the true count.
  *
  * The common case, an add to the event used last, is written out flat and
- * reports whether it applied; the wrappers fall back to `added` otherwise.
- * With the key lookup and `sync` on every add and remove, install() cost
- * 1.28-1.40x a plain on()+off(); with both cases flat, 1.12-1.26x.
+ * reports whether it applied (install()'s wrappers try it before looking
+ * their state up). With the key lookup and `sync` on every add and remove,
+ * install() cost 1.28-1.40x a plain on()+off(); with both cases flat,
+ * 1.12-1.26x.
  */
 function addedToLast(st, type, skip) {
   if (st.lastType !== type) return false;
@@ -139,6 +140,7 @@ function addedToLast(st, type, skip) {
 }
 
 function added(st, emitter, type, skip) {
+  if (addedToLast(st, type, skip)) return;
   let k = st.keys.get(type);
   if (k === undefined) {
     k = keyOf(st, type, emitter.listenerCount(type) - 1);
@@ -150,16 +152,15 @@ function added(st, emitter, type, skip) {
 }
 
 /**
- * A removal from the event used last while it holds one listener or none:
- * the count comes from `_eventsCount`, which Node lowers exactly when a type
- * loses its last listener (any `_events` lookup costs about as much as the
- * removal itself). Returns `noFastPath` when this case does not apply.
+ * A removal while the key holds one listener or none: the count comes from
+ * `_eventsCount`, which Node lowers exactly when a type loses its last
+ * listener (any `_events` lookup costs about as much as the removal itself).
+ * Returns `noFastPath` when this case does not apply.
  */
 const noFastPath = Symbol('noFastPath');
-function removeFromLast(remove, st, emitter, type, listener) {
-  if (st.lastType !== type) return noFastPath;
-  const a = st.lastKey.a;
-  const o = st.lastKey.o;
+function removeSingle(remove, k, emitter, type, listener) {
+  const a = k.a;
+  const o = k.o;
   const c = a[o];
   const before = emitter._eventsCount;
   if (c > 1 || typeof before !== 'number') return noFastPath;
@@ -173,22 +174,16 @@ function removeFromLast(remove, st, emitter, type, listener) {
 }
 
 /**
- * removeListener(type, listener) on an EventEmitter with two or more
- * listeners for `type`, or any other event than the last one used: the true
- * count is read from the listener list held before the call (Node shortens
- * it in place), which also corrects an add made behind the wrappers' back.
+ * removeListener(type, listener) on an EventEmitter, and the count after.
+ * With two or more listeners for `type`, the true count is read from the
+ * listener list held before the call (Node shortens it in place), which
+ * also corrects an add made behind the wrappers' back.
  */
 function removeAndCount(remove, st, emitter, type, listener) {
-  const fast = removeFromLast(remove, st, emitter, type, listener);
-  if (fast !== noFastPath) return fast;
-  const k = st.keys.get(type);
+  const k = st.lastType === type ? st.lastKey : st.keys.get(type);
   if (k === undefined) return remove.call(emitter, type, listener);
-  const before = emitter._eventsCount;
-  if (k.a[k.o] <= 1 && typeof before === 'number') {
-    const r = remove.call(emitter, type, listener);
-    if (emitter._eventsCount < before) sync(k, 0, undefined);
-    return r;
-  }
+  const single = removeSingle(remove, k, emitter, type, listener);
+  if (single !== noFastPath) return single;
   const events = emitter._events;
   const list = events === undefined ? undefined : events[type];
   const r = remove.call(emitter, type, listener);
@@ -262,17 +257,17 @@ function hookEmitter(emitter, st) {
   const methods = {
     on(type, listener) {
       const r = on.call(this, type, listener);
-      if (!addedToLast(st, type, methods.on)) added(st, this, type, methods.on);
+      added(st, this, type, methods.on);
       return r;
     },
     addListener(type, listener) {
       const r = addListener.call(this, type, listener);
-      if (!addedToLast(st, type, methods.addListener)) added(st, this, type, methods.addListener);
+      added(st, this, type, methods.addListener);
       return r;
     },
     prependListener(type, listener) {
       const r = prependListener.call(this, type, listener);
-      if (!addedToLast(st, type, methods.prependListener)) added(st, this, type, methods.prependListener);
+      added(st, this, type, methods.prependListener);
       return r;
     },
     removeListener(type, listener) {
@@ -384,9 +379,9 @@ function install() {
   const eeRemove = (orig) => function (type, listener) {
     if (this === null || this === undefined) return orig.call(this, type, listener); // Node's own error
     const cached = this[kState];
-    if (cached !== undefined && cached.epoch === epoch) {
-      const fast = removeFromLast(orig, cached, this, type, listener);
-      if (fast !== noFastPath) return fast;
+    if (cached !== undefined && cached.epoch === epoch && cached.lastType === type) {
+      const single = removeSingle(orig, cached.lastKey, this, type, listener);
+      if (single !== noFastPath) return single;
     }
     const st = installState(this);
     if (!st) return orig.call(this, type, listener);
