@@ -557,7 +557,7 @@ pub fn dominator_dfs(
     let mut dfs = DominatorDfs {
         parent: vec![0u32; len],
         vertex: vec![0u32; len],
-        semi: vec![0u32; len],
+        semi: crate::memory::zeroed_prewritten(len),
         dom: vec![0u32; len],
         count: 0,
     };
@@ -630,7 +630,7 @@ pub fn dominators(
     // vertices it semi-dominates) and emptied (as its children are linked)
     // before its own vertex is linked, vertices being linked in decreasing
     // order.
-    let mut label = vec![0u32; len];
+    let mut label: Vec<u32> = crate::memory::zeroed_prewritten(len);
     let mut linked = BitSet::new(len);
 
     let mut stack: Vec<u32> = Vec::new();
