@@ -48,8 +48,9 @@ impl AddedStrings {
     }
 }
 
-/// The class (string index, in the extended table) of every node.
-pub fn class_indices(g: &Graph, t: &TypeIndices) -> ClassNames {
+/// The class (string index, in the extended table) of every node, in
+/// `buffer`'s memory (emptied first).
+pub fn class_indices(g: &Graph, t: &TypeIndices, buffer: Vec<u32>) -> ClassNames {
     let mut added = AddedStrings {
         map: HashMap::new(),
         next: g.strings.len() as u32,
@@ -61,7 +62,9 @@ pub fn class_indices(g: &Graph, t: &TypeIndices) -> ClassNames {
     let regexp = added.get(b"RegExp");
     let mut type_class: Vec<Option<u32>> = vec![None; g.meta.node_types.len()];
     let n = g.node_count();
-    let mut classes = vec![0u32; n];
+    let mut classes = buffer;
+    classes.clear();
+    classes.resize(n, 0);
     for (o, class) in classes.iter_mut().enumerate() {
         let ty = g.node_kind[o] & 0x3F;
         *class = if ty == t.hidden {

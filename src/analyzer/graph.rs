@@ -232,10 +232,6 @@ impl Varints {
         }
     }
 
-    pub fn unpack(self) -> Vec<u32> {
-        self.unpack_into(Vec::new())
-    }
-
     /// Unpacks into `out`'s memory (emptied first): reusing a buffer some
     /// phase just finished with saves faulting in fresh pages, which in a VM
     /// cost more than the decoding.
@@ -247,7 +243,13 @@ impl Varints {
     }
 
     pub fn unpack_deltas(self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.count);
+        self.unpack_deltas_into(Vec::new())
+    }
+
+    /// As `unpack_deltas`, into `out`'s memory (see `unpack_into`).
+    pub fn unpack_deltas_into(self, mut out: Vec<u32>) -> Vec<u32> {
+        out.clear();
+        out.reserve(self.count);
         let mut prev = 0u32;
         self.decode(|z| {
             let d = (z >> 1) as i32 ^ -((z & 1) as i32);
@@ -275,9 +277,10 @@ impl SizeColumn {
 }
 
 impl PackedSizes {
-    pub fn unpack(self) -> SizeColumn {
+    /// Unpacks into `out`'s memory (see `Varints::unpack_into`).
+    pub fn unpack_into(self, out: Vec<u32>) -> SizeColumn {
         SizeColumn {
-            small: self.small.unpack(),
+            small: self.small.unpack_into(out),
             large: self.large,
         }
     }
@@ -420,8 +423,8 @@ mod tests {
             .sum();
         assert_eq!(packed.bytes.len(), expected as usize);
         assert_eq!(&packed.bytes[..4], &[0, 1, 127, 0x80]);
-        assert_eq!(packed.unpack(), values);
-        assert_eq!(Varints::pack(&[]).unpack(), Vec::<u32>::new());
+        assert_eq!(packed.unpack_into(vec![5; 9]), values);
+        assert_eq!(Varints::pack(&[]).unpack_into(vec![5]), Vec::<u32>::new());
         // A reused buffer's old contents, longer or shorter, never show.
         for stale in [vec![7; 3], vec![7; values.len() * 2]] {
             assert_eq!(Varints::pack(&values).unpack_into(stale), values);
@@ -469,7 +472,7 @@ mod tests {
         for &v in &values {
             c.push(v);
         }
-        let c = c.pack().unpack();
+        let c = c.pack().unpack_into(vec![7; 3]);
         assert_eq!(c.len(), values.len());
         for (i, &v) in values.iter().enumerate() {
             assert_eq!(c.get(i as u32), v);
@@ -479,7 +482,10 @@ mod tests {
             4,
             "u32::MAX and above stay in the side table"
         );
-        assert!(SizeColumn::default().pack().unpack().is_empty());
+        assert!(SizeColumn::default()
+            .pack()
+            .unpack_into(Vec::new())
+            .is_empty());
     }
 
     #[test]
@@ -504,7 +510,7 @@ mod tests {
         assert_eq!(packed.node_id.unpack_deltas(), ids);
         assert_eq!(packed.node_name.unpack_into(spare.nodes), names);
         assert_eq!(packed.edge_name.unpack_into(spare.edges), edge_names);
-        let sizes = packed.self_size.unpack();
+        let sizes = packed.self_size.unpack_into(Vec::new());
         let got: Vec<u64> = (0..ids.len() as u32).map(|o| sizes.get(o)).collect();
         assert_eq!(got, [0, 40, 1 << 40, 16, u32::MAX as u64, 3, 0]);
     }

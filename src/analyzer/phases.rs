@@ -49,6 +49,38 @@ impl BitSet {
     }
 }
 
+/// Buffers of about one word per node that a phase has finished with, kept
+/// for the next phases instead of fresh memory: their pages are already
+/// faulted in, and in a VM first-touch faults cost more than the work that
+/// fills the buffers. Each is handed out empty.
+#[derive(Default)]
+pub struct NodeBuffers(Vec<Vec<u32>>);
+
+impl NodeBuffers {
+    pub fn put(&mut self, mut buffer: Vec<u32>) {
+        buffer.clear();
+        self.0.push(buffer);
+    }
+
+    /// An empty Vec, with a used buffer's memory while any is left.
+    pub fn take(&mut self) -> Vec<u32> {
+        self.0.pop().unwrap_or_default()
+    }
+
+    /// A buffer of `len` zeros. A used buffer is written over; a fresh one
+    /// has each page written first (see `memory::zeroed_prewritten`), as the
+    /// callers read their zeros at random before writing.
+    fn zeroed(&mut self, len: usize) -> Vec<u32> {
+        match self.0.pop() {
+            Some(mut buffer) => {
+                buffer.resize(len, 0);
+                buffer
+            }
+            None => crate::memory::zeroed_prewritten(len),
+        }
+    }
+}
+
 /// Reverse CSR: for each node, the nodes holding an edge to it. The source
 /// ordinal is stored (the edge itself is found again by scanning the source's
 /// few edges when a path is displayed), with the essential flag in the high bit.
@@ -587,7 +619,8 @@ pub fn dominator_dfs(
 /// caller keeps the offsets packed meanwhile.
 ///
 /// Returns the dominator of each ordinal and the DFS visiting order, which is
-/// the order retained sizes accumulate in.
+/// the order retained sizes accumulate in; the arrays it no longer needs go
+/// to `spare`.
 pub fn dominators(
     first_edge: Vec<u32>,
     edge_to_type: &[u32],
@@ -595,6 +628,7 @@ pub fn dominators(
     r: &Retainers,
     essential: BitSet,
     mut first: DominatorDfs,
+    spare: &mut NodeBuffers,
 ) -> (Vec<u32>, Vec<u32>) {
     let n = first_edge.len() - 1;
     let len = n + 1;
@@ -729,8 +763,8 @@ pub fn dominators(
         v = next;
     }
     drop(linked);
-    drop(label);
-    drop(parent);
+    spare.put(label);
+    spare.put(parent);
 
     dom[0] = root_v;
     dom[root_v as usize] = root_v;
@@ -740,7 +774,7 @@ pub fn dominators(
             dom[w] = dom[dom[w] as usize];
         }
     }
-    drop(semi);
+    spare.put(semi);
     // Shift to 0-based ordinals, reusing the allocations.
     dom.remove(0);
     dom.iter_mut().for_each(|d| *d -= 1);
@@ -786,14 +820,15 @@ pub fn retained_sizes(self_size: &SizeColumn, dom: &[u32], order: &[u32]) -> Vec
     retained
 }
 
-/// Children lists of the dominator tree (CSR), root excluded from its own list.
-pub fn dominated_nodes(dom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
+/// Children lists of the dominator tree (CSR), root excluded from its own
+/// list, in buffers from `spare`.
+pub fn dominated_nodes(dom: &[u32], root: u32, spare: &mut NodeBuffers) -> (Vec<u32>, Vec<u32>) {
     let n = dom.len();
     // As in `build_retainers`: counts at each parent's own slot become the
     // ends of the lists, and filling from the last node backwards walks each
     // slot down to its list's start, with no cursor array (n words more at
     // the peak of the phase this runs in) and each list in ordinal order.
-    let mut first = vec![0u32; n + 1];
+    let mut first = spare.zeroed(n + 1);
     for (o, &d) in dom.iter().enumerate() {
         if o as u32 != root {
             first[d as usize] += 1;
@@ -804,7 +839,8 @@ pub fn dominated_nodes(dom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
     }
     let children_len = if n == 0 { 0 } else { first[n - 1] };
     first[n] = children_len;
-    let mut children = vec![0u32; children_len as usize];
+    let mut children = spare.take();
+    children.resize(children_len as usize, 0);
     for (o, &d) in dom.iter().enumerate().rev() {
         if o as u32 != root {
             first[d as usize] -= 1;
@@ -817,9 +853,10 @@ pub fn dominated_nodes(dom: &[u32], root: u32) -> (Vec<u32>, Vec<u32>) {
 /// The nodes in a preorder of the dominator tree (each right after its
 /// dominator's subtree began, a subtree's nodes together), what the class
 /// summary walks. One array, where the children lists it comes from hold two:
-/// built early, while little else is live, and those lists freed at once.
-pub fn dominator_preorder(dom: &[u32], root: u32) -> Vec<u32> {
-    let (first, children) = dominated_nodes(dom, root);
+/// built early, while little else is live, and those lists handed back to
+/// `spare` at once.
+pub fn dominator_preorder(dom: &[u32], root: u32, spare: &mut NodeBuffers) -> Vec<u32> {
+    let (first, children) = dominated_nodes(dom, root, spare);
     let mut order = Vec::with_capacity(dom.len());
     let mut stack = vec![root];
     while let Some(x) = stack.pop() {
@@ -827,6 +864,8 @@ pub fn dominator_preorder(dom: &[u32], root: u32) -> Vec<u32> {
         let x = x as usize;
         stack.extend_from_slice(&children[first[x] as usize..first[x + 1] as usize]);
     }
+    spare.put(first);
+    spare.put(children);
     order
 }
 
@@ -959,8 +998,16 @@ mod tests {
             }
             let expected = brute_force_dominators(n, root, &edges);
             let first = dominator_dfs(&first_edge, &edge_to_type, root as u32, &essential);
-            let (dom, order) =
-                dominators(first_edge, &edge_to_type, root as u32, &r, essential, first);
+            let mut spare = NodeBuffers::default();
+            let (dom, order) = dominators(
+                first_edge,
+                &edge_to_type,
+                root as u32,
+                &r,
+                essential,
+                first,
+                &mut spare,
+            );
             assert_eq!(
                 dom, expected,
                 "round {round}: {n} nodes, root {root}, edges {edges:?}"
@@ -976,7 +1023,9 @@ mod tests {
     fn dominated_lists_hold_each_child_once_in_ordinal_order() {
         // Root 2; 0 and 4 under it, 1 and 3 and 5 under 4, 6 under 5.
         let dom = [2, 4, 2, 4, 2, 4, 5];
-        let (first, children) = dominated_nodes(&dom, 2);
+        let mut spare = NodeBuffers::default();
+        spare.put(vec![9; 3]);
+        let (first, children) = dominated_nodes(&dom, 2, &mut spare);
         assert_eq!(first, [0, 0, 0, 2, 2, 5, 6, 6]);
         let of = |n: usize| &children[first[n] as usize..first[n + 1] as usize];
         assert_eq!(of(2), [0, 4], "the root is not its own child");
@@ -984,10 +1033,10 @@ mod tests {
         assert_eq!(of(5), [6]);
         assert!([0, 1, 3, 6].iter().all(|&n| of(n).is_empty()));
 
-        assert_eq!(dominated_nodes(&[0], 0), (vec![0, 0], vec![]));
-        assert_eq!(dominated_nodes(&[], 0), (vec![0], vec![]));
+        assert_eq!(dominated_nodes(&[0], 0, &mut spare), (vec![0, 0], vec![]));
+        assert_eq!(dominated_nodes(&[], 0, &mut spare), (vec![0], vec![]));
 
-        let order = dominator_preorder(&dom, 2);
+        let order = dominator_preorder(&dom, 2, &mut spare);
         assert_eq!(order.len(), dom.len());
         // Each node after its dominator, and each subtree contiguous.
         let at = |x: u32| order.iter().position(|&o| o == x).unwrap();
@@ -999,6 +1048,6 @@ mod tests {
             subtree_4.iter().max().unwrap() - subtree_4.iter().min().unwrap(),
             4
         );
-        assert_eq!(dominator_preorder(&[0], 0), [0]);
+        assert_eq!(dominator_preorder(&[0], 0, &mut spare), [0]);
     }
 }

@@ -8,7 +8,7 @@ use super::ephemeron::EphemeronNames;
 use super::error::{Result, SnapshotError};
 use super::graph::{Graph, PackedColumns, SpareBuffers, Varints, EDGE_TYPE_MASK};
 use super::parser::Parser;
-use super::phases::{self, Retainers, NO_DISTANCE};
+use super::phases::{self, NodeBuffers, Retainers, NO_DISTANCE};
 use super::strings::{utf16_len, wtf8_to_string};
 use super::types::TypeIndices;
 use crate::fault::{self, Site};
@@ -187,6 +187,7 @@ impl Snapshot {
             (dfs, join(other))
         });
         step(4, "dominators")?;
+        let mut spare = NodeBuffers::default();
         let (dominator, order) = phases::dominators(
             std::mem::take(&mut graph.first_edge),
             &graph.edge_to_type,
@@ -194,6 +195,7 @@ impl Snapshot {
             &retainers,
             essential,
             dfs,
+            &mut spare,
         );
         // Queries rebuild the lists on demand, without the flags; the
         // buffers take the edge and node names next.
@@ -212,14 +214,15 @@ impl Snapshot {
         // while this one unpacks the node columns the distances need, then
         // builds the dominator tree's preorder (holding the tree's children
         // lists for a moment, while the sizes and the retained sizes are not
-        // there yet) and unpacks the sizes. Node ids are read by nothing until
-        // the queries, so they stay packed through the next phases' peaks.
+        // there yet) and unpacks the sizes, all into the dominator phase's
+        // arrays. Node ids are read by nothing until the queries, so they
+        // stay packed through the next phases' peaks.
         let (preorder, edge_name) = std::thread::scope(|scope| {
             let edge_name = scope.spawn(move || edge_name.unpack_into(edge_words));
             graph.node_name = node_name.unpack_into(node_words);
-            graph.first_edge = first_edge.unpack_deltas();
-            let preorder = phases::dominator_preorder(&dominator, graph.root);
-            graph.self_size = self_size.unpack();
+            graph.first_edge = first_edge.unpack_deltas_into(spare.take());
+            let preorder = phases::dominator_preorder(&dominator, graph.root, &mut spare);
+            graph.self_size = self_size.unpack_into(spare.take());
             (preorder, join(edge_name))
         });
         graph.edge_name = edge_name;
@@ -231,7 +234,7 @@ impl Snapshot {
             let distance = scope.spawn(|| phases::calculate_distances(g, &t, &eph));
             let retained = phases::retained_sizes(&g.self_size, &dominator, &order);
             drop(order);
-            let mut names = class_indices(g, &t);
+            let mut names = class_indices(g, &t, spare.take());
             step(6, "class-summary")?;
             let classes = summarize_classes(
                 ClassSummaryInput {
