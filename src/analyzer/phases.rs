@@ -614,9 +614,10 @@ pub fn dominator_dfs(
 /// kept only by itself) individually under the root.
 ///
 /// Takes the forward edge offsets (`Graph::first_edge`) and the essential set
-/// by value: only the DFS reads them, and freeing both before the semi-
-/// dominator pass, which holds the most arrays, lowers this phase's peak. The
-/// caller keeps the offsets packed meanwhile.
+/// by value: only the DFS reads them, and before the semi-dominator pass,
+/// which holds the most arrays, the set is freed and the offsets' memory
+/// becomes the labels, which lowers this phase's peak. The caller keeps the
+/// offsets packed meanwhile.
 ///
 /// Returns the dominator of each ordinal and the DFS visiting order, which is
 /// the order retained sizes accumulate in; the arrays it no longer needs go
@@ -643,7 +644,6 @@ pub fn dominators(
             }
         }
     }
-    drop(first_edge);
     drop(essential);
     // Five arrays of n words are live at the peak; the textbook form needs
     // eight. `parent` doubles as the link forest's ancestor array (a vertex's
@@ -674,7 +674,10 @@ pub fn dominators(
     // vertices it semi-dominates) and emptied (as its children are linked)
     // before its own vertex is linked, vertices being linked in decreasing
     // order.
-    let mut label: Vec<u32> = crate::memory::zeroed_prewritten(len);
+    // The edge offsets' memory (n + 1 words, faulted in) becomes the labels.
+    let mut label = first_edge;
+    label.clear();
+    label.resize(len, 0);
     let mut linked = BitSet::new(len);
 
     let mut stack: Vec<u32> = Vec::new();
