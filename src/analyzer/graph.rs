@@ -185,7 +185,7 @@ impl Varints {
     /// ids of the few thousand property names; self sizes are mostly below
     /// 128): one or two bytes instead of four.
     pub fn pack(values: &[u32]) -> Varints {
-        Varints::encode(values.iter().copied(), values.len())
+        Varints::encode(values, |v| v)
     }
 
     /// For columns that mostly grow by small steps (node ids go up by 2, edge
@@ -193,27 +193,44 @@ impl Varints {
     /// with any decrease or jump kept exactly.
     pub fn pack_deltas(values: &[u32]) -> Varints {
         let mut prev = 0u32;
-        let deltas = values.iter().map(|&v| {
+        Varints::encode(values, |v| {
             let d = v.wrapping_sub(prev) as i32;
             prev = v;
             ((d << 1) ^ (d >> 31)) as u32
-        });
-        Varints::encode(deltas, values.len())
+        })
     }
 
-    fn encode(values: impl Iterator<Item = u32>, count: usize) -> Varints {
+    /// Encodes `map` of each value. A block of values at a time is written
+    /// into room for its longest encoding, with the write position in a
+    /// local: a push per byte reloads and checks the length every time.
+    fn encode(values: &[u32], mut map: impl FnMut(u32) -> u32) -> Varints {
+        const BLOCK: usize = 4096;
+        const MAX_BYTES: usize = 5;
         // Large blocks are mapped on demand (see `memory`): the reserve costs
         // nothing until written, and the shrink gives the rest back.
-        let mut bytes = Vec::with_capacity(count * 2);
-        for mut v in values {
-            while v >= 0x80 {
-                bytes.push(v as u8 | 0x80);
-                v >>= 7;
+        let mut bytes = Vec::with_capacity(values.len() * 2);
+        for block in values.chunks(BLOCK) {
+            let start = bytes.len();
+            bytes.resize(start + block.len() * MAX_BYTES, 0);
+            let out = &mut bytes[start..];
+            let mut k = 0;
+            for &value in block {
+                let mut v = map(value);
+                while v >= 0x80 {
+                    out[k] = v as u8 | 0x80;
+                    v >>= 7;
+                    k += 1;
+                }
+                out[k] = v as u8;
+                k += 1;
             }
-            bytes.push(v as u8);
+            bytes.truncate(start + k);
         }
         bytes.shrink_to_fit();
-        Varints { bytes, count }
+        Varints {
+            bytes,
+            count: values.len(),
+        }
     }
 
     #[inline]
