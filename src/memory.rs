@@ -101,7 +101,10 @@ unsafe impl GlobalAlloc for LargeMappedAlloc {
 pub fn zeroed_prewritten<T: Copy + Default>(len: usize) -> Vec<T> {
     let mut v = vec![T::default(); len];
     let step = (PAGE / std::mem::size_of::<T>().max(1)).max(1);
-    for i in (0..len).step_by(step) {
+    // One element per page's worth, and the last: the buffer need not start
+    // on a page boundary, so the last page may hold only its tail.
+    let last = len.checked_sub(1);
+    for i in (0..len).step_by(step).chain(last) {
         // Volatile, so the store of a zero into memory known to be zero is
         // not optimised away.
         // SAFETY: `i < len`, so the pointer is in bounds and aligned.
