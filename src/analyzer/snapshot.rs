@@ -214,9 +214,10 @@ impl Snapshot {
         // while this one unpacks the node columns the distances need, then
         // builds the dominator tree's preorder (holding the tree's children
         // lists for a moment, while the sizes and the retained sizes are not
-        // there yet) and unpacks the sizes, all into the dominator phase's
-        // arrays. Node ids are read by nothing until the queries, so they
-        // stay packed through the next phases' peaks.
+        // there yet) and unpacks the sizes; the offsets, the lists and the
+        // sizes go into the dominator phase's arrays. Node ids are read by
+        // nothing until the queries, so they stay packed through the next
+        // phases' peaks.
         let (preorder, edge_name) = std::thread::scope(|scope| {
             let edge_name = scope.spawn(move || edge_name.unpack_into(edge_words));
             graph.node_name = node_name.unpack_into(node_words);
