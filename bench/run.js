@@ -2,8 +2,10 @@
 // `npm run bench`: leakwatch vs Chrome DevTools' heap snapshot worker vs memlab on one big, real
 // heap snapshot, in the same run, each tool in its own child process so peak RSS is per tool.
 //
-//   node bench/run.js [--fresh] [--files N] [--only leakwatch,devtools,memlab]
+//   node bench/run.js [--fresh] [--files N] [--only leakwatch,devtools,memlab] [--runs N]
 //
+// The tools take turns for N rounds (3 by default) and the table shows each one's median: a single
+// load's time depends on how long ago the VM last handed out the memory it touches (see README).
 // Every tool does a full load + analysis (dominator tree and retained sizes included):
 //   leakwatch  loadSnapshotSync(file), then summary() and topRetainers(10)
 //   devtools   the DevTools worker's full initialize() (via __test__/oracle), then its Summary view
@@ -149,6 +151,9 @@ async function main(argv) {
   const onlyAt = argv.indexOf('--only');
   const tools = onlyAt >= 0 ? argv[onlyAt + 1].split(',') : TOOLS;
   for (const t of tools) if (!TOOLS.includes(t)) throw new Error(`--only: unknown tool ${t}`);
+  const runsAt = argv.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer, got ${argv[runsAt + 1]}`);
 
   if (!fs.existsSync(path.join(ROOT, 'binding.js'))) throw new Error('run `npm run build` first');
   const file = ensureBigSnapshot({ fresh: argv.includes('--fresh'), files });
@@ -164,21 +169,27 @@ async function main(argv) {
 
   console.log(`snapshot: ${path.relative(ROOT, file)}, ${fileMB.toFixed(0)} MB`);
   console.log(`peak RSS from ${gnuTime ? '/usr/bin/time -v' : "the child's process.resourceUsage()"}; ` +
-    `wall = whole child process, load = inside it (after startup)\n`);
+    `wall = whole child process, load = inside it (after startup)`);
+  console.log(`${runs} round${runs === 1 ? '' : 's'}, tools in turn; times are the median run's, peak RSS the highest\n`);
 
-  const rows = [];
-  for (const tool of tools) {
-    let r;
-    const skip = tool === 'memlab' ? ensureMemlab() : null;
-    if (skip) {
-      r = { error: skip };
-    } else {
-      process.stderr.write(`running ${tool}…\n`);
+  const skipped = new Map(tools.map(tool => [tool, tool === 'memlab' ? ensureMemlab() : null]));
+  const runsByTool = new Map(tools.map(tool => [tool, []]));
+  for (let round = 1; round <= runs; round++) {
+    for (const tool of tools) {
+      if (skipped.get(tool)) continue;
+      process.stderr.write(`round ${round}/${runs}: ${tool}…\n`);
       // The JS tools keep most of the graph on the V8 heap; give them room instead of an OOM.
-      r = child([tool, file], { gnuTime, nodeFlags: tool === 'leakwatch' ? [] : ['--max-old-space-size=16384'] });
+      runsByTool.get(tool).push(child([tool, file], { gnuTime, nodeFlags: tool === 'leakwatch' ? [] : ['--max-old-space-size=16384'] }));
     }
-    rows.push({ tool, ...r });
   }
+  const rows = tools.map(tool => {
+    if (skipped.get(tool)) return { tool, error: skipped.get(tool) };
+    const all = runsByTool.get(tool);
+    const failed = all.find(r => r.error);
+    if (failed) return { tool, error: failed.error };
+    const byWall = [...all].sort((a, b) => a.wallSeconds - b.wallSeconds);
+    return { tool, ...byWall[(byWall.length - 1) >> 1], runs: all, maxRssKB: Math.max(...all.map(r => r.maxRssKB)) };
+  });
 
   const base = rows.find(r => r.tool === 'leakwatch' && !r.error);
   const counted = rows.find(r => !r.error && r.nodes !== undefined);
@@ -201,6 +212,18 @@ async function main(argv) {
   for (const r of rows) {
     if (!r.error && counted && (r.nodes !== counted.nodes || r.edges !== counted.edges)) {
       console.log(`note: ${r.tool} counts ${r.nodes} nodes / ${r.edges} edges`);
+    }
+  }
+  if (runs > 1) {
+    console.log('\nevery round, wall s (round 1 first):');
+    for (const r of rows.filter(r => !r.error)) {
+      console.log(`  ${r.tool.padEnd(10)} ${r.runs.map(x => fmt(x.wallSeconds, 2)).join('  ')}`);
+    }
+    if (base) {
+      for (const r of rows.filter(r => !r.error && r !== base)) {
+        const ratios = r.runs.map((x, i) => `${fmt(x.wallSeconds / base.runs[i].wallSeconds)}x`);
+        console.log(`  ${r.tool} x leakwatch, same round: ${ratios.join('  ')}`);
+      }
     }
   }
 

@@ -27,8 +27,9 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// Pre-allocation from a declared count is capped so that a lying header
 /// cannot make us reserve gigabytes; real data grows the columns as it comes.
 const MAX_TRUSTED_RESERVE: u64 = 1 << 22;
-/// Integers buffered before records are validated and stored in bulk.
-const STAGED_VALUES: usize = 1 << 14;
+/// Integers buffered before records are validated and stored in bulk. Tests
+/// use small batches, so that their small snapshots cross many of them.
+const STAGED_VALUES: usize = if cfg!(test) { 50 } else { 1 << 14 };
 /// Integer arrays are read in windows of this many bytes, each cut in two
 /// parts read at once on two threads ([`split`]), the other thread always a
 /// window ahead; input shorter than `SPLIT_MIN_BYTES` is read on one (the
