@@ -38,9 +38,9 @@ const SPLIT_WINDOW: usize = 1 << 20;
 const SPLIT_MIN_BYTES: usize = 256 << 10;
 /// The part of a window this thread reads: it also validates and stores
 /// every value of the window, which the other thread only reads. On the
-/// 659 MB bench snapshot a quarter balanced the two best (a third and a
-/// fifth were each about 10% slower).
-const SPLIT_OWN_PERCENT: usize = 25;
+/// 659 MB bench snapshot a fifth balanced the two best (a tenth and a
+/// quarter were each 5 to 10% slower).
+const SPLIT_OWN_PERCENT: usize = 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Top {
@@ -150,6 +150,8 @@ pub struct Parser {
     record_starts: Vec<u64>,
     /// The second thread's buffers, kept from window to window.
     split_pool: Vec<SplitScan>,
+    /// This thread's block scanner for its own part of each window.
+    own_scan: SplitScan,
     /// Windows at least this long are read on two threads.
     split_min: usize,
     split_window: usize,
@@ -208,6 +210,7 @@ impl Parser {
             field_left: 0,
             record_starts: Vec::new(),
             split_pool: Vec::new(),
+            own_scan: SplitScan::default(),
             split_min: SPLIT_MIN_BYTES,
             split_window: SPLIT_WINDOW,
             #[cfg(test)]
@@ -681,7 +684,7 @@ impl Parser {
         for &(end, split) in windows {
             let mut resume = i;
             if let Some(split) = split {
-                let mine = self.scan_ints_seq(&buf[..split], i, base);
+                let mine = self.read_own_part(buf, i, split, base);
                 // A closed channel means the other thread panicked: the
                 // caller's join passes the panic on.
                 let Ok(theirs) = results.recv() else {
@@ -690,6 +693,10 @@ impl Parser {
                 let staged = match mine {
                     Ok((next, false)) if next == split && self.phase == ArrayPhase::Item => {
                         resume = split + theirs.resume;
+                        #[cfg(test)]
+                        {
+                            self.split_taken += theirs.values.len();
+                        }
                         self.stage_values(
                             &theirs.values,
                             &theirs.starts,
@@ -717,7 +724,40 @@ impl Parser {
         self.scan_ints_seq(buf, i, base)
     }
 
-    /// Stages values read by the other thread, as `stage` would one by one;
+    /// This thread's part of a window, `buf[i..split]`, which ends just after
+    /// a comma. Once the value under way is complete, the rest is read with
+    /// the block scanner, as the other thread reads its part, and staged the
+    /// same way; whatever the scanner leaves is read sequentially.
+    fn read_own_part(
+        &mut self,
+        buf: &[u8],
+        i: usize,
+        split: usize,
+        base: usize,
+    ) -> Result<(usize, bool)> {
+        let first_comma = buf[i..split].iter().position(|&b| b == b',');
+        let head_end = first_comma.map_or(split, |p| i + p + 1);
+        let (mut next, done) = self.scan_ints_seq(&buf[..head_end], i, base)?;
+        if done || next != head_end || self.phase != ArrayPhase::Item {
+            if done {
+                return Ok((next, true));
+            }
+            return self.scan_ints_seq(&buf[..split], next, base);
+        }
+        let mut own = std::mem::take(&mut self.own_scan);
+        own.scan(&buf[next..split]);
+        let staged = self.stage_values(
+            &own.values,
+            &own.starts,
+            self.consumed + (base + next) as u64,
+        );
+        next += own.resume;
+        self.own_scan = own;
+        staged?;
+        self.scan_ints_seq(&buf[..split], next, base)
+    }
+
+    /// Stages values read by a block scanner, as `stage` would one by one;
     /// `starts` are offsets from `at` (the byte where the values' slice
     /// begins). Records are validated in the batches `stage` makes, so that a
     /// bad record and a syntax error after it are found in the same order.
@@ -733,10 +773,6 @@ impl Parser {
                 .map(|&s| at + s as u64),
         );
         self.staged.extend_from_slice(values);
-        #[cfg(test)]
-        {
-            self.split_taken += values.len();
-        }
         let end_pos = (pos + values.len()) % width;
         self.field_left = (width - end_pos) % width;
         let batch = STAGED_VALUES.div_ceil(width) * width;
