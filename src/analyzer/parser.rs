@@ -1415,11 +1415,25 @@ impl Parser {
                 self.node_name[bad]
             )));
         }
-        let element = meta.edge_type_index("element");
-        let hidden = meta.edge_type_index("hidden");
-        for (e, &name) in self.edge_name.iter().enumerate() {
-            let ty = (self.edge_to_type[e] & super::graph::EDGE_TYPE_MASK) as u8;
-            if Some(ty) != element && Some(ty) != hidden && name as u64 >= string_count {
+        // Element and hidden edges hold an index, not a string. Types are
+        // below 16, so a missing one never matches the stand-in.
+        let index_type = |name| meta.edge_type_index(name).map_or(u32::MAX, u32::from);
+        let (element, hidden) = (index_type("element"), index_type("hidden"));
+        let names_a_missing_string = |name: u32, packed: u32| {
+            let ty = packed & super::graph::EDGE_TYPE_MASK;
+            (name as u64 >= string_count) & (ty != element) & (ty != hidden)
+        };
+        // One pass with no early exit, which the compiler vectorizes; the
+        // edge is looked for only when there is one.
+        let edges = self.edge_name.iter().zip(&self.edge_to_type);
+        let any_bad = edges.clone().fold(false, |bad, (&name, &packed)| {
+            bad | names_a_missing_string(name, packed)
+        });
+        if any_bad {
+            let first_bad = edges
+                .enumerate()
+                .find(|(_, (&name, &packed))| names_a_missing_string(name, packed));
+            if let Some((e, (name, _))) = first_bad {
                 return Err(SnapshotError::Inconsistent(format!(
                     "edge {e} in {edges_at} names string {name} but there are {string_count} strings"
                 )));

@@ -413,3 +413,24 @@ fn strings_decode_like_json_parse_and_text_decoder() {
         );
     }
 }
+
+#[test]
+fn edge_names_must_be_strings_unless_the_edge_holds_an_index() {
+    let with_edges = |edges: &[u64]| {
+        let text = snapshot_text(&NODES, edges, &STRINGS, None);
+        parse_bytes(text.as_bytes())
+    };
+    // Element (1) and hidden (4) edges name an index, which may be any number.
+    assert!(with_edges(&[1, 4000, 7, 4, 6, 14]).is_ok());
+    // A property edge (2) naming string 6 of 6 is the first bad edge.
+    let e = error(with_edges(&[1, 4000, 7, 2, 6, 14]));
+    assert_eq!(e.code(), "ERR_SNAPSHOT_INCONSISTENT");
+    assert!(
+        e.to_string().contains("edge 1 in the edges array at bytes")
+            && e.to_string()
+                .contains("names string 6 but there are 6 strings"),
+        "{e}"
+    );
+    let e = error(with_edges(&[2, 9, 7, 3, 7, 14]));
+    assert!(e.to_string().contains("edge 0 in"), "{e}");
+}

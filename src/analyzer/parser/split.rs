@@ -136,22 +136,28 @@ impl SplitScan {
             return false;
         }
         // Runs start after a non-digit, so no two starts are adjacent: at
-        // most 32 in a block.
+        // most 32 in a block. They are written straight into spare room.
         let mut runs = digit & !(digit << 1) & before;
-        let mut values = [0u64; 32];
-        let mut starts = [0u32; 32];
+        self.values.reserve(32);
+        self.starts.reserve(32);
+        let values = &mut self.values.spare_capacity_mut()[..32];
+        let starts = &mut self.starts.spare_capacity_mut()[..32];
         let mut n = 0;
         while runs != 0 {
             let start = runs.trailing_zeros();
             let len = (!(digit >> start)).trailing_zeros() as usize;
             let first = at + start as usize;
-            values[n & 31] = read_digits(buf, first, len);
-            starts[n & 31] = first as u32;
+            values[n & 31].write(read_digits(buf, first, len));
+            starts[n & 31].write(first as u32);
             n += 1;
             runs &= runs - 1;
         }
-        self.values.extend_from_slice(&values[..n]);
-        self.starts.extend_from_slice(&starts[..n]);
+        // SAFETY: the loop wrote the first `n` spare slots of each (n <= 32,
+        // as above, so no index wrapped), and both had room for 32.
+        unsafe {
+            self.values.set_len(self.values.len() + n);
+            self.starts.set_len(self.starts.len() + n);
+        }
         self.resume = at + last as usize + 1;
         true
     }
