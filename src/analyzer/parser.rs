@@ -37,10 +37,12 @@ const STAGED_VALUES: usize = if cfg!(test) { 50 } else { 1 << 14 };
 const SPLIT_WINDOW: usize = 1 << 20;
 const SPLIT_MIN_BYTES: usize = 256 << 10;
 /// The part of a window this thread reads: it also validates and stores
-/// every value of the window, which the other thread only reads. On the
-/// 659 MB bench snapshot a fifth balanced the two best (a tenth and a
-/// quarter were each 5 to 10% slower).
-const SPLIT_OWN_PERCENT: usize = 20;
+/// every value of the window, which the other thread only reads, and in a
+/// new process it takes the page faults of the columns. On the 659 MB bench
+/// snapshot, a whole load in a new process was fastest at a tenth to a
+/// fifth; parsing again in a warm process, at a seventh to a fifth (a
+/// quarter or a tenth was 5 to 10% slower there).
+const SPLIT_OWN_PERCENT: usize = 15;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Top {
