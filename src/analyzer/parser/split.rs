@@ -107,10 +107,10 @@ impl SplitScan {
         taken
     }
 
-    /// The layout V8 writes: items of at most 15 digits and a comma, a
-    /// newline allowed before the comma. When the block up to its last comma
-    /// is all such items, they are taken with no per-item check; otherwise
-    /// nothing is taken and false returned.
+    /// The layout V8 writes: items of at most 15 digits and a comma, with one
+    /// whitespace byte (V8's newline) allowed before the comma. When the
+    /// block up to its last comma is all such items, they are taken with no
+    /// per-item check; otherwise nothing is taken and false returned.
     #[inline]
     fn take_regular(&mut self, buf: &[u8], at: usize, digit: u64, comma: u64, space: u64) -> bool {
         if comma == 0 {
