@@ -740,10 +740,10 @@ impl Parser {
         let first_comma = buf[i..split].iter().position(|&b| b == b',');
         let head_end = first_comma.map_or(split, |p| i + p + 1);
         let (mut next, done) = self.scan_ints_seq(&buf[..head_end], i, base)?;
-        if done || next != head_end || self.phase != ArrayPhase::Item {
-            if done {
-                return Ok((next, true));
-            }
+        if done {
+            return Ok((next, true));
+        }
+        if next != head_end || self.phase != ArrayPhase::Item {
             return self.scan_ints_seq(&buf[..split], next, base);
         }
         let mut own = std::mem::take(&mut self.own_scan);
