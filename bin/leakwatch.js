@@ -6,16 +6,17 @@
 // self-contained HTML file with --html; progress goes to stderr only on a
 // terminal; bad input exits 2 with one line.
 
-const fs = require('node:fs');
 const path = require('node:path');
 const leakwatch = require('../index.js');
 const { formatBytes, formatCount, table, truncate, formatPath } = require('../lib/format.js');
-const { leaksReport, diffReport, nodeLabel } = require('../lib/html-report.js');
+const { leaksReport, diffReport, analyzeReport } = require('../lib/html-report.js');
+const { escapeTerminal, escapeTerminalDeep, jsonForTerminal } = require('../lib/terminal.js');
+const { writeFileSecureSync } = require('../lib/secure-file.js');
 
 const USAGE = `usage: leakwatch <command> [options]
 
 commands:
-  analyze <file.heapsnapshot> [--top N] [--classes N] [--json]
+  analyze <file.heapsnapshot> [--top N] [--classes N] [--json] [--html FILE]
       totals, the class summary, and the N largest objects with the path that retains each
 
   diff <before.heapsnapshot> <after.heapsnapshot> [--json] [--html FILE]
@@ -26,9 +27,9 @@ commands:
 options:
   --json       machine-readable output on stdout
   --html FILE  also write a self-contained HTML report
-  --redact     hide string contents (snapshots contain application data)
-  --top N      objects to list (default 10)
-  --classes N  classes to list (default 25)
+  --redact     hide the program's data: strings, keys, data-derived names
+  --top N      objects to list (default 10, at most 1000)
+  --classes N  classes to list (default 25, at most 100000)
   -h, --help   this text`;
 
 class UsageError extends Error {}
@@ -73,9 +74,10 @@ function progressReporter(label) {
   };
 }
 
-function printReport(file, report) {
+function printReport(file, rawReport) {
+  const report = escapeTerminalDeep(rawReport);
   const out = [];
-  out.push(`${path.basename(file)}: ${formatCount(report.nodeCount)} nodes, ${formatCount(report.edgeCount)} edges, ${formatBytes(report.totalSize)} total`);
+  out.push(`${escapeTerminal(path.basename(file))}: ${formatCount(report.nodeCount)} nodes, ${formatCount(report.edgeCount)} edges, ${formatBytes(report.totalSize)} total`);
   out.push('');
   out.push(
     table(
@@ -105,26 +107,23 @@ async function analyze(opts) {
   try {
     const snapshot = await leakwatch.loadSnapshot(file, { onProgress: progress.onProgress });
     progress.done();
-    const report = snapshot.report({ top: opts.top ?? 10, maxClasses: opts.classes ?? 25 });
+    const report = snapshot.report({ top: opts.top ?? 10, maxClasses: opts.classes ?? 25, redact: opts.redact === true });
     snapshot.close();
-    if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (opts.html) writeHtml(opts.html, analyzeReport({ file: path.basename(file), report }));
+    if (opts.json) process.stdout.write(`${jsonForTerminal(report)}\n`);
     else printReport(file, report);
   } finally {
     progress.done();
   }
 }
 
-function redactSteps(steps, redact) {
-  if (!redact) return steps;
-  return steps.map((s) => ({ ...s, node: { ...s.node, name: nodeLabel(s.node, true) } }));
-}
-
 function writeHtml(file, html) {
-  fs.writeFileSync(file, html, { mode: 0o600 });
-  process.stderr.write(`report written to ${file}\n`);
+  writeFileSecureSync(file, html);
+  process.stderr.write(`report written to ${escapeTerminal(file)}\n`);
 }
 
-function printDiff(rows, limit) {
+function printDiff(rawRows, limit) {
+  const rows = escapeTerminalDeep(rawRows);
   const top = [...rows].sort((a, b) => Math.abs(b.sizeDelta) - Math.abs(a.sizeDelta)).slice(0, limit);
   process.stdout.write(
     `${table(
@@ -148,9 +147,9 @@ function plainDiff(rows) {
 
 async function diff(opts) {
   if (opts._.length !== 2) throw new UsageError('diff needs two snapshot files: before and after');
-  const rows = await leakwatch.diffSnapshots(opts._[0], opts._[1]);
+  const rows = await leakwatch.diffSnapshots(opts._[0], opts._[1], { redact: opts.redact === true });
   if (opts.html) writeHtml(opts.html, diffReport({ files: opts._.map((f) => path.basename(f)), diff: rows }));
-  if (opts.json) process.stdout.write(`${JSON.stringify(plainDiff(rows), null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${jsonForTerminal(plainDiff(rows))}\n`);
   else printDiff(rows, opts.classes ?? 25);
 }
 
@@ -161,11 +160,12 @@ async function leaks(opts) {
   try {
     for (const f of opts._) snaps.push(await leakwatch.loadSnapshot(f, { onProgress: progress.onProgress }));
     progress.done();
-    const suspects = (await leakwatch.findLeaks(snaps)).map((s) => ({ ...s, retainerPath: redactSteps(s.retainerPath, opts.redact) }));
-    const rows = opts.html ? await leakwatch.diffSnapshots(snaps[0], snaps[2]) : [];
-    if (opts.html) writeHtml(opts.html, leaksReport({ files: opts._.map((f) => path.basename(f)), suspects, diff: rows, redact: opts.redact }));
+    const redact = opts.redact === true;
+    const suspects = await leakwatch.findLeaks(snaps, { redact });
+    const rows = opts.html ? await leakwatch.diffSnapshots(snaps[0], snaps[2], { redact }) : [];
+    if (opts.html) writeHtml(opts.html, leaksReport({ files: opts._.map((f) => path.basename(f)), suspects, diff: rows }));
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify(suspects, null, 2)}\n`);
+      process.stdout.write(`${jsonForTerminal(suspects)}\n`);
       return;
     }
     if (suspects.length === 0) {
@@ -173,7 +173,7 @@ async function leaks(opts) {
       return;
     }
     const out = [];
-    suspects.forEach((s, i) => {
+    escapeTerminalDeep(suspects).forEach((s, i) => {
       out.push(`${i + 1}. [${s.kind}, ${s.confidence} confidence] ${s.explanation}`);
       out.push('   retained by:');
       out.push(formatPath(s.retainerPath, { indent: '     ' }));
@@ -215,7 +215,7 @@ main(process.argv.slice(2)).then(
   },
   (err) => {
     const code = err && err.code ? ` [${err.code}]` : '';
-    process.stderr.write(`leakwatch: ${err && err.message ? err.message : err}${code}\n`);
+    process.stderr.write(`leakwatch: ${escapeTerminal(err && err.message ? err.message : err)}${code}\n`);
     if (err instanceof UsageError) process.stderr.write('run "leakwatch --help" for usage\n');
     process.exitCode = 2;
   },

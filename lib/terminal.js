@@ -33,4 +33,31 @@ function hasTerminalControls(text) {
   return found;
 }
 
-module.exports = { escapeTerminal, hasTerminalControls };
+/**
+ * A copy of `value` (a report, diff rows, suspects) with every string in it
+ * escaped, for text formatting: whatever the formatter does with a field, no
+ * control character from the snapshot reaches the terminal.
+ */
+function escapeTerminalDeep(value) {
+  if (typeof value === 'string') return escapeTerminal(value);
+  if (Array.isArray(value)) return value.map(escapeTerminalDeep);
+  if (ArrayBuffer.isView(value) || value === null || typeof value !== 'object') return value;
+  const out = {};
+  for (const [k, v] of Object.entries(value)) out[k] = escapeTerminalDeep(v);
+  return out;
+}
+
+// JSON.stringify escapes C0 controls but passes C1 controls (U+009B is an
+// 8-bit CSI), DEL and bidirectional overrides through as they are.
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON text for a terminal or a file: exactly the data (JSON.parse gives
+ * back the same strings), with every control character written as a \u
+ * escape so that printing it cannot drive the terminal.
+ */
+function jsonForTerminal(value, space = 2) {
+  return JSON.stringify(value, null, space).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+module.exports = { escapeTerminal, escapeTerminalDeep, hasTerminalControls, jsonForTerminal };
