@@ -44,6 +44,8 @@ pub const DEFAULT_PATH_STEPS: usize = 24;
 pub const MIN_PATH_STEPS: usize = 2;
 
 const NO_EDGE: u32 = u32::MAX;
+/// Edges per block of the edge-to-source index (4 bytes per block).
+const EDGE_BLOCK_BITS: u32 = 8;
 
 /// One step of a retainer path, root first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +96,9 @@ pub struct Snapshot {
     /// on the first path query: one pass over the edges, then every path is
     /// a walk of array lookups however long it is.
     path_parents: OnceCell<Vec<u32>>,
+    /// Per block of `EDGE_BLOCK` edges, the node its first edge leaves from:
+    /// finding an edge's source is then a search among a few nodes.
+    edge_blocks: OnceCell<Vec<u32>>,
     /// The names in this heap that are code, built on the first redacted query.
     vocabulary: OnceCell<Vocabulary>,
     /// Keys this snapshot's redaction placeholders (see `redact`).
@@ -319,6 +324,7 @@ impl Snapshot {
             interface_strings: names.interface_strings,
             by_id: OnceCell::new(),
             path_parents: OnceCell::new(),
+            edge_blocks: OnceCell::new(),
             vocabulary: OnceCell::new(),
             redaction_nonce: redact::new_nonce(),
         })
@@ -523,10 +529,27 @@ impl Snapshot {
         }
     }
 
-    /// The node that edge `e` leaves from.
+    /// The node that edge `e` leaves from: the last node whose edges start
+    /// at or before `e`, searched for among the nodes that share `e`'s block.
     pub fn edge_source(&self, e: usize) -> u32 {
         let first = &self.graph.first_edge;
-        (first.partition_point(|&f| f as usize <= e) - 1) as u32
+        let blocks = self.edge_blocks.get_or_init(|| {
+            let mut owners = Vec::with_capacity((self.graph.edge_count() >> EDGE_BLOCK_BITS) + 1);
+            for o in 0..self.graph.node_count() {
+                let (start, end) = (first[o] as usize, first[o + 1] as usize);
+                while (owners.len() << EDGE_BLOCK_BITS) < end {
+                    debug_assert!(owners.len() << EDGE_BLOCK_BITS >= start);
+                    owners.push(o as u32);
+                }
+            }
+            owners
+        });
+        let block = e >> EDGE_BLOCK_BITS;
+        let lo = blocks[block] as usize;
+        let hi = blocks
+            .get(block + 1)
+            .map_or(self.graph.node_count() - 1, |&h| h as usize);
+        (lo + first[lo..=hi + 1].partition_point(|&f| f as usize <= e) - 1) as u32
     }
 
     /// The node's name as shown under `names`' policy (see `redact`).
@@ -717,17 +740,6 @@ impl Snapshot {
         }
     }
 
-    /// Steps from `o` up to the top of its path (the node itself counts).
-    fn path_length(&self, o: u32) -> u64 {
-        let mut count = 1;
-        let mut x = o;
-        while let Some((src, _)) = self.path_parent(x) {
-            count += 1;
-            x = src;
-        }
-        count
-    }
-
     /// How to re-anchor a path whose top is `top` and next step `next`.
     fn anchor(&self, top: u32, next: Option<u32>) -> Anchor {
         let g = &self.graph;
@@ -780,18 +792,24 @@ impl Snapshot {
         let max_steps = max_steps.max(MIN_PATH_STEPS);
         let head = (max_steps / 3).max(1);
         let tail = max_steps - head;
-        let length = self.path_length(o);
-        // Positions count from `o` (0) to the top (length - 1); the top two
-        // are always kept for the re-anchoring.
-        let everything = length <= max_steps as u64 + 1;
-        let keep = |pos: u64| everything || pos < tail as u64 || pos + head as u64 + 2 >= length;
-        let mut walked: Vec<(u64, u32, Option<usize>)> = Vec::new();
+        // One walk up from `o` (position 0) keeps the first `tail` steps and
+        // a window of the last `head + 2` (the top two for the re-anchoring);
+        // together they are the whole path whenever it fits.
+        let mut bottom: Vec<(u64, u32, Option<usize>)> = Vec::with_capacity(tail.min(64));
+        let mut top: std::collections::VecDeque<(u64, u32, Option<usize>)> =
+            std::collections::VecDeque::with_capacity((head + 2).min(64));
         let mut x = o;
         let mut pos = 0u64;
         loop {
             let parent = self.path_parent(x);
-            if keep(pos) {
-                walked.push((pos, x, parent.map(|p| p.1)));
+            let step = (pos, x, parent.map(|p| p.1));
+            if bottom.len() < tail {
+                bottom.push(step);
+            } else {
+                if top.len() == head + 2 {
+                    top.pop_front();
+                }
+                top.push_back(step);
             }
             match parent {
                 Some((src, _)) => x = src,
@@ -799,6 +817,9 @@ impl Snapshot {
             }
             pos += 1;
         }
+        let length = pos + 1;
+        let mut walked = bottom;
+        walked.extend(top);
         let mut steps: Vec<PathNode> = Vec::with_capacity(walked.len() + 1);
         let mut previous: Option<u64> = None;
         for &(pos, node, edge_in) in walked.iter().rev() {

@@ -342,3 +342,31 @@ fn pages_cover_the_whole_answer_in_order() {
     assert_eq!(depth as usize, chain.len());
     assert_eq!(s.dominator_chain_page(fan[3], 1, 1).0, [global]);
 }
+
+#[test]
+fn every_edge_finds_the_node_it_leaves_from() {
+    // Runs of nodes without edges, nodes with more edges than a block, and
+    // blocks that start inside a node's edges.
+    let mut b = Builder::new();
+    let global = b.node(OBJECT, "global", 10);
+    b.edge(0, SHORTCUT, "1", global);
+    let mut previous = global;
+    for k in 0..400u32 {
+        let o = b.node(OBJECT, "Item", 8);
+        let fan = [0, 0, 1, 3, 700, 0, 255, 256, 257][k as usize % 9];
+        for _ in 0..fan {
+            b.edge(previous, ELEMENT, "0", o);
+        }
+        if fan == 0 {
+            b.edge(global, PROPERTY, "x", o);
+        }
+        previous = o;
+    }
+    let s = b.load();
+    assert!(s.edge_count() > 10 * (1 << EDGE_BLOCK_BITS));
+    for o in 0..s.node_count() as u32 {
+        for e in s.graph.edges(o) {
+            assert_eq!(s.edge_source(e), o, "edge {e}");
+        }
+    }
+}
