@@ -10,7 +10,7 @@ const inspector = require('node:inspector');
 const { AssertionError } = require('node:assert');
 const { loadSnapshot } = require('./snapshot.js');
 const { findLeaks } = require('./leaks.js');
-const { argError } = require('./errors.js');
+const { argError, checkOptions } = require('./errors.js');
 const { formatBytes, formatPath } = require('./format.js');
 
 let cachedGc;
@@ -63,7 +63,7 @@ function describeSuspects(suspects) {
  */
 async function expectNoLeak(fn, options = {}) {
   if (typeof fn !== 'function') throw argError('expectNoLeak needs a function to run');
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
+  checkOptions(options, 'expectNoLeak');
   const iterations = checkPositiveInt(options.iterations, 'iterations', 100);
   const warmup = options.warmup === 0 ? 0 : checkPositiveInt(options.warmup, 'warmup', Math.max(1, Math.ceil(iterations / 4)));
   // A leak of one object per call leaves ~`iterations` survivors per round;
@@ -139,7 +139,7 @@ function heapIdOf(value) {
  * failure the AssertionError shows the path that keeps it alive.
  */
 async function expectCollected(target, options = {}) {
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
+  checkOptions(options, 'expectCollected');
   const attempts = checkPositiveInt(options.attempts, 'attempts', 3);
   let value = typeof target === 'function' ? target() : target;
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
