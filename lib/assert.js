@@ -12,6 +12,7 @@ const { loadSnapshot } = require('./snapshot.js');
 const { findLeaks } = require('./leaks.js');
 const { argError, checkOptions } = require('./errors.js');
 const { formatBytes, formatPath } = require('./format.js');
+const { escapeTerminalDeep } = require('./terminal.js');
 
 let cachedGc;
 /** A full-GC function, even when the process was not started with --expose-gc. */
@@ -48,7 +49,9 @@ function checkPositiveInt(value, name, fallback) {
 }
 
 function describeSuspects(suspects) {
-  return suspects
+  // Test runners print this message to a terminal: no control characters
+  // from the snapshot's names may reach it raw.
+  return escapeTerminalDeep(suspects)
     .map((s, i) => {
       const path = formatPath(s.retainerPath, { indent: '     ' });
       return `  ${i + 1}. [${s.kind}, ${s.confidence} confidence] ${s.explanation}\n     retained by:\n${path}`;
@@ -166,7 +169,7 @@ async function expectCollected(target, options = {}) {
     const path = node ? snap.retainerPath(id) : [];
     const err = new AssertionError({
       message: node
-        ? `expected ${node.className} @${id} to be garbage-collected, but it is still reachable (${formatBytes(node.retainedSize)} retained):\n${formatPath(path)}`
+        ? `expected ${escapeTerminalDeep(node.className)} @${id} to be garbage-collected, but it is still reachable (${formatBytes(node.retainedSize)} retained):\n${formatPath(escapeTerminalDeep(path))}`
         : `expected object @${id} to be garbage-collected, but it is still alive`,
       stackStartFn: expectCollected,
     });
