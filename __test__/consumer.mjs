@@ -1,0 +1,20 @@
+// A throwaway app directory that sees this checkout as its dependency
+// `leakwatch` (node_modules/leakwatch is a symlink to the repository), so
+// tests import the package by name, through package.json "exports", exactly
+// as an installed copy would be resolved.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { OUT, ROOT } from './helpers.mjs';
+
+export function consumerDir(name) {
+  const dir = fs.mkdtempSync(path.join(OUT, `${name}-`));
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'leakwatch'), 'dir');
+  return dir;
+}
+
+/** Runs `node file` in `dir` and returns spawnSync's result (utf8). */
+export function runNode(dir, file, { args = [], timeout = 120_000, env } = {}) {
+  return spawnSync(process.execPath, [...args, file], { cwd: dir, encoding: 'utf8', timeout, env: env ?? process.env });
+}
