@@ -2,18 +2,23 @@
 
 // Plain-text rendering shared by the CLI and assertion messages.
 
+// Sizes as DevTools prints them: decimal units (1 kB = 1000 B), one decimal
+// below 100 of a unit and none from 100 up, so figures can be compared with
+// the Memory tab side by side. DevTools stops at MB; GB and TB continue the
+// same rule for the multi-gigabyte heaps it cannot open.
+const UNITS = ['kB', 'MB', 'GB', 'TB'];
+
 function formatBytes(n) {
   if (!Number.isFinite(n)) return String(n);
-  const abs = Math.abs(n);
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let u = 0;
-  let v = abs;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
+  const sign = n < 0 ? '-' : '';
+  let v = Math.abs(n);
+  if (v < 1000) return `${sign}${v} B`;
+  let u = -1;
+  while (v >= 1000 && u < UNITS.length - 1) {
+    v /= 1000;
     u++;
   }
-  const text = u === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-  return n < 0 ? `-${text}` : text;
+  return `${sign}${v.toFixed(v < 100 ? 1 : 0)} ${UNITS[u]}`;
 }
 
 function formatCount(n) {
