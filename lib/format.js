@@ -4,21 +4,27 @@
 
 // Sizes as DevTools prints them: decimal units (1 kB = 1000 B), one decimal
 // below 100 of a unit and none from 100 up, so figures can be compared with
-// the Memory tab side by side. DevTools stops at MB; GB and TB continue the
-// same rule for the multi-gigabyte heaps it cannot open.
+// the Memory tab side by side. Where DevTools would print "1,000 kB" we move
+// up a unit ("1.0 MB"), and past MB we go on to GB and TB, which DevTools
+// never needs (it cannot open heaps that large).
 const UNITS = ['kB', 'MB', 'GB', 'TB'];
+// Intl rounds the shortest decimal form (1.15 -> 1.2) as DevTools does;
+// toFixed rounds the binary value (1.15 -> 1.1).
+const oneDecimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+const noDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0, useGrouping: false });
 
 function formatBytes(n) {
   if (!Number.isFinite(n)) return String(n);
   const sign = n < 0 ? '-' : '';
   let v = Math.abs(n);
-  if (v < 1000) return `${sign}${v} B`;
-  let u = -1;
-  while (v >= 1000 && u < UNITS.length - 1) {
+  if (v < 999.5) return `${sign}${noDecimal.format(v)} B`;
+  v /= 1000;
+  let u = 0;
+  while (v >= 999.5 && u < UNITS.length - 1) {
     v /= 1000;
     u++;
   }
-  return `${sign}${v.toFixed(v < 100 ? 1 : 0)} ${UNITS[u]}`;
+  return `${sign}${(v < 100 ? oneDecimal : noDecimal).format(v)} ${UNITS[u]}`;
 }
 
 function formatCount(n) {
