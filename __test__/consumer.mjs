@@ -7,8 +7,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { OUT, ROOT } from './helpers.mjs';
 
-export function consumerDir(name) {
+/** A fresh consumer directory, deleted when test `t` ends. */
+export function consumerDir(t, name) {
   const dir = fs.mkdtempSync(path.join(OUT, `${name}-`));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.mkdirSync(path.join(dir, 'node_modules'));
   fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'leakwatch'), 'dir');
   return dir;

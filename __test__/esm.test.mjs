@@ -18,8 +18,8 @@ function runModule(dir, name, source) {
   return JSON.parse(r.stdout);
 }
 
-test('every CommonJS export is a named ESM export, the same object, on this Node', () => {
-  const dir = consumerDir('esm');
+test('every CommonJS export is a named ESM export, the same object, on this Node', (t) => {
+  const dir = consumerDir(t, 'esm');
   const out = runModule(
     dir,
     'names.mjs',
@@ -42,8 +42,8 @@ console.log(JSON.stringify({
   assert.equal(out.defaultIsCjs, true);
 });
 
-test('named imports work end to end: load, analyze, diff and find leaks from an .mjs file', () => {
-  const dir = consumerDir('esm-run');
+test('named imports work end to end: load, analyze, diff and find leaks from an .mjs file', (t) => {
+  const dir = consumerDir(t, 'esm-run');
   const file = fixture('bare');
   const out = runModule(
     dir,
@@ -81,8 +81,8 @@ sync.close();
   assert.equal(out.suspects, 0);
 });
 
-test('control: an object spread in module.exports does hide names from ESM (what index.js must not do)', () => {
-  const dir = consumerDir('esm-control');
+test('control: an object spread in module.exports does hide names from ESM (what index.js must not do)', (t) => {
+  const dir = consumerDir(t, 'esm-control');
   const pkg = path.join(dir, 'node_modules', 'spread-pkg');
   fs.mkdirSync(pkg);
   fs.writeFileSync(path.join(pkg, 'package.json'), '{"name":"spread-pkg","main":"index.js"}');
@@ -92,8 +92,8 @@ test('control: an object spread in module.exports does hide names from ESM (what
   assert.ok(!out.includes('hidden'), `the spread name is not detected: ${JSON.stringify(out)}`);
 });
 
-test('package.json is exported and internals are not', () => {
-  const dir = consumerDir('esm-paths');
+test('package.json is exported and internals are not', (t) => {
+  const dir = consumerDir(t, 'esm-paths');
   const out = runModule(
     dir,
     'paths.mjs',
