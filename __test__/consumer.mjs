@@ -20,3 +20,10 @@ export function consumerDir(t, name) {
 export function runNode(dir, file, { args = [], timeout = 120_000, env } = {}) {
   return spawnSync(process.execPath, [...args, file], { cwd: dir, encoding: 'utf8', timeout, env: env ?? process.env });
 }
+
+/** The ```lang blocks of README.md, in order, with the line each starts on. */
+export function readmeBlocks(lang) {
+  const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const fence = new RegExp(`^\`\`\`${lang}\\n([\\s\\S]*?)^\`\`\`$`, 'gm');
+  return [...text.matchAll(fence)].map((m) => ({ code: m[1], line: text.slice(0, m.index).split('\n').length }));
+}

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import esbuild from 'esbuild';
 import ts from 'typescript';
-import { consumerDir, runNode } from './consumer.mjs';
+import { consumerDir, readmeBlocks, runNode } from './consumer.mjs';
 import { OUT, ROOT, fixture, leakwatch } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
@@ -35,15 +35,6 @@ function tsc(dir, files) {
   return spawnSync(process.execPath, [TSC, '--noEmit', '-p', path.join(dir, 'tsconfig.json')], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
 }
 
-/** The ```ts blocks of README.md, in order. */
-export function readmeBlocks(lang) {
-  const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const blocks = [];
-  const fence = new RegExp(`^\`\`\`${lang}\\n([\\s\\S]*?)^\`\`\`$`, 'gm');
-  for (const m of text.matchAll(fence)) blocks.push({ code: m[1], line: text.slice(0, m.index).split('\n').length });
-  return blocks;
-}
-
 test('consumers compile in strict mode, .ts and .mts, with the README ```ts blocks and the generated-type checks', (t) => {
   const dir = consumerDir(t, 'types');
   fs.copyFileSync(path.join(TYPES, 'consumer.ts'), path.join(dir, 'consumer.ts'));
@@ -53,6 +44,7 @@ test('consumers compile in strict mode, .ts and .mts, with the README ```ts bloc
     fs.writeFileSync(path.join(dir, name), b.code);
     return name;
   });
+  assert.ok(readme.length >= 1, 'the README shows TypeScript');
   const r = tsc(dir, ['consumer.ts', 'consumer.mts', path.join(TYPES, 'generated.ts'), ...readme]);
   assert.equal(r.status, 0, `tsc:\n${r.stdout}${r.stderr}`);
   assert.equal(r.stdout, '');
