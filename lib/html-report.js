@@ -99,22 +99,18 @@ function diffReport({ files, diff }) {
   return page('leakwatch: snapshot comparison', files.join('  →  '), body);
 }
 
-function classTable(classes) {
-  const body = classes
-    .map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>${formatCount(c.count)}</td><td>${formatBytes(c.selfSize)}</td><td>${formatBytes(c.retainedSize)}</td><td>${c.distance < 0 ? '-' : formatCount(c.distance)}</td></tr>`)
+function snapshotReport({ file, report }) {
+  const classes = report.classes
+    .map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>${formatCount(c.count)}</td><td>${formatBytes(c.selfSize)}</td><td>${formatBytes(c.retainedSize)}</td></tr>`)
     .join('');
-  return `<table class="diff"><thead><tr><th>Class</th><th>Count</th><th>Shallow</th><th>Retained</th><th>Distance</th></tr></thead><tbody>${body}</tbody></table>`;
-}
-
-/** One snapshot's report: totals, the class summary, the largest objects and their paths. */
-function analyzeReport({ file, report }) {
   const top = report.top
-    .map((t, i) => `<section class="suspect low"><div><strong>${i + 1}. ${escapeHtml(nodeLabel(t.node))}</strong> <span class="id">@${t.node.id}</span> <span class="muted">${formatBytes(t.node.retainedSize)} retained, ${formatBytes(t.node.selfSize)} shallow</span></div>
+    .map((t, i) => `<section class="suspect low" id="object-${i + 1}"><div><strong>${i + 1}. ${escapeHtml(nodeLabel(t.node))}</strong> <span class="id">@${t.node.id}</span> <span class="muted">${formatBytes(t.node.retainedSize)} retained, ${formatBytes(t.node.selfSize)} shallow</span></div>
 <div class="muted">Retained by:</div>${pathHtml(t.retainerPath)}</section>`)
     .join('\n');
-  const totals = `${formatCount(report.nodeCount)} nodes, ${formatCount(report.edgeCount)} edges, ${formatBytes(report.totalSize)} total`;
-  const body = `<p>${escapeHtml(totals)}</p><h2>Classes</h2>${classTable(report.classes)}<h2>Largest objects by retained size</h2>${top || '<p class="muted">None.</p>'}`;
+  const body = `<p>${formatCount(report.nodeCount)} nodes, ${formatCount(report.edgeCount)} edges, ${formatBytes(report.totalSize)} total</p>
+<h2>Largest objects (${report.top.length})</h2>${top}
+<h2>Classes by retained size (${report.classes.length})</h2><table class="diff"><thead><tr><th>Class</th><th>Count</th><th>Shallow size</th><th>Retained size</th></tr></thead><tbody>${classes}</tbody></table>`;
   return page('leakwatch: heap snapshot', file, body);
 }
 
-module.exports = { leaksReport, diffReport, analyzeReport, escapeHtml, nodeLabel, pathHtml };
+module.exports = { leaksReport, diffReport, snapshotReport, escapeHtml, nodeLabel, pathHtml };

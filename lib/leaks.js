@@ -25,6 +25,11 @@ async function withSnapshots(sources, options, fn) {
   }
 }
 
+/** Redaction asked for, or implied by a snapshot loaded with `redact: true`. */
+function redacting(opts, snapshots) {
+  return opts.redact === true || snapshots.some((s) => s.redacted);
+}
+
 function checkOptions(options, fnName) {
   const o = checkOptionsObject(options, fnName);
   checkBoolean(o.redact, 'redact', { fnName });
@@ -38,8 +43,9 @@ function checkOptions(options, fnName) {
 async function diffSnapshots(before, after, options) {
   const opts = checkOptions(options, 'diffSnapshots');
   if (before == null || after == null) throw argError('diffSnapshots needs two snapshots');
-  const nativeOptions = { redact: opts.redact === true };
-  return withSnapshots([before, after], opts, ([a, b]) => callNative(() => native.diffSnapshots(a._native, b._native, nativeOptions)));
+  return withSnapshots([before, after], opts, ([a, b]) =>
+    callNative(() => native.diffSnapshots(a._native, b._native, { redact: redacting(opts, [a, b]) })),
+  );
 }
 
 function checkCount(v, name) {
@@ -57,8 +63,11 @@ async function findLeaks(snapshots, options) {
   if (!Array.isArray(snapshots) || snapshots.length !== 3 || snapshots.some((s) => s == null)) {
     throw argError('findLeaks needs an array of three snapshots, oldest first');
   }
-  const nativeOptions = { minCount: checkCount(opts.minCount, 'minCount'), maxSuspects: checkCount(opts.maxSuspects, 'maxSuspects'), redact: opts.redact === true };
-  return withSnapshots(snapshots, opts, ([a, b, c]) => callNative(() => native.findLeaksIn(a._native, b._native, c._native, nativeOptions)));
+  const nativeOptions = { minCount: checkCount(opts.minCount, 'minCount'), maxSuspects: checkCount(opts.maxSuspects, 'maxSuspects') };
+  return withSnapshots(snapshots, opts, (snaps) => {
+    const [a, b, c] = snaps;
+    return callNative(() => native.findLeaksIn(a._native, b._native, c._native, { ...nativeOptions, redact: redacting(opts, snaps) }));
+  });
 }
 
 module.exports = { diffSnapshots, findLeaks };

@@ -17,7 +17,7 @@ const LIMITS = Object.freeze({
   page: { default: 10_000, max: 100_000 },
 });
 
-const LOAD_KEYS = ['signal', 'onProgress', 'progressIntervalMs'];
+const LOAD_KEYS = ['signal', 'onProgress', 'progressIntervalMs', 'redact'];
 const REPORT_KEYS = ['top', 'maxClasses', 'maxSteps', 'redact'];
 
 function checkId(id, fnName) {
@@ -31,10 +31,14 @@ function describeId(id) {
   return typeof id === 'number' ? String(id) : typeof id;
 }
 
-/** The options a native query takes, checked: only the keys `known` lists. */
-function queryOptions(options, fnName, known) {
+/**
+ * The options a native query takes, checked: only the keys `known` lists.
+ * A snapshot loaded with `redact: true` redacts every answer, whatever the
+ * query asks: redaction cannot be turned off downstream of the load.
+ */
+function queryOptions(options, fnName, known, snapshot) {
   const o = checkOptions(options, fnName, known);
-  const q = { redact: checkBoolean(o.redact, 'redact', { fnName }) };
+  const q = { redact: checkBoolean(o.redact, 'redact', { fnName }) || (snapshot !== undefined && snapshot.redacted) };
   if (known.includes('offset')) {
     q.offset = checkInteger(o.offset, 'offset', { fnName, max: 2 ** 32, fallback: 0 });
     q.limit = checkInteger(o.limit, 'limit', { fnName, max: LIMITS.page.max, fallback: LIMITS.page.default });
@@ -57,10 +61,15 @@ const PAGE_KEYS = ['redact', 'offset', 'limit'];
 /** A loaded heap snapshot; the graph stays in native memory until close(). */
 class Snapshot {
   #native;
+  #redact;
 
-  constructor(nativeSnapshot) {
+  constructor(nativeSnapshot, { redact = false } = {}) {
     this.#native = nativeSnapshot;
+    this.#redact = redact;
   }
+
+  /** Whether every answer is redacted (the snapshot was loaded with `redact: true`). */
+  get redacted() { return this.#redact; }
 
   get nodeCount() { return callNative(() => this.#native.nodeCount); }
   get edgeCount() { return callNative(() => this.#native.edgeCount); }
@@ -68,48 +77,48 @@ class Snapshot {
   get closed() { return this.#native.closed; }
 
   summary(options) {
-    const q = queryOptions(options, 'summary', ['redact']);
+    const q = queryOptions(options, 'summary', ['redact'], this);
     return callNative(() => this.#native.summary(q));
   }
 
   topRetainers(n = 10, options) {
     const count = checkInteger(n, 'n', { fnName: 'topRetainers', max: LIMITS.topRetainers });
-    const q = queryOptions(options, 'topRetainers', ['redact']);
+    const q = queryOptions(options, 'topRetainers', ['redact'], this);
     return callNative(() => this.#native.topRetainers(count, q));
   }
 
   node(id, options) {
-    const q = queryOptions(options, 'node', ['redact']);
+    const q = queryOptions(options, 'node', ['redact'], this);
     return callNative(() => this.#native.node(checkId(id, 'node'), q));
   }
 
   retainerPath(id, options) {
-    const q = queryOptions(options, 'retainerPath', ['redact', 'maxSteps']);
+    const q = queryOptions(options, 'retainerPath', ['redact', 'maxSteps'], this);
     return callNative(() => this.#native.retainerPath(checkId(id, 'retainerPath'), q));
   }
 
   dominatorChain(id, options) {
-    const q = queryOptions(options, 'dominatorChain', PAGE_KEYS);
+    const q = queryOptions(options, 'dominatorChain', PAGE_KEYS, this);
     return page(callNative(() => this.#native.dominatorChain(checkId(id, 'dominatorChain'), q)));
   }
 
   children(id, options) {
-    const q = queryOptions(options, 'children', PAGE_KEYS);
+    const q = queryOptions(options, 'children', PAGE_KEYS, this);
     return page(callNative(() => this.#native.children(checkId(id, 'children'), q)));
   }
 
   edges(id, options) {
-    const q = queryOptions(options, 'edges', PAGE_KEYS);
+    const q = queryOptions(options, 'edges', PAGE_KEYS, this);
     return page(callNative(() => this.#native.edges(checkId(id, 'edges'), q)));
   }
 
   retainers(id, options) {
-    const q = queryOptions(options, 'retainers', PAGE_KEYS);
+    const q = queryOptions(options, 'retainers', PAGE_KEYS, this);
     return page(callNative(() => this.#native.retainers(checkId(id, 'retainers'), q)));
   }
 
   columns(options) {
-    const q = queryOptions(options, 'columns', ['redact']);
+    const q = queryOptions(options, 'columns', ['redact'], this);
     return callNative(() => this.#native.columns(q));
   }
 
@@ -151,7 +160,7 @@ function reportOf(snapshot, options, fnName, known) {
   const o = checkOptions(options, fnName, known);
   const top = checkInteger(o.top, 'top', { fnName, max: LIMITS.top, fallback: 10 });
   const maxClasses = checkInteger(o.maxClasses, 'maxClasses', { fnName, max: LIMITS.maxClasses, fallback: 50 });
-  const q = queryOptions({ redact: o.redact, maxSteps: o.maxSteps }, fnName, ['redact', 'maxSteps']);
+  const q = queryOptions({ redact: o.redact, maxSteps: o.maxSteps }, fnName, ['redact', 'maxSteps'], snapshot);
   return callNative(() => snapshot._native.report(top, maxClasses, q));
 }
 
@@ -162,7 +171,8 @@ function loadOptions(options, fnName, known = LOAD_KEYS) {
   }
   checkFunction(o.onProgress, 'onProgress', { fnName });
   const progressIntervalMs = checkInteger(o.progressIntervalMs, 'progressIntervalMs', { fnName, min: 1, max: 2 ** 31 - 1, fallback: DEFAULT_PROGRESS_INTERVAL_MS });
-  return { signal: o.signal, onProgress: o.onProgress, progressIntervalMs };
+  const redact = checkBoolean(o.redact, 'redact', { fnName });
+  return { signal: o.signal, onProgress: o.onProgress, progressIntervalMs, redact };
 }
 
 /**
@@ -173,7 +183,7 @@ async function loadSnapshot(source, options) {
   return load(source, loadOptions(options, 'loadSnapshot'));
 }
 
-async function load(source, { signal, onProgress, progressIntervalMs }) {
+async function load(source, { signal, onProgress, progressIntervalMs, redact }) {
   checkSource(source);
   if (signal && signal.aborted) throw abortError(signal);
   const job = new native.LoadJob();
@@ -200,7 +210,7 @@ async function load(source, { signal, onProgress, progressIntervalMs }) {
       nativeSnapshot = await callNative(() => native.loadSnapshot(arg, job, signal));
     }
     if (onProgress) onProgress(job.progress());
-    return new Snapshot(nativeSnapshot);
+    return new Snapshot(nativeSnapshot, { redact });
   } catch (err) {
     if (signal && signal.aborted) throw abortError(signal);
     throw translate(err);
@@ -212,11 +222,12 @@ async function load(source, { signal, onProgress, progressIntervalMs }) {
 
 /** Blocking variant of loadSnapshot for a path or a Buffer. */
 function loadSnapshotSync(source, options) {
-  checkOptions(options, 'loadSnapshotSync', []);
+  const o = checkOptions(options, 'loadSnapshotSync', ['redact']);
+  const redact = checkBoolean(o.redact, 'redact', { fnName: 'loadSnapshotSync' });
   checkSource(source);
   if (isChunkStream(source)) throw argError('loadSnapshotSync cannot read a stream; use loadSnapshot');
   const arg = typeof source === 'string' ? source : toBuffer(source);
-  return new Snapshot(callNative(() => native.loadSnapshotSync(arg, null)));
+  return new Snapshot(callNative(() => native.loadSnapshotSync(arg, null)), { redact });
 }
 
 /** Totals, class summary and the largest objects with their retainer paths. */
@@ -225,6 +236,7 @@ async function analyzeSnapshot(source, options) {
   // Report options are checked before the (long) load, not after it.
   const { top, maxClasses, maxSteps, redact, ...load } = o;
   const reportOptions = { top, maxClasses, maxSteps, redact };
+  if (redact !== undefined) load.redact = redact;
   checkReportOptions(reportOptions, 'analyzeSnapshot');
   const snapshot = source instanceof Snapshot ? source : await loadSnapshot(source, load);
   try {
