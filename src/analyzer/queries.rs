@@ -260,7 +260,7 @@ impl Snapshot {
         EdgeBrief {
             edge_type: self.edge_type_name(e).to_string(),
             name: clip(self.edge_name(e).as_bytes(), max_chars).0,
-            label: clip(self.edge_label(e).as_bytes(), max_chars + 4).0,
+            label: clip(self.edge_label(e).as_bytes(), max_chars).0,
         }
     }
 
