@@ -22,6 +22,8 @@ commands:
       per class: objects allocated and freed between the two (DevTools' Comparison view)
   leaks <s1> <s2> <s3> [--json] [--html FILE]
       leak suspects from three snapshots of one process, oldest first
+  mcp [--no-redact] [--cache-mb N]
+      serve these analyses to a coding agent over MCP on stdin/stdout (leakwatch mcp --help)
 
 options:
   --json       machine-readable output on stdout
@@ -187,6 +189,7 @@ async function leaks(opts) {
 }
 
 async function main(argv) {
+  if (argv[0] === 'mcp') return require('../lib/mcp/index.js').main(argv.slice(1));
   const opts = parseArgs(argv);
   const [command, ...rest] = opts._;
   if (opts.help || !command) {
