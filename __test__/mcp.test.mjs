@@ -537,6 +537,22 @@ test(
   },
 );
 
+test(
+  'cancelling a call drops the load nobody else waits for; the server carries on',
+  withClient([], async (client) => {
+    const copy = path.join(DIR, 'cancelled.heapsnapshot');
+    fs.copyFileSync(objects(), copy);
+    const controller = new AbortController();
+    const pending = client.callTool({ name: 'analyze_snapshot', arguments: { path: copy } }, undefined, { signal: controller.signal });
+    // The 40 MB file takes several times longer than this to load.
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(pending);
+    const state = await ok(client, 'loaded_snapshots');
+    assert.deepEqual(state.snapshots.filter((x) => x.path === copy), []);
+    assert.equal((await ok(client, 'analyze_snapshot', { path: copy, top: 0 })).cached, false);
+  }),
+);
+
 test('leakwatch mcp --help, bad flags, and a missing SDK', () => {
   const help = spawnSync(process.execPath, [BIN, 'mcp', '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
