@@ -95,11 +95,12 @@ function createRedactor(key = crypto.randomBytes(32)) {
 
   /**
    * The real class name or key behind a placeholder the server handed out,
-   * looked up among the snapshot's classes; other selectors pass unchanged.
+   * looked up among the snapshot's classes (`rows()`, the summary); other
+   * selectors pass unchanged.
    */
   function resolveClass(selector, rows) {
-    if (classKey(selector) !== selector || className(selector) !== selector) return selector;
-    for (const row of rows) {
+    if (!/\{…:[\w-]{8}\}$/.test(selector)) return selector;
+    for (const row of rows()) {
       if (className(row.name) === selector) return row.name;
       if (classKey(row.key) === selector) return row.key;
     }

@@ -349,7 +349,7 @@ function createServer({ sdk, cache, redact: mode, version }) {
     ({ path: file, class: selector, cursor, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
         // A redacted class name or key stands for the real one (see redact.js).
-        const wanted = redact ? redactor.resolveClass(selector, s.summary()) : selector;
+        const wanted = redact ? redactor.resolveClass(selector, () => s.summary()) : selector;
         const found = await queries.instances(s, wanted, parseNodeCursor(cursor), limit);
         if (found.classes.length === 0) {
           throw codedError('ERR_UNKNOWN_CLASS', `no class named ${JSON.stringify(clip(selector, NAME_CHARS))} in this snapshot; analyze_snapshot lists the classes`);
