@@ -475,7 +475,8 @@ test(
     const joined = texts.join('\n');
     assert.ok(joined.includes('\\u001b]0;pwned\\u0007') && joined.includes('\\u009b31m') && joined.includes('\\u202egnp'), 'control characters arrive escaped');
     // The 10,000-character property name and the string of it are cut to 100.
-    const long = texts.map((t) => JSON.parse(t)).flatMap((a) => JSON.stringify(a).match(/p{100}…/g) ?? []);
+    // (As `{ppp…}`, `.ppp…` or the string itself: 99 or 100 p's and the ellipsis.)
+    const long = texts.flatMap((t) => t.match(/p{99}…/g) ?? []);
     assert.ok(long.length > 0, 'the long name is shown clipped');
     assert.ok(!joined.includes('p'.repeat(101)), 'never longer than 100 characters');
   }),
