@@ -235,4 +235,4 @@ class SnapshotCache {
   }
 }
 
-module.exports = { SnapshotCache, identify };
+module.exports = { SnapshotCache };

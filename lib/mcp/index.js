@@ -114,4 +114,4 @@ async function main(argv) {
   return 0;
 }
 
-module.exports = { main, USAGE };
+module.exports = { main };

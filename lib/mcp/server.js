@@ -123,11 +123,7 @@ function createServer({ sdk, cache, redact: mode, version }) {
     const held = [];
     try {
       for (const [i, file] of files.entries()) {
-        const onProgress = progress(i, file);
-        const handle = await cache.acquire(file, {
-          signal: extra?.signal,
-          onProgress: (p) => onProgress?.(p),
-        });
+        const handle = await cache.acquire(file, { signal: extra?.signal, onProgress: progress(i, file) });
         held.push(handle);
       }
       return await fn(held.map((h) => h.snapshot), held);
@@ -375,4 +371,4 @@ function createServer({ sdk, cache, redact: mode, version }) {
   return server;
 }
 
-module.exports = { createServer, PAGE, MAX_PAGE, PATH_ENDS };
+module.exports = { createServer };

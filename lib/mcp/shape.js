@@ -91,4 +91,4 @@ function render(answer) {
   return text;
 }
 
-module.exports = { MAX_ANSWER_CHARS, NAME_CHARS, TEXT_CHARS, LIST_ITEMS, clip, node, steps, capPath, bound, render };
+module.exports = { MAX_ANSWER_CHARS, NAME_CHARS, TEXT_CHARS, clip, node, steps, capPath, bound, render };
