@@ -532,6 +532,10 @@ test(
       assert.equal(rewritten.nodeCount, (await ok(client, 'analyze_snapshot', { path: s3, top: 0 })).nodeCount);
       const paths = (await ok(client, 'loaded_snapshots')).snapshots.map((s) => s.path);
       assert.equal(paths.filter((p) => p === copy).length, 1, 'the old contents are gone');
+      // A deleted file is an error, and what was loaded from it is let go.
+      fs.rmSync(copy);
+      assert.equal((await call(client, 'analyze_snapshot', { path: copy })).json.error.code, 'ERR_SNAPSHOT_IO');
+      assert.deepEqual((await ok(client, 'loaded_snapshots')).snapshots.filter((s) => s.path === copy), []);
     } finally {
       await client.close();
     }

@@ -97,8 +97,17 @@ class SnapshotCache {
   async acquire(file, { onProgress, signal } = {}) {
     if (signal?.aborted) throw abortError(signal);
     const resolved = path.resolve(file);
-    const { key, size } = await identify(resolved);
     const previous = this.#pathKeys.get(resolved);
+    let key;
+    let size;
+    try {
+      ({ key, size } = await identify(resolved));
+    } catch (err) {
+      // Gone or unreadable: what was loaded from it can no longer be asked for.
+      if (previous !== undefined) this.#drop(previous);
+      this.#pathKeys.delete(resolved);
+      throw err;
+    }
     if (previous !== undefined && previous !== key) this.#drop(previous);
     this.#pathKeys.set(resolved, key);
     let entry = this.#entries.get(key);
@@ -229,6 +238,7 @@ class SnapshotCache {
 
   #close(e) {
     this.#entries.delete(e.key);
+    for (const [p, key] of this.#pathKeys) if (key === e.key) this.#pathKeys.delete(p);
     e.snapshot.close();
     e.snapshot = null;
     e.bytes = 0;
