@@ -8,27 +8,10 @@
 // embedding leakwatch in production should not have to install.
 
 const os = require('node:os');
-const { parseArgs } = require('node:util');
 const { createRequire } = require('node:module');
 
 const SDK = '@modelcontextprotocol/sdk';
 const SDK_VERSION = '1.32.2';
-
-const USAGE = `usage: leakwatch mcp [--no-redact | --redact on|off|always] [--cache-mb N]
-
-Serves the leakwatch heap snapshot tools over MCP on stdin/stdout.
-
-  --redact on       answers hide string contents, property names and {a, b}
-                    class names unless a call passes redact: false (default)
-  --redact always   calls cannot turn redaction off
-  --no-redact       same as --redact off: answers show everything unless a
-                    call passes redact: true
-  --cache-mb N      memory for loaded snapshots kept between calls, in MiB
-                    (default: half of this machine's or container's memory)
-  -h, --help        this text
-
-Needs ${SDK}: npm install ${SDK}@${SDK_VERSION}
-(or run: npx -y -p leakwatch -p ${SDK}@${SDK_VERSION} leakwatch mcp)`;
 
 function usageError(message) {
   const err = new Error(message);
@@ -36,31 +19,14 @@ function usageError(message) {
   return err;
 }
 
-function options(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        redact: { type: 'string' },
-        'no-redact': { type: 'boolean' },
-        'cache-mb': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: false,
-    });
-  } catch (err) {
-    throw usageError(err.message);
-  }
-  const v = parsed.values;
-  if (v.redact !== undefined && !['on', 'off', 'always'].includes(v.redact)) throw usageError('--redact must be on, off or always');
-  if (v.redact !== undefined && v['no-redact']) throw usageError('give --redact or --no-redact, not both');
-  let cacheBytes = defaultCacheBytes();
-  if (v['cache-mb'] !== undefined) {
-    if (!/^\d{1,9}$/.test(v['cache-mb']) || Number(v['cache-mb']) === 0) throw usageError('--cache-mb must be a positive whole number of MiB');
-    cacheBytes = Number(v['cache-mb']) * 1024 * 1024;
-  }
-  return { help: Boolean(v.help), redact: v['no-redact'] ? 'off' : v.redact ?? 'on', cacheBytes };
+/** The server's settings from the command's options (bin/leakwatch.js parses them). */
+function settings({ redact, noRedact, cacheMb }) {
+  if (redact !== undefined && !['on', 'off', 'always'].includes(redact)) throw usageError('--redact must be on, off or always');
+  if (redact !== undefined && noRedact) throw usageError('give --redact or --no-redact, not both');
+  return {
+    redact: noRedact ? 'off' : redact ?? 'on',
+    cacheBytes: cacheMb === undefined ? defaultCacheBytes() : cacheMb * 1024 * 1024,
+  };
 }
 
 function defaultCacheBytes() {
@@ -85,13 +51,12 @@ function loadSdk() {
   return { McpServer, StdioServerTransport, z };
 }
 
-/** Runs the server until the client closes stdin; resolves to an exit code. */
-async function main(argv) {
-  const opts = options(argv);
-  if (opts.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+/**
+ * Runs the server until the client closes stdin; resolves to an exit code.
+ * @param {{ redact?: string, noRedact?: boolean, cacheMb?: number }} options
+ */
+async function serve(options) {
+  const opts = settings(options);
   const sdk = loadSdk();
   // stdout carries the protocol alone.
   console.log = console.error;
@@ -114,4 +79,4 @@ async function main(argv) {
   return 0;
 }
 
-module.exports = { main };
+module.exports = { serve };
