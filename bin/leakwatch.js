@@ -94,6 +94,18 @@ const COMMANDS = {
     exitStatus: '0 no suspects, 1 suspects found (0 with --exit-zero), 2 bad input or usage',
     run: leaks,
   },
+  mcp: {
+    args: [],
+    minArgs: 0,
+    maxArgs: 0,
+    summary: 'serve these analyses to a coding agent over MCP on stdin/stdout (needs @modelcontextprotocol/sdk)',
+    options: {
+      redact: { type: 'string', value: 'MODE', help: 'on (default): answers hide snapshot data unless a call passes redact: false; always: calls cannot turn it off; off' },
+      'no-redact': { type: 'boolean', help: 'same as --redact off' },
+      'cache-mb': count(undefined, "MiB for snapshots kept loaded between calls (default: half the machine's or container's memory)", { min: 1 }),
+    },
+    run: (files, opts) => require('../lib/mcp/index.js').serve(opts),
+  },
 };
 
 // ---- help -------------------------------------------------------------------
@@ -112,7 +124,7 @@ function columns(rows, indent = '  ') {
 }
 
 function globalHelp() {
-  const commands = Object.entries(COMMANDS).map(([name, c]) => `  ${name} ${c.args.join(' ')}\n      ${c.summary}`);
+  const commands = Object.entries(COMMANDS).map(([name, c]) => `  ${[name, ...c.args].join(' ')}\n      ${c.summary}`);
   return `usage: leakwatch <command> [options]
 
 commands:
@@ -128,7 +140,7 @@ exit status: 0 done, 1 leaks found suspects, 2 bad input or usage
 
 function commandHelp(name) {
   const c = COMMANDS[name];
-  return `usage: leakwatch ${name} ${c.args.join(' ')} [options]
+  return `usage: leakwatch ${[name, ...c.args].join(' ')} [options]
 
 ${c.summary[0].toUpperCase()}${c.summary.slice(1)}.
 
@@ -211,6 +223,7 @@ function parse(argv) {
   if (files.length < command.minArgs || files.length > command.maxArgs) {
     const wanted = command.minArgs === command.maxArgs ? `${command.minArgs}` : `at least ${command.minArgs}`;
     const noun = command.noun || 'argument';
+    if (command.maxArgs === 0) throw new UsageError(`${first} takes no arguments, got ${files.length}`, first);
     throw new UsageError(`${first} needs ${wanted} ${noun}${command.minArgs === 1 ? '' : 's'} (${command.args.join(' ')}), got ${files.length}`, first);
   }
   return { command: first, files, opts };

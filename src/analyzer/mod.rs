@@ -13,6 +13,7 @@ pub mod leaks;
 pub mod meta;
 pub mod parser;
 pub mod phases;
+pub mod queries;
 pub mod redact;
 #[cfg(test)]
 mod regressions;

@@ -965,7 +965,7 @@ impl Snapshot {
     }
 
     /// Edges out of `o`, `limit` of them from the `offset`-th, and how many.
-    pub fn edges_page(&self, o: u32, offset: u64, limit: usize) -> (std::ops::Range<usize>, u64) {
+    pub fn edges_slice(&self, o: u32, offset: u64, limit: usize) -> (std::ops::Range<usize>, u64) {
         let all = self.graph.edges(o);
         let total = all.len() as u64;
         let start = all.start + offset.min(total) as usize;

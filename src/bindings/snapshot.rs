@@ -646,7 +646,7 @@ impl NativeSnapshot {
         let o = self.require(id)?;
         let s = self.get()?;
         let v = view(s, &q);
-        let (page, total) = s.edges_page(o, q.offset, q.limit);
+        let (page, total) = s.edges_slice(o, q.offset, q.limit);
         Ok(EdgePage {
             items: page
                 .map(|e| v.edge(e, o, s.graph.edge_target(e)).into())

@@ -329,7 +329,7 @@ fn pages_cover_the_whole_answer_in_order() {
     }
     assert_eq!(s.children_page(global, 60, 5), (vec![], 50));
 
-    let (edges, total) = s.edges_page(global, 45, 10);
+    let (edges, total) = s.edges_slice(global, 45, 10);
     assert_eq!((edges.len(), total), (5, 50));
     let (retainers, total) = s.retaining_edges_page(fan[7], 0, usize::MAX);
     assert_eq!(total, 21);
