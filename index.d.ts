@@ -431,10 +431,16 @@ export declare class Monitor {
   record(reading: Partial<HeapSample> & { t?: number }): HeapSample
   trend(): HeapTrend | null
   history(): HeapSample[]
-  /** Prometheus text exposition: heap, RSS, external, GC counts and seconds, growth rate, alert state. */
-  metrics(): string
-  /** Registers the same metrics in a prom-client registry (default: prom-client's global one). Returns an unregister function. */
-  register(registry?: { registerMetric(metric: unknown): void; removeSingleMetric?(name: string): void }): () => void
+  /** Prometheus text exposition (or OpenMetrics 1.0): heap, RSS, external, GC counts and seconds, growth rate, alert state, investigations. A started monitor reads memory first. */
+  metrics(options?: { openMetrics?: boolean }): string
+  /** The metric families with their current values; `overlaps` names the prom-client default series with the same reading. */
+  metricFamilies(): MetricFamily[]
+  /** Registers the metrics in a prom-client registry (default: prom-client's global one), read at scrape time: only those prom-client's default metrics lack, unless `includeOverlapping`. Returns an unregister function. */
+  register(registry?: { registerMetric(metric: unknown): void; removeSingleMetric?(name: string): void }, options?: { includeOverlapping?: boolean }): () => void
+  /** Observable OpenTelemetry instruments (`v8js.memory.heap.*`, `v8js.gc.duration`, `leakwatch.*`) on a Meter from `@opentelemetry/api`. Returns a function that detaches them. */
+  bindMeter(meter: unknown): () => void
+  /** Counts one investigation of the agent by outcome. */
+  recordInvestigation(outcome: 'found' | 'clean' | 'skipped' | 'failed'): void
   /** An EventEmitter: `on`, `once`, `off` and the rest behave as in `node:events`. */
   on(event: 'sample', listener: (sample: HeapSample) => void): this
   on(event: 'leak-suspected' | 'recovered', listener: (alert: LeakAlert) => void): this
@@ -442,6 +448,14 @@ export declare class Monitor {
   once(event: 'leak-suspected' | 'recovered', listener: (alert: LeakAlert) => void): this
   off(event: string, listener: (...args: any[]) => void): this
   emit(event: string, ...args: any[]): boolean
+}
+
+export interface MetricFamily {
+  name: string
+  help: string
+  type: 'gauge' | 'counter'
+  overlaps?: string | null
+  samples: { labels: Record<string, string>; value: number }[]
 }
 
 /** Creates and starts a `Monitor`. Nothing it runs keeps the process alive. */
