@@ -197,7 +197,7 @@ test('the same service without the leak, started with -r: the report has no susp
   const svc = await Service.start({
     cwd,
     args: ['-r', 'leakwatch/register'],
-    env: { SERVICE_LEAK: '0', LEAKWATCH_DIR: dir, LEAKWATCH_SIGNAL: 'sigusr2', LEAKWATCH_INTERVAL_MS: '1000' },
+    env: { SERVICE_LEAK: '0', LEAKWATCH_DIR: dir, LEAKWATCH_SIGNAL: 'sigusr2', LEAKWATCH_INTERVAL_MS: '1000', LEAKWATCH_TRACKERS: 'listeners,timers' },
   });
   t.after(() => svc.stop());
   const traffic = load(svc.port);
@@ -213,6 +213,10 @@ test('the same service without the leak, started with -r: the report has no susp
   assert.equal(files.filter((f) => f.endsWith('.heapsnapshot')).length, 0);
   const html = fs.readFileSync(path.join(dir, files.find((f) => f.endsWith('.html'))), 'utf8');
   assert.match(html, /No leak suspects/);
+  // The installed trackers' view is part of the report.
+  const bus = report.runtime.listeners.emitters.find((e) => e.events?.some?.((ev) => ev.event === 'update'));
+  assert.ok(bus, JSON.stringify(report.runtime.listeners).slice(0, 500));
+  assert.equal(typeof report.runtime.timers.count, 'number');
 });
 
 test('the growth trigger (NODE_OPTIONS, short alert settings) investigates a leak on its own, and not the fixed service', async (t) => {

@@ -492,6 +492,7 @@ class Agent extends EventEmitter {
         status: analysis.suspects.length > 0 ? 'found' : 'clean',
         snapshots: snaps,
         analysisMs: analysis.ms,
+        analysisPhases: analysis.phases,
         suspects: analysis.suspects,
         diff: analysis.diff,
       };
@@ -570,14 +571,17 @@ class Agent extends EventEmitter {
     }
     const { loadSnapshot } = require('./snapshot.js');
     const { findLeaks, diffSnapshots } = require('./leaks.js');
-    const started = performance.now();
+    const t0 = performance.now();
     const loaded = [];
     try {
       // One at a time: the application keeps the other pool threads.
       for (const f of files) loaded.push(await loadSnapshot(f));
+      const t1 = performance.now();
       const suspects = await findLeaks(loaded);
+      const t2 = performance.now();
       const diff = await diffSnapshots(loaded[0], loaded[2]);
-      return { suspects, diff, ms: round(performance.now() - started) };
+      const t3 = performance.now();
+      return { suspects, diff, ms: round(t3 - t0), phases: { loadMs: round(t1 - t0), findLeaksMs: round(t2 - t1), diffMs: round(t3 - t2) } };
     } finally {
       for (const s of loaded) s.close();
     }

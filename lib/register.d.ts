@@ -65,6 +65,7 @@ declare namespace agent {
     trend: HeapTrend | null
     snapshots?: AgentSnapshot[]
     analysisMs?: number
+    analysisPhases?: { loadMs: number; findLeaksMs: number; diffMs: number }
     headroom?: { heapUsed: number; needBytes?: number; availableBytes?: number }
     disk?: { reason: string; needBytes: number; usedBytes?: number; freeBytes?: number; maxDiskBytes?: number }
     memory?: { needBytes: number; availableBytes: number }
