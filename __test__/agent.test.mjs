@@ -376,6 +376,22 @@ test('invalid settings: one warning each with the default used, and the applicat
   assert.equal(off.stdout.trim(), 'true', off.stderr);
 });
 
+test('start-up: the entry loads no addon; the monitor starts when the event loop first turns', () => {
+  const cwd = appDir();
+  const probe = (body) => {
+    const program = `process.on('exit', () => console.log(JSON.stringify({
+      agent: typeof globalThis[Symbol.for('leakwatch.agent')],
+      addon: Object.keys(require.cache).some((k) => k.endsWith('binding.js')),
+    })));${body}`;
+    const r = spawnSync(process.execPath, ['-r', 'leakwatch/register', '-e', program], { cwd, env: baseEnv({}), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  // A script that is done before the loop turns never pays for the agent.
+  assert.deepEqual(probe(''), { agent: 'object', addon: false });
+  assert.deepEqual(probe('setTimeout(() => {}, 20);'), { agent: 'object', addon: true });
+});
+
 test('short headroom or disk budget: a report that says why, and no snapshots', async (t) => {
   const cases = [
     { env: { LEAKWATCH_HEADROOM_FACTOR: '1000000' }, reason: /snapshot 1 of 3 was not taken: not enough memory/, field: 'headroom' },

@@ -13,13 +13,9 @@ const { EventEmitter } = require('node:events');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const v8 = require('node:v8');
 const diagnosticsChannel = require('node:diagnostics_channel');
 const { performance } = require('node:perf_hooks');
 const { isMainThread, threadId } = require('node:worker_threads');
-const native = require('../binding.js');
-const { Monitor, now } = require('./monitor.js');
-const { version: VERSION } = require('../package.json');
 
 const AGENT = Symbol.for('leakwatch.agent');
 const REPORT_CHANNEL = 'leakwatch:report';
@@ -255,35 +251,50 @@ function resolveOptional(name) {
  */
 class Agent extends EventEmitter {
   #config;
-  #monitor;
-  #gate;
+  #monitor = null;
+  #gate = null;
   #running = null;
   #cleanup = [];
+  #stopped = false;
   #toldNoDir = false;
 
   constructor(config) {
     super();
     this.#config = config;
+    if (config.signal && isMainThread) this.#listenForSignal(config.signal);
+    // Trackers wrap what the application creates from its first line on.
+    for (const name of config.trackers) this.#installTracker(name);
+    // The rest waits for the event loop's first turn: the application's own
+    // start-up goes first, and a process that ends before its loop turns (a
+    // short script under NODE_OPTIONS) never loads the addon at all.
+    const boot = setTimeout(() => this.#boot(), 0);
+    boot.unref();
+    this.#cleanup.push(() => clearTimeout(boot));
+  }
+
+  #boot() {
+    if (this.#monitor || this.#stopped) return this.#monitor;
+    const c = this.#config;
+    const { Monitor } = require('./monitor.js');
     this.#monitor = new Monitor({
       // Readings come after major GCs and at each scrape; no timer of our own.
       intervalMs: 0,
       alert: {
-        growthPctPerHour: config.growthPctPerHour,
-        windowMs: config.windowMs,
-        warmupMs: config.warmupMs,
-        minDurationMs: config.minDurationMs,
-        minSamples: config.minSamples,
+        growthPctPerHour: c.growthPctPerHour,
+        windowMs: c.windowMs,
+        warmupMs: c.warmupMs,
+        minDurationMs: c.minDurationMs,
+        minSamples: c.minSamples,
       },
     });
-    this.#gate = new native.NativeSnapshotTrigger(config.minGapMs);
+    this.#gate = new (require('../binding.js').NativeSnapshotTrigger)(c.minGapMs);
     this.#monitor.on('leak-suspected', (trend) => this.#onSuspected(trend));
     this.#monitor.start();
     this.#cleanup.push(() => this.#monitor.stop());
-    if (config.signal && isMainThread) this.#listenForSignal(config.signal);
-    if (config.metricsPort && isMainThread) this.#serveMetrics(config.metricsPort);
-    if (config.otel) this.#watchOtel();
-    if (config.promClient !== 'off') this.#registerPromClient(config.promClient === 'all');
-    for (const name of config.trackers) this.#installTracker(name);
+    if (c.metricsPort && isMainThread) this.#serveMetrics(c.metricsPort);
+    if (c.otel) this.#watchOtel();
+    if (c.promClient !== 'off') this.#registerPromClient(c.promClient === 'all');
+    return this.#monitor;
   }
 
   /** The settings in effect, after defaults. */
@@ -291,9 +302,9 @@ class Agent extends EventEmitter {
     return { ...this.#config };
   }
 
-  /** The agent's heap monitor (for `register()`, `bindMeter()`, `trend()`, ...). */
+  /** The agent's heap monitor (for `register()`, `bindMeter()`, `trend()`, ...); null once stopped. */
   get monitor() {
-    return this.#monitor;
+    return this.#boot();
   }
 
   /** True while an investigation runs. */
@@ -348,21 +359,22 @@ class Agent extends EventEmitter {
 
   // OpenTelemetry's metrics API has no proxy provider: a meter taken before
   // the application registers its SDK stays a no-op forever. So the agent
-  // waits for a real provider and binds to it once.
+  // waits for a provider and binds to it once. Until one is registered the
+  // check is a property read: every copy of @opentelemetry/api 1.x keeps
+  // its registrations on globalThis under this symbol, and the package is
+  // only loaded once a meter provider is there.
   #watchOtel() {
-    const api = resolveOptional('@opentelemetry/api');
-    if (!api?.metrics || typeof api.createNoopMeter !== 'function') return;
-    const NoopMeter = api.createNoopMeter().constructor;
+    const registry = Symbol.for('opentelemetry.js.api.1');
     const tryBind = () => {
+      if (!globalThis[registry]?.metrics) return false;
       try {
-        const meter = api.metrics.getMeter('leakwatch', VERSION);
-        if (meter instanceof NoopMeter) return false;
-        this.#cleanup.push(this.#monitor.bindMeter(meter));
-        return true;
+        const api = resolveOptional('@opentelemetry/api');
+        if (!api?.metrics) return true;
+        this.#cleanup.push(this.#monitor.bindMeter(api.metrics.getMeter('leakwatch', version())));
       } catch (err) {
         warn(`leakwatch: cannot create OpenTelemetry instruments: ${err.message}`, WARNING_CODES.agent);
-        return true;
       }
+      return true;
     };
     if (tryBind()) return;
     const timer = setInterval(() => {
@@ -418,6 +430,7 @@ class Agent extends EventEmitter {
       warn('leakwatch: cannot investigate: LEAKWATCH_DIR is not set', WARNING_CODES.skipped);
       return Promise.resolve({ status: 'refused', reason: 'LEAKWATCH_DIR is not set' });
     }
+    if (!this.#boot()) return Promise.resolve({ status: 'refused', reason: 'the agent is stopped' });
     const decision = this.#gate.request(now());
     if (decision.action !== 'take') {
       const reason = decision.action === 'in-flight'
@@ -448,7 +461,7 @@ class Agent extends EventEmitter {
     const c = this.#config;
     const base = { trigger, startedAt, trend: trend ?? null };
     await fs.promises.mkdir(c.dir, { recursive: true, mode: 0o700 });
-    const heapUsed = v8.getHeapStatistics().used_heap_size;
+    const heapUsed = require('node:v8').getHeapStatistics().used_heap_size;
     const diskShort = await this.#diskShortfall(heapUsed);
     if (diskShort) return { ...base, status: 'skipped', reason: diskShort.reason, disk: diskShort };
 
@@ -593,7 +606,7 @@ class Agent extends EventEmitter {
     const { diff, startedAt, ...rest } = result;
     const report = {
       tool: 'leakwatch',
-      version: VERSION,
+      version: version(),
       formatVersion: 1,
       status: rest.status,
       reason: rest.reason,
@@ -679,6 +692,7 @@ class Agent extends EventEmitter {
 
   /** Stops the monitor, the signal listener, the metrics endpoint and the OpenTelemetry binding. */
   stop() {
+    this.#stopped = true;
     for (const fn of this.#cleanup.splice(0).reverse()) {
       try {
         fn();
@@ -759,6 +773,15 @@ function pauseProbe() {
 function snapshotRecord() {
   // Doubles from the start, so that storing the figures allocates nothing.
   return { startedMs: 0.5, path: '', bytes: 0.5, heapUsed: 0.5, writeMs: 0.5, fast: false, eventLoopPauseMs: 0.5 };
+}
+
+// The monitor's clock: epoch-based and monotonic.
+function now() {
+  return performance.timeOrigin + performance.now();
+}
+
+function version() {
+  return require('../package.json').version;
 }
 
 function describeSnapshot(s) {
