@@ -417,6 +417,20 @@ test('short headroom or disk budget: a report that says why, and no snapshots', 
   }
 });
 
+test('an unusable LEAKWATCH_DIR: warnings, no crash, the service keeps serving', async (t) => {
+  const cwd = appDir();
+  const file = path.join(cwd, 'not-a-dir');
+  fs.writeFileSync(file, '');
+  const svc = await Service.start({ cwd, args: ['-r', 'leakwatch/register'], env: { LEAKWATCH_DIR: path.join(file, 'reports'), LEAKWATCH_SIGNAL: 'SIGUSR2' } });
+  t.after(() => svc.stop());
+  svc.child.kill('SIGUSR2');
+  const failed = await svc.waitFor(/\[LEAKWATCH_INVESTIGATION_FAILED\] Warning: leakwatch: investigation failed: .*/);
+  assert.match(failed, /ENOTDIR/);
+  assert.match(svc.stderr, /cannot write the investigation report/);
+  assert.equal((await fetch(`http://127.0.0.1:${svc.port}/order`)).status, 200);
+  assert.equal(svc.child.exitCode, null);
+});
+
 test('worker threads: -r starts an agent per thread; a worker investigates its own heap', async () => {
   const cwd = appDir();
   const dir = path.join(cwd, 'reports');

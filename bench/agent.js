@@ -1,10 +1,10 @@
 'use strict';
 
 // What the production agent costs, measured from outside the process:
-// 1. start-up: `node -e 0` against the same with -r / --import
+// 1. start-up: CPU time of `node -e` against the same with -r / --import
 //    leakwatch/register, interleaved, medians and the ratio of one run;
-// 2. steady state: requests/s of a loopback HTTP service under a bounded
-//    keep-alive load, with and without the agent, rounds interleaved;
+// 2. steady state: the service's CPU time per request on loopback under a
+//    bounded keep-alive load, with and without the agent, rounds interleaved;
 // 3. an investigation: the event-loop pause per snapshot and the analysis
 //    time, on the service with a small and a large heap.
 // Usage: node bench/agent.js [--quick]
@@ -23,39 +23,48 @@ const quick = process.argv.includes('--quick');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// CPU time of a child, user + system, from /proc: on a shared machine it
+// varies far less than wall time, which includes waiting for a core.
+function cpuMs(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 function startupCost() {
   const empty = path.join(os.tmpdir(), `leakwatch-bench-empty-${process.pid}.mjs`);
   fs.writeFileSync(empty, '');
-  // `-e 0` ends before the event loop turns: only what the entry does
-  // synchronously. The second script keeps the loop for one timer, so the
-  // agent's deferred start (monitor, addon) runs too.
-  const ends = ['-e', '0'];
-  const turns = ['-e', 'setTimeout(() => {}, 20)'];
+  // Each program prints its own CPU time at exit. The first ends before the
+  // event loop turns: only what the entry does synchronously. The second
+  // keeps the loop for one timer, so the agent's deferred start (monitor,
+  // addon) runs too.
+  const report = "process.on('exit', () => { const u = process.cpuUsage(); console.log((u.user + u.system) / 1000); });";
+  const ends = ['-e', report];
+  const turns = ['-e', `${report} setTimeout(() => {}, 20);`];
   const variants = {
-    'node -e 0': [...ends],
-    '-r leakwatch/register -e 0': ['-r', 'leakwatch/register', ...ends],
-    '--import (empty module) -e 0': ['--import', pathToFileURL(empty).href, ...ends],
-    '--import leakwatch/register -e 0': ['--import', 'leakwatch/register', ...ends],
+    'node': [...ends],
+    '-r leakwatch/register': ['-r', 'leakwatch/register', ...ends],
+    '--import (an empty module)': ['--import', pathToFileURL(empty).href, ...ends],
+    '--import leakwatch/register': ['--import', 'leakwatch/register', ...ends],
     'node, one 20 ms timer': [...turns],
     '-r leakwatch/register, one 20 ms timer': ['-r', 'leakwatch/register', ...turns],
   };
-  const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
-  const rounds = quick ? 5 : 15;
+  const cpu = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  const rounds = quick ? 5 : 21;
   for (let i = 0; i < rounds; i++) {
     for (const [name, args] of Object.entries(variants)) {
-      const t = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+      const r = spawnSync(process.execPath, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${name}: ${r.stderr}`);
-      times[name].push(Number(process.hrtime.bigint() - t) / 1e6);
+      cpu[name].push(Number(r.stdout.trim().split('\n').at(-1)));
     }
   }
   fs.rmSync(empty, { force: true });
-  console.log(`\nStart-up, wall time of the whole process (${rounds} interleaved rounds, medians):`);
+  console.log(`\nStart-up: CPU time of the whole process, user + system (${rounds} interleaved rounds, medians):`);
   const row = (name, base) => {
-    const m = median(times[name]);
-    console.log(`  ${name.padEnd(40)} ${m.toFixed(1).padStart(7)} ms   ${(m / median(times[base])).toFixed(2)}x`);
+    const m = median(cpu[name]);
+    const b = median(cpu[base]);
+    console.log(`  ${name.padEnd(40)} ${m.toFixed(1).padStart(7)} ms   +${(m - b).toFixed(1)} ms   ${(m / b).toFixed(2)}x`);
   };
-  for (const name of Object.keys(variants).slice(0, 4)) row(name, 'node -e 0');
+  for (const name of Object.keys(variants).slice(0, 4)) row(name, 'node');
   for (const name of Object.keys(variants).slice(4)) row(name, 'node, one 20 ms timer');
 }
 
@@ -84,7 +93,7 @@ async function drive(port, ms, sockets = 32) {
     }
   }));
   agent.destroy();
-  return requests / (ms / 1000);
+  return requests;
 }
 
 async function steadyState() {
@@ -92,6 +101,7 @@ async function steadyState() {
     plain: [],
     agent: ['-r', 'leakwatch/register'],
   };
+  const perRequest = { plain: [], agent: [] };
   const rates = { plain: [], agent: [] };
   const rounds = quick ? 2 : 5;
   for (let i = 0; i < rounds; i++) {
@@ -99,14 +109,18 @@ async function steadyState() {
       const s = startService(args, { SERVICE_LEAK: '0' });
       const port = await s.ready;
       await drive(port, 500);
-      rates[name].push(await drive(port, 2000));
+      const before = cpuMs(s.child.pid);
+      const requests = await drive(port, 2000);
+      perRequest[name].push(((cpuMs(s.child.pid) - before) * 1000) / requests);
+      rates[name].push(requests / 2);
       s.child.kill();
     }
   }
-  const p = median(rates.plain);
-  const a = median(rates.agent);
-  console.log(`\nSteady state, loopback HTTP, 32 keep-alive clients (${rounds} interleaved rounds, medians):`);
-  console.log(`  plain ${p.toFixed(0)} req/s, with the agent (no LEAKWATCH_DIR) ${a.toFixed(0)} req/s: ${(a / p).toFixed(2)}x`);
+  const p = median(perRequest.plain);
+  const a = median(perRequest.agent);
+  console.log(`\nSteady state, loopback HTTP service, 32 keep-alive clients, no LEAKWATCH_DIR (${rounds} interleaved rounds, medians):`);
+  console.log(`  service CPU per request: plain ${p.toFixed(1)} µs, with the agent ${a.toFixed(1)} µs: ${(a / p).toFixed(2)}x`);
+  console.log(`  requests/s (wall, noisier): plain ${median(rates.plain).toFixed(0)}, with the agent ${median(rates.agent).toFixed(0)}`);
 }
 
 async function investigation(ballastMb) {
