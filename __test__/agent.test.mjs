@@ -130,6 +130,20 @@ async function freePort() {
 
 const modeOf = (p) => fs.statSync(p).mode & 0o777;
 
+// The agent opens its endpoint on the event loop's first turn, which may
+// come after the service printed its own port.
+async function fetchWhenUp(url, options) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await fetch(url, options);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
+}
+
 test('a leaking service started with --import and env vars only: after the signal, the top suspect names the leak', async (t) => {
   const cwd = appDir();
   const dir = path.join(cwd, 'leakwatch');
@@ -265,7 +279,7 @@ test('metrics from env vars only: loopback Prometheus endpoint, OpenTelemetry SD
 
   // Prometheus text, read at scrape time: no timer samples the heap, yet
   // the first scrape has the current heap.
-  const scrape = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const scrape = await fetchWhenUp(`http://127.0.0.1:${port}/metrics`);
   assert.equal(scrape.status, 200);
   assert.match(scrape.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
   const text = await scrape.text();
@@ -324,9 +338,15 @@ test('prom-client in OpenMetrics mode: counters are not named _total_total', asy
     env: { LEAKWATCH_PROM_CLIENT: 'all', SERVICE_PROM: '1', SERVICE_PROM_OPENMETRICS: '1' },
   });
   t.after(() => svc.stop());
-  const res = await fetch(`http://127.0.0.1:${svc.port}/prom`);
+  // The agent registers on the event loop's first turn.
+  let res;
+  let text = '';
+  for (let tries = 0; tries < 100 && !text.includes('leakwatch_'); tries++) {
+    res = await fetch(`http://127.0.0.1:${svc.port}/prom`);
+    text = await res.text();
+    if (!text.includes('leakwatch_')) await sleep(50);
+  }
   assert.match(res.headers.get('content-type'), /openmetrics/);
-  const text = await res.text();
   assert.match(text, /^# TYPE leakwatch_gc counter$/m);
   assert.match(text, /^leakwatch_gc_total\{kind="major"\} \d+$/m);
   assert.match(text, /^leakwatch_investigations_total\{result="found"\} 0$/m);
@@ -365,7 +385,7 @@ test('invalid settings: one warning each with the default used, and the applicat
   assert.match(warnings.find((w) => w.includes('LEAKWATCH_INTERVAL_MS')), /using 60000$/);
   assert.match(warnings.find((w) => w.includes('LEAKWATCH_SIGNAL')), /SIGTERM is not available.*using unset$/);
   // One metrics endpoint: a second agent would have failed to listen.
-  assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200);
+  assert.equal((await fetchWhenUp(`http://127.0.0.1:${port}/metrics`)).status, 200);
   assert.deepEqual(svc.warnings('LEAKWATCH_AGENT'), []);
   // SIGTERM was refused as a trigger, so it still ends the process.
   await svc.stop('SIGTERM');
