@@ -471,7 +471,7 @@ class Agent extends EventEmitter {
     );
     this.emit('investigation', { trigger, trend: base.trend, dir: c.dir });
 
-    const { snapshots } = investigationModules();
+    const snapshots = loadInvestigationModules();
     const inspector = holdInspector();
     // One dry run of the timers an investigation uses: the hidden classes
     // V8 creates the first time they run would otherwise be new objects
@@ -706,13 +706,12 @@ class Agent extends EventEmitter {
 // Loaded when an investigation starts, not at start-up, and all before its
 // first snapshot: module code appearing between snapshots would look like
 // growth of the application's heap.
-function investigationModules() {
-  return {
-    snapshots: require('./snapshots.js').snapshots,
-    snapshot: require('./snapshot.js'),
-    leaks: require('./leaks.js'),
-    html: require('./html-report.js'),
-  };
+function loadInvestigationModules() {
+  require('./snapshot.js');
+  require('./leaks.js');
+  require('./html-report.js');
+  require('./format.js');
+  return require('./snapshots.js').snapshots;
 }
 
 // Fast mode for the whole investigation. A snapshot is fast once the
