@@ -24,7 +24,10 @@ export declare class NativeMonitor {
   trend(): TrendInfo | null
   get alerting(): boolean
   history(): Array<HeapSample>
-  metricsText(prefix: string, labels: Array<MetricLabel>): string
+  /** `outcome`: `found`, `clean`, `skipped` or `failed`. */
+  recordInvestigation(outcome: string): void
+  /** Prometheus text 0.0.4, or OpenMetrics 1.0 with `open_metrics`. */
+  metricsText(prefix: string, labels: Array<MetricLabel>, openMetrics?: boolean | undefined | null): string
   metricFamilies(prefix: string): Array<MetricFamily>
 }
 
@@ -333,6 +336,8 @@ export interface MetricFamily {
   name: string
   help: string
   type: string
+  /** The prom-client default series with the same reading, if any. */
+  overlaps?: string
   samples: Array<MetricSample>
 }
 

@@ -563,10 +563,16 @@ export declare class Monitor extends EventEmitter {
   /** Growth over the trend window, or null before there are two post-GC readings. */
   trend(): HeapTrend | null
   history(): HeapSample[]
-  /** Prometheus text exposition: heap, RSS, external, GC counts and seconds, growth rate, alert state. */
-  metrics(): string
-  /** Registers the same metrics in a prom-client registry (default: prom-client's global one). Returns an unregister function. */
-  register(registry?: { registerMetric(metric: unknown): void; removeSingleMetric?(name: string): void }): () => void
+  /** Prometheus text exposition (or OpenMetrics 1.0): heap, RSS, external, GC counts and seconds, growth rate, alert state, investigations. A started monitor reads memory first. */
+  metrics(options?: { openMetrics?: boolean }): string
+  /** The metric families with their current values; `overlaps` names the prom-client default series with the same reading. */
+  metricFamilies(): MetricFamily[]
+  /** Registers the metrics in a prom-client registry (default: prom-client's global one), read at scrape time: only those prom-client's default metrics lack, unless `includeOverlapping`. Returns an unregister function. */
+  register(registry?: { registerMetric(metric: unknown): void; removeSingleMetric?(name: string): void }, options?: { includeOverlapping?: boolean }): () => void
+  /** Observable OpenTelemetry instruments (`v8js.memory.heap.*`, `v8js.gc.duration`, `leakwatch.*`) on a Meter from `@opentelemetry/api`. Returns a function that detaches them. */
+  bindMeter(meter: unknown): () => void
+  /** Counts one investigation of the agent by outcome. */
+  recordInvestigation(outcome: 'found' | 'clean' | 'skipped' | 'failed'): void
   on<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
   once<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
   off<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
@@ -575,6 +581,14 @@ export declare class Monitor extends EventEmitter {
   prependListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
   prependOnceListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
   emit<E extends keyof MonitorEvents>(event: E, ...args: MonitorEvents[E]): boolean
+}
+
+export interface MetricFamily {
+  name: string
+  help: string
+  type: 'gauge' | 'counter'
+  overlaps?: string | null
+  samples: { labels: Record<string, string>; value: number }[]
 }
 
 /** Creates and starts a `Monitor`. Nothing it runs keeps the process alive. */
