@@ -40,16 +40,17 @@ export declare class NativeSnapshot {
   get edgeCount(): number
   get totalSize(): number
   get closed(): boolean
-  summary(): Array<ClassSummaryRow>
-  topRetainers(n: number): Array<NodeInfo>
-  node(id: number): NodeInfo | null
-  retainerPath(id: number): Array<PathStep>
-  dominatorChain(id: number): Array<NodeInfo>
-  children(id: number): Array<NodeInfo>
-  edges(id: number): Array<EdgeInfo>
-  retainers(id: number): Array<EdgeInfo>
-  report(top: number, maxClasses: number): SnapshotReport
-  columns(): SnapshotColumns
+  summary(options?: QueryOptions | undefined | null): Array<ClassSummaryRow>
+  topRetainers(n: number, options?: QueryOptions | undefined | null): Array<NodeInfo>
+  node(id: number, options?: QueryOptions | undefined | null): NodeInfo | null
+  /** The shortest path from a root, capped at `maxSteps` shown steps. */
+  retainerPath(id: number, options?: QueryOptions | undefined | null): Array<PathStep>
+  dominatorChain(id: number, options?: QueryOptions | undefined | null): NodePage
+  children(id: number, options?: QueryOptions | undefined | null): NodePage
+  edges(id: number, options?: QueryOptions | undefined | null): EdgePage
+  retainers(id: number, options?: QueryOptions | undefined | null): EdgePage
+  report(top: number, maxClasses: number, options?: QueryOptions | undefined | null): SnapshotReport
+  columns(options?: QueryOptions | undefined | null): SnapshotColumns
   /** Frees the graph now; later calls throw `ERR_SNAPSHOT_CLOSED`. */
   close(): void
 }
@@ -123,8 +124,13 @@ export interface ClassSummaryRow {
   distance: number
 }
 
+export interface DiffOptions {
+  /** Show class names under the redaction policy. */
+  redact?: boolean
+}
+
 /** Per-class changes between two loaded snapshots (DevTools' Comparison view). */
-export declare function diffSnapshots(base: NativeSnapshot, current: NativeSnapshot): Promise<Array<ClassDiffRow>>
+export declare function diffSnapshots(base: NativeSnapshot, current: NativeSnapshot, options?: DiffOptions | undefined | null): Promise<Array<ClassDiffRow>>
 
 export interface EdgeInfo {
   type: string
@@ -132,6 +138,13 @@ export interface EdgeInfo {
   label: string
   /** The node at the other end: the target for `edges`, the source for `retainers`. */
   node: NodeInfo
+}
+
+/** One page of a query whose answer can be as long as the heap is large. */
+export interface EdgePage {
+  items: Array<EdgeInfo>
+  /** How many there are in all. */
+  total: number
 }
 
 /** Leak suspects from three snapshots of one process, oldest first. */
@@ -142,6 +155,8 @@ export interface FindLeaksOptions {
   minCount?: number
   /** Suspects to return at most (default 10). */
   maxSuspects?: number
+  /** Show every name under the redaction policy. */
+  redact?: boolean
 }
 
 /** Flushes every log's spill file (called on process and worker exit). */
@@ -373,11 +388,18 @@ export interface NodeInfo {
   distance: number
 }
 
+export interface NodePage {
+  items: Array<NodeInfo>
+  total: number
+}
+
 export interface PathStep {
   node: NodeInfo
   edgeType?: string
   edgeName?: string
   edgeLabel?: string
+  /** On a capped path: steps left out between the previous step and this one. */
+  skipped?: number
 }
 
 /** Resumes a listing by retained size after the node with this key. */
@@ -466,6 +488,21 @@ export interface QueryNodePage {
   total: number
   totalRetained: number
   next?: QueryAfter
+}
+
+/**
+ * Options every query takes; the JS facade checks them first, so a
+ * wrong value here is a second line of defence.
+ */
+export interface QueryOptions {
+  /** Show names under the redaction policy. */
+  redact?: boolean
+  /** First item of the page. */
+  offset?: number
+  /** Items in the page. */
+  limit?: number
+  /** Steps a retainer path shows at most. */
+  maxSteps?: number
 }
 
 /** The retainer path, root first, with its first and last steps described. */
