@@ -85,7 +85,10 @@ export declare function acquireSnapshotLease(now: number, maxHoldMs: number): nu
 
 export interface AddSite {
   site: string
+  /** Adds this site's samples stand for. */
   count: number
+  samples: number
+  share: number
 }
 
 export interface AlertTransition {
@@ -196,7 +199,7 @@ export interface LeakSuspect {
   similarHolders: number
 }
 
-export declare function listenerAddSite(key: number, site: string): void
+export declare function listenerAddSite(key: number, site: string, adds: number): void
 
 export declare function listenerEmitterCount(): number
 
@@ -226,30 +229,31 @@ export interface ListenerGrowth {
   count: number
   peak: number
   topSite?: string
+  /** Adds the top site's samples stand for. */
   topSiteCount: number
+  /** The top site's part of the sampled adds, 0 to 1. */
+  topSiteShare: number
+  /** Stacks captured for this event. */
+  samples: number
 }
 
 /** The key for an event, or null when the emitter is no longer tracked. */
-export declare function listenerKey(emitter: number, event: string, initial: number): number | null
+export declare function listenerKey(emitter: number, event: string, floor: number): number | null
 
-export declare function listenerObserve(): Array<ListenerGrowth>
+export declare function listenerKeyCount(): number
 
 /**
- * Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
- * over the registry's own memory, for the facade to update without a call
- * per add or remove. The page lives as long as this thread's registry,
- * which outlives every JS value of the thread.
+ * Closes an observation window over the watched keys' counter rows (see
+ * `trackers::listeners::ROW`) and writes each row's new arm level back.
  */
-export declare function listenerPage(p: number): ArrayBuffer
+export declare function listenerObserve(rows: Float64Array): Array<ListenerGrowth>
 
+/** An emitter the facade watches; its id is cached by the facade. */
 export declare function listenerRegister(name: string, threshold: number): number
 
-export declare function listenerReport(): Array<ListenerEmitterReport>
+/** The report, after taking the watched keys' current counter rows. */
+export declare function listenerReport(rows: Float64Array): Array<ListenerEmitterReport>
 
-/**
- * Listener ids are handed out here and cached by the facade, so the hot
- * path passes one integer.
- */
 export declare function listenerSetSamples(samples: number): void
 
 /** Parses and analyses a snapshot (file path or Buffer) on the libuv pool. */

@@ -466,4 +466,4 @@ const timers = {
   get installed() { return installed !== null; },
 };
 
-module.exports = { timers, TIMER_WARNING_CODE: OUTLIVED_CODE };
+module.exports = { timers, TIMER_WARNING_CODE: OUTLIVED_CODE, plainTimers: orig };

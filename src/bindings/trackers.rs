@@ -125,13 +125,21 @@ pub struct ListenerGrowth {
     pub count: f64,
     pub peak: f64,
     pub top_site: Option<String>,
+    /// Adds the top site's samples stand for.
     pub top_site_count: f64,
+    /// The top site's part of the sampled adds, 0 to 1.
+    pub top_site_share: f64,
+    /// Stacks captured for this event.
+    pub samples: f64,
 }
 
 #[napi(object)]
 pub struct AddSite {
     pub site: String,
+    /// Adds this site's samples stand for.
     pub count: f64,
+    pub samples: f64,
+    pub share: f64,
 }
 
 #[napi(object)]
@@ -163,6 +171,8 @@ impl From<listeners::Growth> for ListenerGrowth {
             peak: g.peak as f64,
             top_site: g.top_site,
             top_site_count: g.top_site_count as f64,
+            top_site_share: g.top_site_share,
+            samples: g.samples as f64,
         }
     }
 }
@@ -190,6 +200,8 @@ impl From<listeners::EmitterReport> for ListenerEmitterReport {
                         .map(|s| AddSite {
                             site: s.site,
                             count: s.count as f64,
+                            samples: s.samples as f64,
+                            share: s.share,
                         })
                         .collect(),
                 })
@@ -198,13 +210,12 @@ impl From<listeners::EmitterReport> for ListenerEmitterReport {
     }
 }
 
-/// Listener ids are handed out here and cached by the facade, so the hot
-/// path passes one integer.
 #[napi(catch_unwind)]
 pub fn listener_set_samples(samples: u32) {
     with_state(|s| s.listeners.lock().set_samples(samples))
 }
 
+/// An emitter the facade watches; its id is cached by the facade.
 #[napi(catch_unwind)]
 pub fn listener_register(name: String, threshold: f64) -> napi::Result<u32> {
     let threshold = to_bound(threshold, "threshold")?;
@@ -215,24 +226,17 @@ pub fn listener_register(name: String, threshold: f64) -> napi::Result<u32> {
 
 /// The key for an event, or null when the emitter is no longer tracked.
 #[napi(catch_unwind)]
-pub fn listener_key(emitter: u32, event: String, initial: u32) -> Option<u32> {
-    with_state(|s| s.listeners.lock().key(emitter, &event, initial as u64))
-}
-
-/// Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
-/// over the registry's own memory, for the facade to update without a call
-/// per add or remove. The page lives as long as this thread's registry,
-/// which outlives every JS value of the thread.
-#[napi(catch_unwind)]
-pub fn listener_page(env: &Env, p: u32) -> napi::Result<ArrayBuffer<'_>> {
-    let (ptr, len) = with_state(|s| s.listeners.lock().counters().page(p as usize))
-        .ok_or_else(|| invalid_arg(format!("no listener counter page {p}")))?;
-    external(env, ptr.cast(), len * std::mem::size_of::<f64>())
+pub fn listener_key(emitter: u32, event: String, floor: f64) -> napi::Result<Option<u32>> {
+    let floor = to_integer(floor, "floor")?;
+    Ok(with_state(|s| {
+        s.listeners.lock().key(emitter, &event, floor)
+    }))
 }
 
 #[napi(catch_unwind)]
-pub fn listener_add_site(key: u32, site: String) {
-    with_state(|s| s.listeners.lock().add_site(key, &site))
+pub fn listener_add_site(key: u32, site: String, adds: f64) {
+    let adds = to_integer(adds, "adds").unwrap_or(1);
+    with_state(|s| s.listeners.lock().add_site(key, &site, adds))
 }
 
 #[napi(catch_unwind)]
@@ -246,14 +250,29 @@ pub fn listener_emitter_count() -> u32 {
 }
 
 #[napi(catch_unwind)]
-pub fn listener_observe() -> Vec<ListenerGrowth> {
-    let found = with_state(|s| s.listeners.lock().observe());
+pub fn listener_key_count() -> u32 {
+    with_state(|s| s.listeners.lock().key_count() as u32)
+}
+
+/// Closes an observation window over the watched keys' counter rows (see
+/// `trackers::listeners::ROW`) and writes each row's new arm level back.
+#[napi(catch_unwind)]
+pub fn listener_observe(mut rows: Float64Array) -> Vec<ListenerGrowth> {
+    // SAFETY: the view's memory is the caller's Float64Array, and no JS runs
+    // on this thread until this call returns.
+    let rows = unsafe { rows.as_mut() };
+    let found = with_state(|s| s.listeners.lock().observe(rows));
     found.into_iter().map(Into::into).collect()
 }
 
+/// The report, after taking the watched keys' current counter rows.
 #[napi(catch_unwind)]
-pub fn listener_report() -> Vec<ListenerEmitterReport> {
-    let report = with_state(|s| s.listeners.lock().report());
+pub fn listener_report(rows: &[f64]) -> Vec<ListenerEmitterReport> {
+    let report = with_state(|s| {
+        let mut reg = s.listeners.lock();
+        reg.update(rows);
+        reg.report()
+    });
     report.into_iter().map(Into::into).collect()
 }
 
