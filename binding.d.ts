@@ -55,7 +55,7 @@ export declare class NativeSnapshot {
 export declare class NativeSnapshotTrigger {
   constructor(minIntervalMs: number, growthPct?: number | undefined | null)
   request(now: number): GateDecision
-  finish(now: number): void
+  finish(): void
   /** Feeds a post-GC heap size; true when it has grown enough to snapshot. */
   observeHeap(heapUsed: number): boolean
 }
@@ -414,7 +414,13 @@ export interface SnapshotFile {
   name: string
   bytes: number
   mtimeMs: number
+  /** Device and inode numbers, in decimal (they may exceed 2^53). */
+  dev: string
+  ino: string
 }
+
+/** The check value for a snapshot's final name (see `snapshot_policy::file_mark`). */
+export declare function snapshotFileMark(stem: string, dev: string, ino: string): string
 
 export interface SnapshotReport {
   nodeCount: number
@@ -423,6 +429,9 @@ export interface SnapshotReport {
   classes: Array<ClassSummaryRow>
   top: Array<TopObject>
 }
+
+/** The process id in the name of one of our temporary snapshot files. */
+export declare function snapshotTempPid(name: string): number | null
 
 export declare function timerActive(): Array<TimerInfo>
 
