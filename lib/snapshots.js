@@ -16,9 +16,12 @@ const { callNative, argError } = require('./errors.js');
 const { Monitor, monitor: startMonitor, now } = require('./monitor.js');
 const { plainTimers } = require('./timers.js');
 
-// Measured on Node 20: writing a snapshot raised peak RSS by 15-16x the heap
-// in use (44 MB heap: +646 MB; 277 MB heap: +4.5 GB).
-const DEFAULT_HEADROOM_FACTOR = 16;
+// Peak RSS while writing, over the heap in use (bench/snapshot-headroom.js,
+// Node 20-26, fast mode on and off, which changes it by under 0.5x): small
+// objects 12.6-14.2x, a graph with doubles, dates, closures and maps 6.6x,
+// large strings and arrays 4.4-5.0x, a TypeScript program 4.1x; a heap of
+// one-element arrays, the extreme, 25x; a real 59 MB heap was seen at 19x.
+const DEFAULT_HEADROOM_FACTOR = 24;
 const DEFAULT_MIN_INTERVAL_MS = 60_000;
 // A lease held this long belongs to a thread that died mid-snapshot.
 const LEASE_MAX_HOLD_MS = 30 * 60_000;
