@@ -52,7 +52,12 @@ const MAX_STRIDE = 65_536;
 
 function createTracker() {
   const config = { threshold: 10, intervalMs: 1000 };
-  /** Native emitter id -> that emitter's watched keys. */
+  /**
+   * Native emitter id -> that emitter's watched keys, until it is untracked
+   * or collected. (Held strongly: a WeakRef per key kept every key alive
+   * to the end of the job that made it, 1M of them in a loop of
+   * trackEmitter() calls.)
+   */
   const watched = new Map();
   const collected = new FinalizationRegistry((id) => {
     watched.delete(id);

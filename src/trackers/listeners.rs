@@ -14,7 +14,8 @@
 //! when it observes or reports, and this registry keeps what outlives one
 //! call: names, floors, the rising streak, warnings and add sites.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A row of counters as the facade sends them, in this order.
 pub const ROW_KEY: usize = 0;
@@ -34,7 +35,7 @@ const MAX_SITES: usize = 32;
 const OTHER_SITES: &str = "(other sites)";
 
 pub struct EmitterInfo {
-    name: String,
+    name: Arc<str>,
     threshold: u64,
     keys: Vec<u32>,
 }
@@ -49,7 +50,7 @@ struct SiteTally {
 
 pub struct KeyState {
     emitter: u32,
-    event: String,
+    event: Arc<str>,
     count: u64,
     peak: u64,
     adds: u64,
@@ -125,7 +126,15 @@ pub struct ListenerRegistry {
     next_key: u32,
     emitters: HashMap<u32, EmitterInfo>,
     keys: HashMap<u32, KeyState>,
+    /// Emitter and event names, each held once: a server registers the
+    /// same few names for every emitter it watches.
+    names: HashSet<Arc<str>>,
+    /// Most emitters registered at once since the tables were last shrunk.
+    peak: usize,
 }
+
+/// Below this many emitters, tables are never shrunk.
+const SHRINK_FLOOR: usize = 4096;
 
 /// The count at which adds start to be sampled for a key that has not risen.
 fn arm_level(threshold: u64) -> u64 {
@@ -146,6 +155,24 @@ impl ListenerRegistry {
             next_key: 1,
             emitters: HashMap::new(),
             keys: HashMap::new(),
+            names: HashSet::new(),
+            peak: 0,
+        }
+    }
+
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Arc<str> = name.into();
+        self.names.insert(n.clone());
+        n
+    }
+
+    /// Drops a name with its last user (the table and one holder are left).
+    fn release(&mut self, name: Arc<str>) {
+        if Arc::strong_count(&name) == 2 {
+            self.names.remove(&*name);
         }
     }
 
@@ -155,14 +182,16 @@ impl ListenerRegistry {
 
     pub fn register(&mut self, name: &str, threshold: u64) -> u32 {
         let id = next_id(&mut self.next_emitter);
+        let name = self.intern(name);
         self.emitters.insert(
             id,
             EmitterInfo {
-                name: name.to_string(),
+                name,
                 threshold: threshold.max(1),
                 keys: Vec::new(),
             },
         );
+        self.peak = self.peak.max(self.emitters.len());
         id
     }
 
@@ -178,14 +207,17 @@ impl ListenerRegistry {
     /// when the facade started counting it: the floor its first observation
     /// window is compared with. None when the emitter is gone.
     pub fn key(&mut self, emitter: u32, event: &str, floor: u64) -> Option<u32> {
-        let info = self.emitters.get_mut(&emitter)?;
+        if !self.emitters.contains_key(&emitter) {
+            return None;
+        }
+        let event = self.intern(event);
         let id = next_id(&mut self.next_key);
-        info.keys.push(id);
+        self.emitters.get_mut(&emitter)?.keys.push(id);
         self.keys.insert(
             id,
             KeyState {
                 emitter,
-                event: event.to_string(),
+                event,
                 count: floor,
                 peak: floor,
                 adds: 0,
@@ -215,11 +247,26 @@ impl ListenerRegistry {
         tally.adds += adds.max(1);
     }
 
+    /// Drops a collected or untracked emitter. Once the registry holds a
+    /// quarter of its peak, its tables shrink and the allocator returns freed
+    /// memory to the system: millions of watched emitters that came and went
+    /// must not leave their high-water mark behind.
     pub fn forget(&mut self, emitter: u32) {
-        if let Some(info) = self.emitters.remove(&emitter) {
-            for k in info.keys {
-                self.keys.remove(&k);
+        let Some(info) = self.emitters.remove(&emitter) else {
+            return;
+        };
+        for k in info.keys {
+            if let Some(key) = self.keys.remove(&k) {
+                self.release(key.event);
             }
+        }
+        self.release(info.name);
+        if self.peak > SHRINK_FLOOR && self.emitters.len() * 4 < self.peak {
+            self.emitters.shrink_to_fit();
+            self.keys.shrink_to_fit();
+            self.names.shrink_to_fit();
+            self.peak = self.emitters.len();
+            super::release_free_memory();
         }
     }
 
@@ -282,8 +329,8 @@ impl ListenerRegistry {
                 let total = k.sampled_adds();
                 let top = k.top_site();
                 found.push(Growth {
-                    emitter: info.name.clone(),
-                    event: k.event.clone(),
+                    emitter: info.name.to_string(),
+                    event: k.event.to_string(),
                     count: k.count,
                     peak: k.peak,
                     top_site: top.map(|(s, _)| s.to_string()),
@@ -320,7 +367,7 @@ impl ListenerRegistry {
                             .collect();
                         sites.sort_by(|a, b| b.count.cmp(&a.count).then(a.site.cmp(&b.site)));
                         EventReport {
-                            event: k.event.clone(),
+                            event: k.event.to_string(),
                             count: k.count,
                             peak: k.peak,
                             adds: k.adds,
@@ -334,7 +381,7 @@ impl ListenerRegistry {
                 events.sort_by(|a, b| b.count.cmp(&a.count).then(a.event.cmp(&b.event)));
                 EmitterReport {
                     id: *id,
-                    name: info.name.clone(),
+                    name: info.name.to_string(),
                     threshold: info.threshold,
                     events,
                 }
@@ -524,6 +571,33 @@ mod tests {
         assert_eq!((rep.count, rep.peak, rep.adds, rep.removes), (1, 5, 3, 4));
         assert!(r.observe(&mut rows).is_empty());
         assert_eq!(rows[ROW + ROW_ARM], 0.0, "an unknown row is left alone");
+    }
+
+    #[test]
+    fn names_are_held_once_and_tables_shrink_after_a_wave_of_emitters() {
+        let mut r = ListenerRegistry::new(3);
+        let ids: Vec<u32> = (0..20_000)
+            .map(|_| {
+                let e = r.register("Socket", 10);
+                r.key(e, "data", 0);
+                e
+            })
+            .collect();
+        assert_eq!(r.names.len(), 2);
+        let full = r.emitters.capacity();
+        for e in &ids[..19_000] {
+            r.forget(*e);
+        }
+        assert!(
+            r.emitters.capacity() < full / 2,
+            "{} of {full}",
+            r.emitters.capacity()
+        );
+        assert_eq!((r.emitter_count(), r.key_count()), (1000, 1000));
+        for e in &ids[19_000..] {
+            r.forget(*e);
+        }
+        assert!(r.names.is_empty());
     }
 
     #[test]
