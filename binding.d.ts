@@ -310,7 +310,7 @@ export declare function logStagedPage(p: number): ArrayBuffer
 
 /**
  * Where the facade counts this log's staged entries: the record's index
- * in the pages of `log_staged_page`.
+ * in the pages of `log_staged_page`, of `STAGED_FIELDS` numbers each.
  */
 export declare function logStagedSlot(handle: number): number
 

@@ -9,17 +9,25 @@
 // the scan UTF-8 needs, and each entry's boundaries stay exact). Every read
 // flushes first, and so do close(), process exit and a microtask queued with
 // the first staged entry: a thread sees its own pushes at once, other
-// threads (shared logs) by the end of the pushing job. Reject mode pushes
-// directly, since only Rust knows whether the log is full.
+// threads (shared logs) by the end of the pushing job.
 //
-// A log of its own that drops its oldest entries, spills nothing and holds
-// at most ELIDE_ENTRIES entries stages up to maxEntries of them: a newer push
+// A reject-mode log is full when Rust says so, and push() must say at once
+// whether the entry went in. After each call Rust writes the entries and
+// bytes the log holds where this object reads them, so a log of one thread
+// stages an entry while it surely fits (counting three bytes per UTF-16
+// unit, the most UTF-8 takes) and asks Rust only near its bounds. Other
+// threads may fill a shared reject log at any time: it pushes directly.
+//
+// A log that drops its oldest entries, spills nothing and holds at most
+// ELIDE_ENTRIES entries stages up to maxEntries of them: a newer push
 // then overwrites the oldest staged entry, which is counted as dropped but
 // never copied. Pushing one by one would have evicted it all the same (a
 // log keeps the longest suffix of its pushes within both bounds, and the
 // overwritten entry is maxEntries pushes old), so contents and counts are
 // those of pushing one by one, and a flood costs a reference store per entry
-// plus one copy of what survives. Other logs stage STAGE_ENTRIES at most.
+// plus one copy of what survives; a shared one too, since every thread
+// opens it with the same options and evicting its own older pushes does not
+// depend on what other threads push. Other logs stage STAGE_ENTRIES at most.
 
 const native = require('../binding.js');
 const { argError, callNative } = require('./errors.js');
@@ -35,8 +43,11 @@ const STAGE_CHARS = 4096;
 const STAGE_TOTAL_CHARS = 4096;
 const ELIDE_ENTRIES = 16_384;
 const ELIDE_TOTAL_CHARS = 1 << 20;
-// Layout of the staged-entry counters: src/bindings/trackers.rs.
+// Layout of the staged-entry records: src/bindings/trackers.rs.
 const STAGED_PER_PAGE = 256;
+const STAGED_FIELDS = 3;
+const HELD_ENTRIES = 1;
+const HELD_BYTES = 2;
 const stagedPages = [];
 const DEFAULTS = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, onOverflow: 'drop-oldest' };
 
@@ -131,12 +142,18 @@ class BoundedLog {
   /** Entries pushed since the last hand-over: `#count` plus those overwritten. */
   #pushed = 0;
   /**
-   * Rust-owned counter of this log's staged entries (Rust clears it when it
-   * takes them): a worker stopped mid-job by terminate() runs no more JS,
+   * Rust-owned record: this log's staged entries (Rust clears the count when
+   * it takes them: a worker stopped mid-job by terminate() runs no more JS,
    * and Rust counts what it left staged as dropped rather than losing it
-   * silently.
+   * silently), then the entries and bytes it held after the last call.
    */
   #staged;
+  /** Reject mode, one thread: bounds, and the room left for staged entries. */
+  #reject = false;
+  #maxEntries;
+  #maxBytes;
+  #roomEntries = 0;
+  #roomBytes = 0;
 
   /**
    * @param {{ maxEntries?: number, maxBytes?: number, onOverflow?: 'drop-oldest' | 'reject', spillTo?: string }} [options]
@@ -148,12 +165,15 @@ class BoundedLog {
     const slot = callNative(() => native.logStagedSlot(this.#h));
     const p = Math.floor(slot / STAGED_PER_PAGE);
     stagedPages[p] ??= new Float64Array(callNative(() => native.logStagedPage(p)));
-    this.#staged = stagedPages[p].subarray(slot % STAGED_PER_PAGE, slot % STAGED_PER_PAGE + 1);
-    // Three UTF-8 bytes per unit at most: a staged entry can never be too big to store.
+    const at = (slot % STAGED_PER_PAGE) * STAGED_FIELDS;
+    this.#staged = stagedPages[p].subarray(at, at + STAGED_FIELDS);
+    // Three UTF-8 bytes per unit at most: a staged entry can never be too big
+    // to store. A reject log stages through #pushOther, which checks the room.
     this.#stageMax = o.onOverflow === 'reject' ? -1 : Math.min(STAGE_CHARS, Math.floor(o.maxBytes / 3));
-    // A shared log's bounds are its first opener's, which this thread may not know.
-    const elide = opening === null && o.onOverflow === 'drop-oldest' && o.spillTo === undefined &&
-      o.maxEntries <= ELIDE_ENTRIES;
+    this.#reject = o.onOverflow === 'reject' && opening === null;
+    this.#maxEntries = o.maxEntries;
+    this.#maxBytes = o.maxBytes;
+    const elide = o.onOverflow === 'drop-oldest' && o.spillTo === undefined && o.maxEntries <= ELIDE_ENTRIES;
     this.#capacity = elide ? o.maxEntries : STAGE_ENTRIES;
     this.#flushCount = elide ? -1 : STAGE_ENTRIES;
     this.#maxChars = elide ? ELIDE_TOTAL_CHARS : STAGE_TOTAL_CHARS;
@@ -192,7 +212,13 @@ class BoundedLog {
       json = 1;
     }
     const len = text.length;
-    if (len > this.#stageMax) return this.#pushDirect(text, json);
+    if (len > this.#stageMax) return this.#pushOther(text, json, len);
+    this.#stage(text, json, len);
+    return true;
+  }
+
+  /** Stages one entry (a string, or JSON text when `json` is 1). */
+  #stage(text, json, len) {
     const pushed = this.#pushed;
     if (pushed === 0) {
       pending.add(this);
@@ -214,7 +240,22 @@ class BoundedLog {
     this.#chars = chars;
     if (chars > this.#maxChars) this.#recount();
     else if (this.#count === this.#flushCount) this[FLUSH]();
-    return true;
+  }
+
+  /** An entry that is not staged as it is: too long, or a reject log's. */
+  #pushOther(text, json, len) {
+    if (this.#reject && len <= STAGE_CHARS) {
+      if (this.#count >= this.#roomEntries || 3 * len > this.#roomBytes) {
+        this[FLUSH]();
+        this.#readRoom();
+      }
+      if (this.#count < this.#roomEntries && 3 * len <= this.#roomBytes) {
+        this.#roomBytes -= 3 * len;
+        this.#stage(text, json, len);
+        return true;
+      }
+    }
+    return this.#pushDirect(text, json);
   }
 
   /**
@@ -225,9 +266,19 @@ class BoundedLog {
   #pushDirect(entry, kind) {
     this[FLUSH]();
     // Bytes are copied now: the caller may reuse the buffer.
-    if (kind === BYTES) return callNative(() => native.logPushBytes(this.#h, entry));
-    if (kind === 1) return callNative(() => native.logPushJson(this.#h, entry));
-    return callNative(() => native.logPushText(this.#h, entry));
+    let stored;
+    if (kind === BYTES) stored = callNative(() => native.logPushBytes(this.#h, entry));
+    else if (kind === 1) stored = callNative(() => native.logPushJson(this.#h, entry));
+    else stored = callNative(() => native.logPushText(this.#h, entry));
+    this.#readRoom();
+    return stored;
+  }
+
+  /** The room a reject log of one thread has, as Rust last reported it. */
+  #readRoom() {
+    if (!this.#reject) return;
+    this.#roomEntries = this.#maxEntries - this.#staged[HELD_ENTRIES];
+    this.#roomBytes = this.#maxBytes - this.#staged[HELD_BYTES];
   }
 
   /**
@@ -271,6 +322,7 @@ class BoundedLog {
     this.#chars = 0;
     pending.delete(this);
     callNative(() => native.logPushBatch(this.#h, texts.join(''), meta, elided));
+    this.#readRoom();
   }
 
   /** The newest `n` entries, oldest first. */
@@ -329,6 +381,7 @@ class BoundedLog {
     native.logClose(this.#h);
     this.#closed = true;
     this.#stageMax = -1;
+    this.#reject = false;
   }
 
   get closed() { return this.#closed; }

@@ -39,8 +39,11 @@ struct ThreadState {
     listeners: Mutex<ListenerRegistry>,
     timers: Mutex<TimerRegistry>,
     logs: Mutex<HashMap<u32, OpenLog>>,
-    /// Per open log, how many entries the facade has staged and not yet
-    /// handed over; written by JS on every staged push.
+    /// Per open log: how many entries the facade has staged and not yet
+    /// handed over (`STAGED`, written by JS on every staged push), and the
+    /// entries and payload bytes the log held after this thread's last call
+    /// (`SIZE`, `BYTES`, written here: a reject-mode log of one thread stages
+    /// an entry only when these say it surely fits).
     staged: Mutex<CellPages>,
     next_log: Cell<u32>,
 }
@@ -53,6 +56,10 @@ struct OpenLog {
 }
 
 const STAGED_PER_PAGE: usize = 256;
+const STAGED: usize = 0;
+const SIZE: usize = 1;
+const BYTES: usize = 2;
+const STAGED_FIELDS: usize = 3;
 
 impl ThreadState {
     fn new() -> Self {
@@ -61,7 +68,7 @@ impl ThreadState {
             listeners: Mutex::new(ListenerRegistry::new(DEFAULT_SAMPLES)),
             timers: Mutex::new(TimerRegistry::new()),
             logs: Mutex::new(HashMap::new()),
-            staged: Mutex::new(CellPages::new(1, STAGED_PER_PAGE)),
+            staged: Mutex::new(CellPages::new(STAGED_FIELDS, STAGED_PER_PAGE)),
             next_log: Cell::new(1),
         }
     }
@@ -73,7 +80,7 @@ impl Drop for ThreadState {
         for open in self.logs.get_mut().values() {
             let mut log = open.log.lock();
             // Only a thread stopped mid-job leaves staged entries behind.
-            log.count_dropped_unstored(staged.get(open.staged, 0) as u64);
+            log.count_dropped_unstored(staged.get(open.staged, STAGED) as u64);
             log.flush();
         }
         LIVE_STATES.fetch_sub(1, Ordering::Relaxed);
@@ -468,11 +475,24 @@ fn open_log(opts: LogOptions) -> napi::Result<SharedLog> {
 }
 
 fn with_log<T>(handle: u32, f: impl FnOnce(&mut BoundedLog) -> T) -> napi::Result<T> {
-    let log = with_state(|s| s.logs.lock().get(&handle).map(|o| o.log.clone()))
-        .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))?;
+    let (log, record) = with_state(|s| {
+        s.logs
+            .lock()
+            .get(&handle)
+            .map(|o| (o.log.clone(), o.staged))
+    })
+    .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))?;
     let mut log = log.lock();
     fault::inject(Site::Tracker);
-    Ok(f(&mut log))
+    let out = f(&mut log);
+    let (size, bytes) = (log.len() as f64, log.payload_bytes() as f64);
+    drop(log);
+    with_state(|s| {
+        let staged = s.staged.lock();
+        staged.set(record, SIZE, size);
+        staged.set(record, BYTES, bytes);
+    });
+    Ok(out)
 }
 
 fn adopt(log: SharedLog) -> u32 {
@@ -538,7 +558,7 @@ pub fn log_push_batch(
         // stopped right after cannot count them as lost as well.
         with_state(|s| {
             if let Some(open) = s.logs.lock().get(&handle) {
-                s.staged.lock().set(open.staged, 0, 0.0);
+                s.staged.lock().set(open.staged, STAGED, 0.0);
             }
         });
         Ok(())
@@ -612,7 +632,7 @@ pub fn log_close(handle: u32) {
 }
 
 /// Where the facade counts this log's staged entries: the record's index
-/// in the pages of `log_staged_page`.
+/// in the pages of `log_staged_page`, of `STAGED_FIELDS` numbers each.
 #[napi(catch_unwind)]
 pub fn log_staged_slot(handle: u32) -> napi::Result<u32> {
     with_state(|s| s.logs.lock().get(&handle).map(|o| o.staged))

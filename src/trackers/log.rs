@@ -295,6 +295,20 @@ impl BoundedLog {
         &self.opts
     }
 
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Payload bytes held.
+    pub fn payload_bytes(&self) -> u64 {
+        self.bytes
+    }
+
     fn bytes_of(&self, slot: &Slot) -> Vec<u8> {
         let start = (slot.offset - self.data_start) as usize;
         self.data.copy(start, slot.len as usize)
