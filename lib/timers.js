@@ -44,7 +44,7 @@ const PROMISE_NAMES = ['setTimeout', 'setImmediate', 'setInterval'];
 const SWEEP_SLACK = 1024;
 
 function createTimers() {
-  /** Our wrappers -> { displaced: the function each replaced, gen }. */
+  /** Our wrappers -> { fn, displaced: the function it replaced, live }. */
   const ours = new WeakMap();
   // Node's own functions, for leakwatch's own timers (never tracked, never
   // replaced by a test's fake clock) and to learn how Node marks a timer.
@@ -105,7 +105,8 @@ function createTimers() {
     }
   });
 
-  let gen = 1;
+  /** Function replaced -> name (`promises.` prefixed for timers/promises) -> our wrapper's record. */
+  const wrappers = new WeakMap();
   let installed = [];
   let sites = 'intervals';
   let journal = null;
@@ -130,6 +131,12 @@ function createTimers() {
     timer[kSlot] = s;
     if (slots.length - freeSlots.length >= sweepAt) sweep();
     return s;
+  }
+
+  /** Whether the timer holds a slot (a lookup of `undefined` would be a slow string key). */
+  function held(timer) {
+    const s = timer[kSlot];
+    return s !== undefined && slots[s] === timer;
   }
 
   /** Releases the timer's slot; false if it held none (untracked, or already ended). */
@@ -208,7 +215,7 @@ function createTimers() {
    */
   function register(timer, kind, delay, skip, created = kind === IMMEDIATE ? NaN : timer._idleStart) {
     // Already listed: made through a wrapper of ours below a patch.
-    if (!trackable(timer) || slots[timer[kSlot]] === timer) return false;
+    if (!trackable(timer) || held(timer)) return false;
     const id = timer[ASYNC_ID];
     // Immediates have no _idleStart; they live less than a loop turn.
     record(ADD + kind, id, delay, created, hold(timer));
@@ -222,7 +229,7 @@ function createTimers() {
   /** A timer we listed fired: a one-shot ends, an interval counts a fire. */
   function fired(timer, kind) {
     if (kind !== INTERVAL) end(timer, FIRE);
-    else if (slots[timer[kSlot]] === timer) record(FIRE, timer[ASYNC_ID], 0, 0, 0);
+    else if (held(timer)) record(FIRE, timer[ASYNC_ID], 0, 0, 0);
   }
 
   /** A clear through our wrapper: the timer, or its numeric id. */
@@ -245,10 +252,9 @@ function createTimers() {
   // by uninstall() only passes through. A spread call is markedly slower
   // than a plain one: spread only when the caller passed arguments.
   function wrapSet(kind, displaced, w) {
-    const live = gen;
     if (kind === IMMEDIATE) {
       return function setImmediate(callback, ...args) {
-        if (gen !== live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
+        if (!w.live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
         let immediate;
         let mine = false;
         const fire = function () {
@@ -261,7 +267,7 @@ function createTimers() {
       };
     }
     return function setTimer(callback, delay, ...args) {
-      if (gen !== live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
+      if (!w.live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
       let timer;
       let mine = false;
       const fire = function () {
@@ -274,11 +280,10 @@ function createTimers() {
     };
   }
 
-  function wrapClear(displaced) {
-    const live = gen;
+  function wrapClear(displaced, w) {
     return function clearTimer(timer) {
       const r = Reflect.apply(displaced, this, arguments);
-      if (gen === live) forget(timer);
+      if (w.live) forget(timer);
       return r;
     };
   }
@@ -319,10 +324,9 @@ function createTimers() {
   }
 
   function wrapPromise(name, displaced, w) {
-    const live = gen;
     if (name === 'setTimeout') {
       return function setTimeout(delay, value, options) {
-        if (gen !== live) return Reflect.apply(displaced, this, arguments);
+        if (!w.live) return Reflect.apply(displaced, this, arguments);
         const timer = promiseTimer(TIMEOUT, normalDelay(delay), options, w.fn);
         return Reflect.apply(displaced, this, arguments).then(
           (v) => { promiseDone(timer, FIRE); return v; },
@@ -332,7 +336,7 @@ function createTimers() {
     }
     if (name === 'setImmediate') {
       return function setImmediate(value, options) {
-        if (gen !== live) return Reflect.apply(displaced, this, arguments);
+        if (!w.live) return Reflect.apply(displaced, this, arguments);
         const timer = promiseTimer(IMMEDIATE, 0, options, w.fn);
         return Reflect.apply(displaced, this, arguments).then(
           (v) => { promiseDone(timer, FIRE); return v; },
@@ -343,7 +347,7 @@ function createTimers() {
     // Node's interval starts when its generator first runs; so does this
     // one, but the site is taken at the call.
     return function setInterval(delay, value, options) {
-      if (gen !== live) return Reflect.apply(displaced, this, arguments);
+      if (!w.live) return Reflect.apply(displaced, this, arguments);
       const site = wantsSite(INTERVAL) ? captureSite(w.fn) : undefined;
       const inner = Reflect.apply(displaced, this, arguments);
       return (async function* interval() {
@@ -361,29 +365,35 @@ function createTimers() {
     };
   }
 
-  function makeWrapper(holder, name, displaced) {
-    const w = { fn: null };
+  /**
+   * Our wrapper of `displaced` for `name`, made once and reused by every
+   * install(): new closures on each install() cost their warm-up again.
+   */
+  function wrapperOf(holder, name, displaced) {
+    const key = holder === timersPromises ? `promises.${name}` : name;
+    let byName = wrappers.get(displaced);
+    if (byName === undefined) wrappers.set(displaced, (byName = new Map()));
+    let w = byName.get(key);
+    if (w !== undefined) return w;
+    w = { fn: null, displaced, live: false };
     if (holder === timersPromises) w.fn = wrapPromise(name, displaced, w);
-    else if (name.startsWith('clear')) w.fn = wrapClear(displaced);
+    else if (name.startsWith('clear')) w.fn = wrapClear(displaced, w);
     else w.fn = wrapSet(name === 'setTimeout' ? TIMEOUT : name === 'setInterval' ? INTERVAL : IMMEDIATE, displaced, w);
     // Wrappers look like what they replace: name, length and symbol-keyed
     // extras (util.promisify.custom).
     Object.defineProperty(w.fn, 'name', { value: displaced.name });
     Object.defineProperty(w.fn, 'length', { value: displaced.length });
-    for (const key of Reflect.ownKeys(displaced)) {
-      if (typeof key === 'symbol') Object.defineProperty(w.fn, key, Object.getOwnPropertyDescriptor(displaced, key));
+    for (const k of Reflect.ownKeys(displaced)) {
+      if (typeof k === 'symbol') Object.defineProperty(w.fn, k, Object.getOwnPropertyDescriptor(displaced, k));
     }
-    ours.set(w.fn, { displaced, gen });
-    return w.fn;
+    ours.set(w.fn, w);
+    byName.set(key, w);
+    return w;
   }
 
   /** What our wrapper `f` replaced; `f` itself when it is not one of ours. */
   function unwrap(f) {
     return ours.get(f)?.displaced ?? f;
-  }
-
-  function isLive(f) {
-    return ours.get(f)?.gen === gen;
   }
 
   function checkSites(s) {
@@ -403,19 +413,17 @@ function createTimers() {
     sites = checkSites(o.sites);
     needPlain();
     const targets = [[global, NAMES], [nodeTimers, NAMES], [timersPromises, PROMISE_NAMES]];
-    // The global and node:timers share their functions: so do the wrappers.
-    const made = new Map();
     for (const [holder, names] of targets) {
       for (const n of names) {
         const d = Object.getOwnPropertyDescriptor(holder, n);
-        if (!d || typeof d.value !== 'function' || isLive(d.value)) continue;
-        // A stale wrapper of ours (left below a patch since removed) is skipped.
+        if (!d || typeof d.value !== 'function' || ours.get(d.value)?.live) continue;
+        // A wrapper of ours left below a patch since removed is skipped; the
+        // global and node:timers share their functions, so they share wrappers.
         const displaced = unwrap(d.value);
-        const key = holder === timersPromises ? `promises.${n}` : n;
-        if (made.get(key)?.displaced !== displaced) made.set(key, { displaced, fn: makeWrapper(holder, n, displaced) });
-        const { fn } = made.get(key);
-        Object.defineProperty(holder, n, { ...d, value: fn });
-        installed.push({ holder, n, d: { ...d, value: displaced }, fn });
+        const w = wrapperOf(holder, n, displaced);
+        w.live = true;
+        Object.defineProperty(holder, n, { ...d, value: w.fn });
+        installed.push({ holder, n, d: { ...d, value: displaced }, w });
       }
     }
     syncBuiltinESMExports();
@@ -428,16 +436,16 @@ function createTimers() {
    * already tracked stay listed until they end.
    */
   function uninstall() {
-    for (const { holder, n, d, fn } of installed) {
-      if (Object.getOwnPropertyDescriptor(holder, n)?.value === fn) Object.defineProperty(holder, n, d);
+    for (const { holder, n, d, w } of installed) {
+      if (Object.getOwnPropertyDescriptor(holder, n)?.value === w.fn) Object.defineProperty(holder, n, d);
+      w.live = false;
     }
     installed = [];
-    gen++;
     syncBuiltinESMExports();
   }
 
   function isInstalled() {
-    return installed.some(({ holder, n, fn }) => holder[n] === fn);
+    return installed.some(({ holder, n, w }) => holder[n] === w.fn);
   }
 
   function checkOwner(owner) {
@@ -459,7 +467,7 @@ function createTimers() {
   /** Ties a tracked timer to an owner object; if the owner is collected while the timer runs, that is reported. */
   function setOwner(timer, owner) {
     checkOwner(owner);
-    if (!trackable(timer) || slots[timer[kSlot]] !== timer || timer._destroyed === true) {
+    if (!trackable(timer) || !held(timer) || timer._destroyed === true) {
       throw argError('setOwner needs a running timer created while leakwatch timers were installed, or by timers.setInterval/setTimeout', 'ERR_TIMER_UNTRACKED');
     }
     applyJournal();
