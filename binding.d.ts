@@ -85,9 +85,12 @@ export declare function acquireSnapshotLease(now: number, maxHoldMs: number): nu
 
 export interface AddSite {
   site: string
-  /** Adds this site's samples stand for. */
+  /** Listeners from this site still attached, as its samples stand for them. */
   count: number
+  /** Adds from this site, estimated the same way. */
+  adds: number
   samples: number
+  /** This site's part of the sampled listeners still attached. */
   share: number
 }
 
@@ -201,6 +204,9 @@ export interface LeakSuspect {
 
 export declare function listenerAddSite(key: number, site: string, adds: number): void
 
+/** A sampled listener from `site` was found no longer attached. */
+export declare function listenerDetachSite(key: number, site: string, adds: number): void
+
 export declare function listenerEmitterCount(): number
 
 export interface ListenerEmitterReport {
@@ -229,9 +235,9 @@ export interface ListenerGrowth {
   count: number
   peak: number
   topSite?: string
-  /** Adds the top site's samples stand for. */
+  /** Listeners still attached that the top site's samples stand for. */
   topSiteCount: number
-  /** The top site's part of the sampled adds, 0 to 1. */
+  /** The top site's part of the sampled listeners still attached, 0 to 1. */
   topSiteShare: number
   /** Stacks captured for this event. */
   samples: number

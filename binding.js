@@ -847,6 +847,7 @@ module.exports.diffSnapshots = nativeBinding.diffSnapshots
 module.exports.findLeaksIn = nativeBinding.findLeaksIn
 module.exports.flushLogs = nativeBinding.flushLogs
 module.exports.listenerAddSite = nativeBinding.listenerAddSite
+module.exports.listenerDetachSite = nativeBinding.listenerDetachSite
 module.exports.listenerEmitterCount = nativeBinding.listenerEmitterCount
 module.exports.listenerForget = nativeBinding.listenerForget
 module.exports.listenerKey = nativeBinding.listenerKey

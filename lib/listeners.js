@@ -87,6 +87,8 @@ function createTracker() {
       this.lastKey = null;
       this.keys = null;
       this.undo = null;
+      /** A WeakRef to the emitter, once it is watched. */
+      this.ref = null;
     }
 
     reset(gen, threshold, name) {
@@ -108,7 +110,8 @@ function createTracker() {
 
   /** The counters of one (emitter, event). */
   class Key {
-    constructor(type, n, arm) {
+    constructor(state, type, n, arm) {
+      this.state = state;
       this.type = type;
       this.count = n;
       this.peak = n;
@@ -126,6 +129,8 @@ function createTracker() {
       this.gap = 1;
       this.stride = 1;
       this.samples = 0;
+      /** Sampled listeners not yet found gone: { listener, site, adds }. */
+      this.sampled = null;
     }
 
     [inspect.custom]() {
@@ -191,7 +196,7 @@ function createTracker() {
     // No lookup for an emitter with no listeners at all, as a new one.
     const n = emitter._eventsCount === 0 ? 0 : countNow(emitter, type);
     const arm = Math.max(1, Math.floor(st.threshold / 2));
-    const k = new Key(type, n, arm);
+    const k = new Key(st, type, n, arm);
     if (n >= 2 && !isTarget(emitter)) refresh(k, emitter, type);
     if (st.epoch === EXPLICIT) watch(st, k, emitter);
     return k;
@@ -224,6 +229,8 @@ function createTracker() {
       watched.set(st.id, []);
       collected.register(emitter, st.id, st);
     }
+    // To tell, when observing, which sampled listeners are still attached.
+    st.ref ??= new WeakRef(emitter);
     const id = native.listenerKey(st.id, eventName(k.type), k.trough);
     if (id === null) return;
     k.id = id;
@@ -241,8 +248,12 @@ function createTracker() {
     return seed >>> 0;
   }
 
-  function sampleSite(k) {
-    native.listenerAddSite(k.id, captureSite(), k.gap);
+  function sampleSite(k, listener) {
+    const site = captureSite();
+    native.listenerAddSite(k.id, site, k.gap);
+    if (listener !== null && (typeof listener === 'function' || typeof listener === 'object')) {
+      (k.sampled ??= []).push({ listener, site, adds: k.gap });
+    }
     k.samples++;
     if (k.samples % SAMPLES_PER_STRIDE === 0 && k.stride < MAX_STRIDE) k.stride *= 2;
     k.gap = 1 + (nextRandom() % (2 * k.stride - 1));
@@ -254,19 +265,42 @@ function createTracker() {
    * countdown run out). A key not yet watched has a countdown of one, so
    * its first such add also hands it to Rust.
    */
-  function sampledAdd(st, k, emitter) {
+  function sampledAdd(st, k, emitter, listener) {
     if (k.id === 0) watch(st, k, emitter);
-    if (k.id !== 0) sampleSite(k);
+    if (k.id !== 0) sampleSite(k, listener);
   }
 
-  /** The one place counts change: the key now has `n` listeners. */
-  function setCount(st, k, emitter, n) {
+  /**
+   * The sampled listeners of watched keys that are no longer attached no
+   * longer count for their site: a handler that adds and removes a listener
+   * per request adds as often as one that leaks one.
+   */
+  function checkAttached() {
+    for (const list of watched.values()) {
+      for (const k of list) {
+        const emitter = k.sampled?.length > 0 ? k.state.ref?.deref() : undefined;
+        if (emitter === undefined) continue;
+        const attached = new Set(isTarget(emitter) ? getEventListeners(emitter, k.type) : emitter.rawListeners(k.type));
+        k.sampled = k.sampled.filter((s) => {
+          if (attached.has(s.listener)) return true;
+          native.listenerDetachSite(k.id, s.site, s.adds);
+          return false;
+        });
+      }
+    }
+  }
+
+  /**
+   * The one place counts change: the key now has `n` listeners; `listener`
+   * is the one an add added (for sampling), else undefined.
+   */
+  function setCount(st, k, emitter, n, listener) {
     const c = k.count;
     if (n > c) {
       k.count = n;
       k.adds += n - c;
       if (n > k.peak) k.peak = n;
-      if (n >= k.arm && --k.countdown <= 0) sampledAdd(st, k, emitter);
+      if (n >= k.arm && --k.countdown <= 0) sampledAdd(st, k, emitter, listener);
     } else if (n < c) {
       k.count = n;
       k.removes += c - n;
@@ -279,11 +313,11 @@ function createTracker() {
    * count is not read back, except from the listener array's length once
    * there is one (which also corrects adds made behind the wrappers' back).
    */
-  function added(st, k, emitter) {
+  function added(st, k, emitter, listener) {
     let n = k.count + 1;
     const list = k.list;
     if (n >= 2 && (list === undefined || list.length !== n)) n = refresh(k, emitter, k.type);
-    setCount(st, k, emitter, n);
+    setCount(st, k, emitter, n, listener);
   }
 
   /**
@@ -352,7 +386,7 @@ function createTracker() {
       if (this !== emitter) return add.call(this, type, listener);
       const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
       const r = add.call(this, type, listener);
-      added(st, k, this);
+      added(st, k, this, listener);
       return r;
     };
     const remover = (remove) => function (type, listener) {
@@ -387,7 +421,7 @@ function createTracker() {
       const t = dispatch ? type?.type : type;
       const k = keyFor(st, this, t);
       const r = Reflect.apply(orig, this, arguments);
-      setCount(st, k, this, getEventListeners(this, t).length);
+      setCount(st, k, this, getEventListeners(this, t).length, dispatch ? undefined : arguments[1]);
       return r;
     };
   }
@@ -484,7 +518,7 @@ function createTracker() {
       if (st === null) return add.call(this, type, listener);
       const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
       const r = add.call(this, type, listener);
-      added(st, k, this);
+      added(st, k, this, listener);
       return r;
     };
     const remover = (remove) => function (type, listener) {
@@ -569,10 +603,11 @@ function createTracker() {
 
   function describeSite(g) {
     if (!g.topSite) return 'not sampled yet';
-    return `${g.topSite} (~${Math.round(g.topSiteShare * 100)}% of ${g.samples} sampled adds)`;
+    return `${g.topSite} (~${Math.round(g.topSiteShare * 100)}% of the sampled listeners still attached, ${g.samples} samples)`;
   }
 
   function observe() {
+    checkAttached();
     const { keys, a } = rows();
     const found = native.listenerObserve(a);
     for (let i = 0; i < keys.length; i++) {
@@ -628,6 +663,7 @@ function createTracker() {
   }
 
   function report() {
+    checkAttached();
     return { emitters: native.listenerReport(rows().a) };
   }
 

@@ -132,9 +132,9 @@ pub struct ListenerGrowth {
     pub count: f64,
     pub peak: f64,
     pub top_site: Option<String>,
-    /// Adds the top site's samples stand for.
+    /// Listeners still attached that the top site's samples stand for.
     pub top_site_count: f64,
-    /// The top site's part of the sampled adds, 0 to 1.
+    /// The top site's part of the sampled listeners still attached, 0 to 1.
     pub top_site_share: f64,
     /// Stacks captured for this event.
     pub samples: f64,
@@ -143,9 +143,12 @@ pub struct ListenerGrowth {
 #[napi(object)]
 pub struct AddSite {
     pub site: String,
-    /// Adds this site's samples stand for.
+    /// Listeners from this site still attached, as its samples stand for them.
     pub count: f64,
+    /// Adds from this site, estimated the same way.
+    pub adds: f64,
     pub samples: f64,
+    /// This site's part of the sampled listeners still attached.
     pub share: f64,
 }
 
@@ -207,6 +210,7 @@ impl From<listeners::EmitterReport> for ListenerEmitterReport {
                         .map(|s| AddSite {
                             site: s.site,
                             count: s.count as f64,
+                            adds: s.adds as f64,
                             samples: s.samples as f64,
                             share: s.share,
                         })
@@ -244,6 +248,13 @@ pub fn listener_key(emitter: u32, event: String, floor: f64) -> napi::Result<Opt
 pub fn listener_add_site(key: u32, site: String, adds: f64) {
     let adds = to_integer(adds, "adds").unwrap_or(1);
     with_state(|s| s.listeners.lock().add_site(key, &site, adds))
+}
+
+/// A sampled listener from `site` was found no longer attached.
+#[napi(catch_unwind)]
+pub fn listener_detach_site(key: u32, site: String, adds: f64) {
+    let adds = to_integer(adds, "adds").unwrap_or(1);
+    with_state(|s| s.listeners.lock().detach_site(key, &site, adds))
 }
 
 #[napi(catch_unwind)]

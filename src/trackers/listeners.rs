@@ -46,6 +46,11 @@ struct SiteTally {
     samples: u64,
     /// Adds they stand for: each sample counts the adds since the previous one.
     adds: u64,
+    /// The part of `adds` whose sampled listener is still attached: what a
+    /// leak keeps and churn gives back. A request handler that adds and
+    /// removes a listener adds as often as one that leaks, so adds alone
+    /// cannot tell them apart.
+    attached: u64,
 }
 
 pub struct KeyState {
@@ -62,14 +67,24 @@ pub struct KeyState {
 }
 
 impl KeyState {
-    fn sampled_adds(&self) -> u64 {
-        self.sites.values().map(|s| s.adds).sum()
+    fn attached(&self) -> u64 {
+        self.sites.values().map(|s| s.attached).sum()
     }
 
+    fn sampled(&self) -> u64 {
+        self.sites.values().map(|t| t.samples).sum()
+    }
+
+    /// The site whose sampled listeners stay attached the most (by adds when
+    /// none stays).
     fn top_site(&self) -> Option<(&str, SiteTally)> {
         self.sites
             .iter()
-            .max_by(|a, b| a.1.adds.cmp(&b.1.adds).then_with(|| b.0.cmp(a.0)))
+            .max_by(|a, b| {
+                (a.1.attached, a.1.adds)
+                    .cmp(&(b.1.attached, b.1.adds))
+                    .then_with(|| b.0.cmp(a.0))
+            })
             .map(|(s, t)| (s.as_str(), *t))
     }
 }
@@ -82,9 +97,9 @@ pub struct Growth {
     pub count: u64,
     pub peak: u64,
     pub top_site: Option<String>,
-    /// Adds the top site's samples stand for.
+    /// Listeners still attached that the top site's samples stand for.
     pub top_site_count: u64,
-    /// The top site's part of all sampled adds, 0 to 1.
+    /// The top site's part of the sampled listeners still attached, 0 to 1.
     pub top_site_share: f64,
     /// Stacks captured for this key.
     pub samples: u64,
@@ -93,9 +108,13 @@ pub struct Growth {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SiteCount {
     pub site: String,
-    /// Adds this site's samples stand for (an estimate once sampling thins out).
+    /// Listeners from this site still attached, as its samples stand for
+    /// them (an estimate once sampling thins out).
     pub count: u64,
+    /// Adds from this site, estimated the same way.
+    pub adds: u64,
     pub samples: u64,
+    /// This site's part of the sampled listeners still attached.
     pub share: f64,
 }
 
@@ -245,6 +264,22 @@ impl ListenerRegistry {
         };
         tally.samples += 1;
         tally.adds += adds.max(1);
+        tally.attached += adds.max(1);
+    }
+
+    /// A sampled listener from `site` is no longer attached.
+    pub fn detach_site(&mut self, key: u32, site: &str, adds: u64) {
+        let Some(k) = self.keys.get_mut(&key) else {
+            return;
+        };
+        let name = if k.sites.contains_key(site) {
+            site
+        } else {
+            OTHER_SITES
+        };
+        if let Some(t) = k.sites.get_mut(name) {
+            t.attached = t.attached.saturating_sub(adds.max(1));
+        }
     }
 
     /// Drops a collected or untracked emitter. Once the registry holds a
@@ -326,7 +361,7 @@ impl ListenerRegistry {
             let rearmed = k.warned_at.is_none_or(|w| k.count >= w.saturating_mul(2));
             if k.rises >= self.samples && k.count >= info.threshold && rearmed {
                 k.warned_at = Some(k.count);
-                let total = k.sampled_adds();
+                let total = k.attached();
                 let top = k.top_site();
                 found.push(Growth {
                     emitter: info.name.to_string(),
@@ -334,9 +369,10 @@ impl ListenerRegistry {
                     count: k.count,
                     peak: k.peak,
                     top_site: top.map(|(s, _)| s.to_string()),
-                    top_site_count: top.map_or(0, |(_, t)| t.adds),
-                    top_site_share: top.map_or(0.0, |(_, t)| t.adds as f64 / total.max(1) as f64),
-                    samples: k.sites.values().map(|t| t.samples).sum(),
+                    top_site_count: top.map_or(0, |(_, t)| t.attached),
+                    top_site_share: top
+                        .map_or(0.0, |(_, t)| t.attached as f64 / total.max(1) as f64),
+                    samples: k.sampled(),
                 });
             }
         }
@@ -354,18 +390,23 @@ impl ListenerRegistry {
                     .iter()
                     .filter_map(|id| self.keys.get(id))
                     .map(|k| {
-                        let total = k.sampled_adds().max(1) as f64;
+                        let total = k.attached().max(1) as f64;
                         let mut sites: Vec<SiteCount> = k
                             .sites
                             .iter()
                             .map(|(s, t)| SiteCount {
                                 site: s.clone(),
-                                count: t.adds,
+                                count: t.attached,
+                                adds: t.adds,
                                 samples: t.samples,
-                                share: t.adds as f64 / total,
+                                share: t.attached as f64 / total,
                             })
                             .collect();
-                        sites.sort_by(|a, b| b.count.cmp(&a.count).then(a.site.cmp(&b.site)));
+                        sites.sort_by(|a, b| {
+                            (b.count, b.adds)
+                                .cmp(&(a.count, a.adds))
+                                .then(a.site.cmp(&b.site))
+                        });
                         EventReport {
                             event: k.event.to_string(),
                             count: k.count,
@@ -547,15 +588,31 @@ mod tests {
         }
         let sites = &r.report()[0].events[0].sites;
         assert_eq!(sites[0].site, "leak.js:1:1");
-        assert_eq!((sites[0].count, sites[0].samples), (30, 1));
+        assert_eq!(
+            (sites[0].count, sites[0].adds, sites[0].samples),
+            (30, 30, 1)
+        );
         assert!((sites[0].share - 30.0 / 33.0).abs() < 1e-9);
+        // A site whose sampled listeners all left is no longer counted as
+        // attached, however many adds it made.
+        for _ in 0..40 {
+            r.add_site(k.key, "tidy.js:3:3", 1);
+            r.detach_site(k.key, "tidy.js:3:3", 1);
+        }
+        let sites = &r.report()[0].events[0].sites;
+        let tidy = sites.iter().find(|s| s.site == "tidy.js:3:3").unwrap();
+        assert_eq!((tidy.count, tidy.adds, tidy.share), (0, 40, 0.0));
+        assert_eq!(sites[0].site, "leak.js:1:1");
+        r.forget(e);
+        let e = r.register("bus", 10);
+        let k = Counters::new(&mut r, e, "x", 0);
         for i in 0..40 {
             r.add_site(k.key, &format!("site{i}"), 1);
         }
         let sites = &r.report()[0].events[0].sites;
         assert_eq!(sites.len(), MAX_SITES + 1);
         let other = sites.iter().find(|s| s.site == OTHER_SITES).unwrap();
-        assert_eq!(other.count, 10);
+        assert_eq!(other.count, 8);
     }
 
     #[test]
