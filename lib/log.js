@@ -75,24 +75,35 @@ function flushPending() {
 
 const FLUSH = Symbol('flush');
 
+function describe(v) {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'bigint') return 'a bigint';
+  if (typeof v === 'symbol') return 'a symbol';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
 function bound(v, name) {
   if (v === Infinity) return v;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw argError(`${name} must be a positive integer or Infinity`);
+    throw argError(`${name} must be a positive integer or Infinity, got ${describe(v)}`);
   }
   return v;
 }
 
 function checkOptions(options) {
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw argError(`options must be an object, got ${describe(options)}`);
+  }
   const o = { ...DEFAULTS, ...options };
   o.maxEntries = bound(o.maxEntries, 'maxEntries');
   o.maxBytes = bound(o.maxBytes, 'maxBytes');
   if (o.onOverflow !== 'drop-oldest' && o.onOverflow !== 'reject') {
-    throw argError("onOverflow must be 'drop-oldest' or 'reject'");
+    throw argError(`onOverflow must be 'drop-oldest' or 'reject', got ${describe(o.onOverflow)}`);
   }
-  if (o.spillTo !== undefined && (typeof o.spillTo !== 'string' || o.spillTo.length === 0)) {
-    throw argError('spillTo must be a non-empty file path');
+  if (o.spillTo !== undefined && (typeof o.spillTo !== 'string' || o.spillTo.length === 0 || o.spillTo.includes('\0'))) {
+    throw argError(`spillTo must be a non-empty file path, got ${describe(o.spillTo)}`);
   }
   return { maxEntries: o.maxEntries, maxBytes: o.maxBytes, onOverflow: o.onOverflow, spillTo: o.spillTo };
 }
