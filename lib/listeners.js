@@ -87,7 +87,7 @@ function createTracker() {
       this.lastKey = null;
       this.keys = null;
       this.undo = null;
-      /** A WeakRef to the emitter, once it is watched. */
+      /** A WeakRef to the emitter, once one of its adds was sampled. */
       this.ref = null;
     }
 
@@ -229,8 +229,6 @@ function createTracker() {
       watched.set(st.id, []);
       collected.register(emitter, st.id, st);
     }
-    // To tell, when observing, which sampled listeners are still attached.
-    st.ref ??= new WeakRef(emitter);
     const id = native.listenerKey(st.id, eventName(k.type), k.trough);
     if (id === null) return;
     k.id = id;
@@ -248,11 +246,15 @@ function createTracker() {
     return seed >>> 0;
   }
 
-  function sampleSite(k, listener) {
+  function sampleSite(k, emitter, listener) {
     const site = captureSite();
     native.listenerAddSite(k.id, site, k.gap);
     if (listener !== null && (typeof listener === 'function' || typeof listener === 'object')) {
       (k.sampled ??= []).push({ listener, site, adds: k.gap });
+      // To tell, when observing, which sampled listeners are still attached.
+      // Made only here: a WeakRef keeps its target alive to the end of the
+      // job that made it, which a loop of trackEmitter() calls would feel.
+      k.state.ref ??= new WeakRef(emitter);
     }
     k.samples++;
     if (k.samples % SAMPLES_PER_STRIDE === 0 && k.stride < MAX_STRIDE) k.stride *= 2;
@@ -267,7 +269,7 @@ function createTracker() {
    */
   function sampledAdd(st, k, emitter, listener) {
     if (k.id === 0) watch(st, k, emitter);
-    if (k.id !== 0) sampleSite(k, listener);
+    if (k.id !== 0) sampleSite(k, emitter, listener);
   }
 
   /**
