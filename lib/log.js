@@ -7,9 +7,13 @@
 // stages string and JSON entries here, in a ring of references, and hands
 // them over joined, one call per batch (as UTF-16: V8 copies that without
 // the scan UTF-8 needs, and each entry's boundaries stay exact). Every read
-// flushes first, and so do close(), process exit and a microtask queued with
-// the first staged entry: a thread sees its own pushes at once, other
-// threads (shared logs) by the end of the pushing job.
+// flushes first, and so do close() and a full stage: a thread sees its own
+// pushes at once. A shared log, and one that spills, also flushes at the end
+// of the pushing job (a microtask queued with the first staged entry), so
+// other threads see the entries and the spill file gets what was evicted by
+// then. A log of one thread's own that does not spill waits for a read or a
+// full stage: a server pushing one entry per request would otherwise pay a
+// napi call per request, 40 times the push.
 //
 // A reject-mode log is full when Rust says so, and push() must say at once
 // whether the entry went in. After each call Rust writes the entries and
@@ -159,6 +163,8 @@ class BoundedLog {
    * silently), then the entries and bytes it held after the last call.
    */
   #staged;
+  /** Shared or spilling: staged entries are handed over by the end of the job. */
+  #flushAtJobEnd = false;
   /** Reject mode, one thread: bounds, and the room left for staged entries. */
   #reject = false;
   #maxEntries;
@@ -186,6 +192,7 @@ class BoundedLog {
     this.#maxBytes = o.maxBytes;
     const elide = o.onOverflow === 'drop-oldest' && o.spillTo === undefined && o.maxEntries <= ELIDE_ENTRIES;
     this.#capacity = elide ? o.maxEntries : STAGE_ENTRIES;
+    this.#flushAtJobEnd = opening !== null || o.spillTo !== undefined;
     this.#flushCount = elide ? -1 : STAGE_ENTRIES;
     this.#maxChars = elide ? ELIDE_TOTAL_CHARS : STAGE_TOTAL_CHARS;
     this.#ring = new Array(this.#capacity);
@@ -231,7 +238,7 @@ class BoundedLog {
   /** Stages one entry (a string, or JSON text when `json` is 1). */
   #stage(text, json, len) {
     const pushed = this.#pushed;
-    if (pushed === 0) {
+    if (pushed === 0 && this.#flushAtJobEnd) {
       pending.add(this);
       if (!flushQueued) {
         flushQueued = true;
