@@ -451,3 +451,21 @@ test('two copies of the module on one thread share one tracker: no double wrappi
   assert.deepEqual(out.a, [['EventEmitter', 'x', 2, 2], ['bus', 'y', 1, 1]]);
   assert.deepEqual(out.b, out.a);
 });
+
+test('an emitter with many events keeps exact counts for each (past the short key list)', () => {
+  const bus = trackEmitter(new EventEmitter(), { name: 'many-events', threshold: 1000 });
+  const f = () => {};
+  const events = Array.from({ length: 20 }, (_, i) => (i === 7 ? Symbol('seventh') : `e${i}`));
+  for (let round = 0; round < 3; round++) {
+    events.forEach((ev, i) => {
+      for (let k = 0; k <= i; k++) bus.on(ev, f);
+      if (round > 0) bus.off(ev, f);
+    });
+  }
+  const byEvent = Object.fromEntries(listeners.report().emitters.find((e) => e.name === 'many-events').events.map((ev) => [ev.event, ev]));
+  events.forEach((ev, i) => {
+    const row = byEvent[typeof ev === 'symbol' ? ev.toString() : ev];
+    assert.deepEqual([row.count, row.adds, row.removes], [bus.listenerCount(ev), 3 * (i + 1), 2], String(ev));
+  });
+  untrack(bus);
+});
