@@ -352,13 +352,16 @@ test('frozen emitters: trackEmitter says why with a code; install() counts them 
   assert.throws(() => trackEmitter(frozen), (err) => err.code === 'ERR_INVALID_ARG' && /frozen/.test(err.message));
   const sealed = Object.seal(new EventEmitter());
   sealed.on('s', () => {}); // sealed before its first listener of 's' would throw in Node itself
-  const target = Object.freeze(new EventTarget());
+  // Node 26 makes an EventTarget's listener table on first use: a frozen
+  // target gets one listener first (Node itself throws otherwise).
+  const target = new EventTarget();
+  target.addEventListener('t', () => {});
+  Object.freeze(target);
   const symbols = Object.getOwnPropertySymbols(target);
   listeners.configure({ threshold: 2 });
   listeners.install();
   try {
     sealed.on('s', () => {});
-    target.addEventListener('t', () => {});
     target.addEventListener('t', () => {});
   } finally {
     listeners.uninstall();
@@ -366,7 +369,7 @@ test('frozen emitters: trackEmitter says why with a code; install() counts them 
   }
   const events = listeners.report().emitters.flatMap((e) => e.events);
   assert.ok(events.some((ev) => ev.event === 's' && ev.count === 2 && ev.adds === 1), 'sealed emitter counted');
-  assert.ok(events.some((ev) => ev.event === 't' && ev.count === 2 && ev.adds === 2), 'frozen target counted');
+  assert.ok(events.some((ev) => ev.event === 't' && ev.count === 2 && ev.adds === 1), 'frozen target counted');
   assert.deepEqual(Object.getOwnPropertySymbols(target), symbols);
 });
 

@@ -345,13 +345,18 @@ function createTracker() {
    * After an EventEmitter removal: the count is the held array's length, or,
    * for a key with one listener or none, whether Node lowered `_eventsCount`
    * (`before`, read before the call: Node lowers it exactly when a type
-   * loses its last listener).
+   * loses its last listener). Node 24 and later copy a listener array that
+   * is being emitted before changing it; an array that did not shorten is
+   * looked up again.
    */
   function removed(st, k, emitter, list, before) {
     let n;
     if (list !== undefined) {
       n = list.length;
-      if (n < 2) k.list = undefined;
+      // Unchanged: nothing was removed, or (Node 24+) the removal went to a
+      // copy Node made because the array was being emitted. Look it up.
+      if (n === k.count) n = refresh(k, emitter, k.type);
+      else if (n < 2) k.list = undefined;
     } else if (k.count < 2) {
       n = emitter._eventsCount < before ? 0 : k.count;
     } else {
