@@ -11,14 +11,15 @@
 // private class field would hide the record from reflection too, but its
 // `#field in obj` check cost 5-9 ns more per lookup than a symbol load (two
 // lookups per on()+off() of ~35 ns), and Object.defineProperty (to make the
-// symbol non-enumerable) cost 175 ns per emitter: the record is an ordinary
-// symbol-keyed property that prints as one short line. Only a key worth watching
-// goes to Rust: every key of an emitter tracked with trackEmitter(), and,
-// under install(), a key whose count reached half its threshold. Rust keeps
-// the watched keys' names, floors, rising streaks, warnings and sampled add
-// sites, and reads their counters when the observer or report() hands them
-// over. An emitter that never held that many listeners for one event costs
-// Rust nothing, and nothing outlives it.
+// symbol non-enumerable) 175 ns per emitter: the record is an ordinary
+// symbol-keyed property that prints as one short line.
+//
+// Only a key worth watching goes to Rust: every key of an emitter tracked
+// with trackEmitter(), and, under install(), a key whose count reached half
+// its threshold. Rust keeps the watched keys' names, floors, rising streaks,
+// warnings and sampled add sites, and reads their counters when the
+// observer or report() hands them over. An emitter that never held that
+// many listeners for one event costs Rust nothing, and nothing outlives it.
 
 const native = require('../binding.js');
 const { EventEmitter, getEventListeners } = require('node:events');
@@ -46,8 +47,9 @@ const MAP_KEYS = 8;
  * on()+off() 20-150x a plain one; this way a million adds take about 130
  * stacks. The gap to the next sample is drawn at random around the stride
  * (a fixed one would keep missing an add that recurs with a period), and
- * each sample stands for the adds of its gap, so a site's share of the
- * sampled adds estimates its share of all of them.
+ * each sample stands for the adds of its gap. Sampled listeners found no
+ * longer attached give their weight back (checkAttached), so sites rank by
+ * the listeners they left attached.
  */
 const SAMPLES_PER_STRIDE = 8;
 const MAX_STRIDE = 65_536;
