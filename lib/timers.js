@@ -253,7 +253,7 @@ function createTimers() {
   // than a plain one: spread only when the caller passed arguments.
   function wrapSet(kind, displaced, w) {
     if (kind === IMMEDIATE) {
-      return function setImmediate(callback, ...args) {
+      return function setImmediate(callback) {
         if (!w.live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
         let immediate;
         let mine = false;
@@ -261,12 +261,12 @@ function createTimers() {
           if (mine) fired(immediate, IMMEDIATE);
           return Reflect.apply(callback, this, arguments);
         };
-        immediate = args.length === 0 ? displaced(fire) : displaced(fire, ...args);
+        immediate = arguments.length <= 1 ? displaced(fire) : displaced(fire, ...Array.prototype.slice.call(arguments, 1));
         mine = register(immediate, IMMEDIATE, 0, w.fn);
         return immediate;
       };
     }
-    return function setTimer(callback, delay, ...args) {
+    return function setTimer(callback, delay) {
       if (!w.live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
       let timer;
       let mine = false;
@@ -274,7 +274,7 @@ function createTimers() {
         if (mine) fired(timer, kind);
         return Reflect.apply(callback, this, arguments);
       };
-      timer = args.length === 0 ? displaced(fire, delay) : displaced(fire, delay, ...args);
+      timer = arguments.length <= 2 ? displaced(fire, delay) : displaced(fire, delay, ...Array.prototype.slice.call(arguments, 2));
       mine = register(timer, kind, normalDelay(delay), w.fn);
       return timer;
     };
@@ -282,7 +282,7 @@ function createTimers() {
 
   function wrapClear(displaced, w) {
     return function clearTimer(timer) {
-      const r = Reflect.apply(displaced, this, arguments);
+      const r = displaced(timer);
       if (w.live) forget(timer);
       return r;
     };
