@@ -338,9 +338,12 @@ test('a timer leaves the registry when a one-shot fires, and a refresh() keeps o
   timers.install();
   try {
     let fired = 0;
+    let lastFired;
+    const last = new Promise((resolve) => { lastFired = resolve; });
     setTimeout(() => { fired++; }, 1);
     setImmediate(() => { fired++; });
-    const refreshed = setTimeout(() => { fired++; }, 30);
+    // Long enough that a loaded machine still refreshes it before it fires.
+    const refreshed = setTimeout(() => { fired++; lastFired(); }, 1000);
     assert.equal(timers.active().count, 3);
     await tick(5);
     // Made inside an immediate (as a test body may be), ours runs in the
@@ -348,7 +351,7 @@ test('a timer leaves the registry when a one-shot fires, and a refresh() keeps o
     await new Promise((resolve) => nodeTimers.setImmediate(resolve));
     refreshed.refresh(); // still pending: the same timer, listed once
     assert.deepEqual(timers.active().timers.map((x) => x.id), [+refreshed], 'fired one-shots are gone');
-    await tick(60);
+    await last;
     assert.equal(fired, 3);
     assert.equal(live(refreshed), false);
     // Refreshed after firing it runs again under a new async id, untracked;
