@@ -148,11 +148,11 @@ pub struct ListenerRegistry {
     /// Emitter and event names, each held once: a server registers the
     /// same few names for every emitter it watches.
     names: HashSet<Arc<str>>,
-    /// Most emitters registered at once since the tables were last shrunk.
-    peak: usize,
+    /// Emitters forgotten since the tables were last shrunk.
+    forgotten: usize,
 }
 
-/// Below this many emitters, tables are never shrunk.
+/// Emitters dropped between two shrinks of the tables, at least.
 const SHRINK_FLOOR: usize = 4096;
 
 /// The count at which adds start to be sampled for a key that has not risen.
@@ -175,7 +175,7 @@ impl ListenerRegistry {
             emitters: HashMap::new(),
             keys: HashMap::new(),
             names: HashSet::new(),
-            peak: 0,
+            forgotten: 0,
         }
     }
 
@@ -210,7 +210,6 @@ impl ListenerRegistry {
                 keys: Vec::new(),
             },
         );
-        self.peak = self.peak.max(self.emitters.len());
         id
     }
 
@@ -282,10 +281,12 @@ impl ListenerRegistry {
         }
     }
 
-    /// Drops a collected or untracked emitter. Once the registry holds a
-    /// quarter of its peak, its tables shrink and the allocator returns freed
-    /// memory to the system: millions of watched emitters that came and went
-    /// must not leave their high-water mark behind.
+    /// Drops a collected or untracked emitter. Once at least `SHRINK_FLOOR`
+    /// emitters, and three times as many as remain, were dropped since the
+    /// last time, the tables shrink and the allocator returns freed memory to
+    /// the system: millions of watched emitters that came and went must not
+    /// leave their high-water mark behind, and the heap walk this takes is
+    /// paid once per thousands of emitters.
     pub fn forget(&mut self, emitter: u32) {
         let Some(info) = self.emitters.remove(&emitter) else {
             return;
@@ -296,11 +297,12 @@ impl ListenerRegistry {
             }
         }
         self.release(info.name);
-        if self.peak > SHRINK_FLOOR && self.emitters.len() * 4 < self.peak {
+        self.forgotten += 1;
+        if self.forgotten >= SHRINK_FLOOR && self.forgotten >= 3 * self.emitters.len() {
             self.emitters.shrink_to_fit();
             self.keys.shrink_to_fit();
             self.names.shrink_to_fit();
-            self.peak = self.emitters.len();
+            self.forgotten = 0;
             super::release_free_memory();
         }
     }
