@@ -113,12 +113,14 @@ test('thousands of timers through the journal: exact live set, fires, numeric cl
     assert.equal(ids.size, 1000);
     assert.ok(kept.every((t) => ids.has(+t)));
     let fired = 0;
+    let ticks = 0;
     const once = setTimeout(() => { fired++; }, 1);
-    const every = setInterval(() => {}, 2);
+    const every = setInterval(() => { ticks++; }, 2);
     await tick(30);
     once.refresh(); // fired, then re-armed: it is not listed again, and its old slot stays free
     const extra = setTimeout(() => {}, 10_000);
-    await tick(30);
+    // A loaded machine may fire the interval less often than every 2 ms.
+    for (let waited = 0; (fired < 2 || ticks < 5) && waited < 10_000; waited += 10) await tick(10);
     assert.equal(fired, 2);
     const list = timers.active().timers;
     assert.equal(list.some((t) => t.id === +once), false);
