@@ -59,7 +59,7 @@ export declare class NativeSnapshot {
 export declare class NativeSnapshotTrigger {
   constructor(minIntervalMs: number, growthPct?: number | undefined | null)
   request(now: number): GateDecision
-  finish(now: number): void
+  finish(): void
   /** Feeds a post-GC heap size; true when it has grown enough to snapshot. */
   observeHeap(heapUsed: number): boolean
 }
@@ -89,7 +89,13 @@ export declare function acquireSnapshotLease(now: number, maxHoldMs: number): nu
 
 export interface AddSite {
   site: string
+  /** Listeners from this site still attached, as its samples stand for them. */
   count: number
+  /** Adds from this site, estimated the same way. */
+  adds: number
+  samples: number
+  /** This site's part of the sampled listeners still attached. */
+  share: number
 }
 
 export interface AlertTransition {
@@ -214,7 +220,10 @@ export interface LeakSuspect {
   similarHolders: number
 }
 
-export declare function listenerAddSite(key: number, site: string): void
+export declare function listenerAddSite(key: number, site: string, adds: number): void
+
+/** A sampled listener from `site` was found no longer attached. */
+export declare function listenerDetachSite(key: number, site: string, adds: number): void
 
 export declare function listenerEmitterCount(): number
 
@@ -244,30 +253,31 @@ export interface ListenerGrowth {
   count: number
   peak: number
   topSite?: string
+  /** Listeners still attached that the top site's samples stand for. */
   topSiteCount: number
+  /** The top site's part of the sampled listeners still attached, 0 to 1. */
+  topSiteShare: number
+  /** Stacks captured for this event. */
+  samples: number
 }
 
 /** The key for an event, or null when the emitter is no longer tracked. */
-export declare function listenerKey(emitter: number, event: string, initial: number): number | null
+export declare function listenerKey(emitter: number, event: string, floor: number): number | null
 
-export declare function listenerObserve(): Array<ListenerGrowth>
+export declare function listenerKeyCount(): number
 
 /**
- * Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
- * over the registry's own memory, for the facade to update without a call
- * per add or remove. The page lives as long as this thread's registry,
- * which outlives every JS value of the thread.
+ * Closes an observation window over the watched keys' counter rows (see
+ * `trackers::listeners::ROW`) and writes each row's new arm level back.
  */
-export declare function listenerPage(p: number): ArrayBuffer
+export declare function listenerObserve(rows: Float64Array): Array<ListenerGrowth>
 
+/** An emitter the facade watches; its id is cached by the facade. */
 export declare function listenerRegister(name: string, threshold: number): number
 
-export declare function listenerReport(): Array<ListenerEmitterReport>
+/** The report, after taking the watched keys' current counter rows. */
+export declare function listenerReport(rows: Float64Array): Array<ListenerEmitterReport>
 
-/**
- * Listener ids are handed out here and cached by the facade, so the hot
- * path passes one integer.
- */
 export declare function listenerSetSamples(samples: number): void
 
 /** Parses and analyses a snapshot (file path or Buffer) on the libuv pool. */
@@ -324,7 +334,7 @@ export declare function logStagedPage(p: number): ArrayBuffer
 
 /**
  * Where the facade counts this log's staged entries: the record's index
- * in the pages of `log_staged_page`.
+ * in the pages of `log_staged_page`, of `STAGED_FIELDS` numbers each.
  */
 export declare function logStagedSlot(handle: number): number
 
@@ -560,7 +570,13 @@ export interface SnapshotFile {
   name: string
   bytes: number
   mtimeMs: number
+  /** Device and inode numbers, in decimal (they may exceed 2^53). */
+  dev: string
+  ino: string
 }
+
+/** The check value for a snapshot's final name (see `snapshot_policy::file_mark`). */
+export declare function snapshotFileMark(stem: string, dev: string, ino: string): string
 
 export interface SnapshotReport {
   nodeCount: number
@@ -569,6 +585,9 @@ export interface SnapshotReport {
   classes: Array<ClassSummaryRow>
   top: Array<TopObject>
 }
+
+/** The process id in the name of one of our temporary snapshot files. */
+export declare function snapshotTempPid(name: string): number | null
 
 export declare function timerActive(): Array<TimerInfo>
 

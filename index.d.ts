@@ -287,6 +287,7 @@ export type LeakwatchErrorCode =
   | 'ERR_LOG_SPILL'
   | 'ERR_LOG_OPTIONS'
   | 'ERR_TIMER_UNTRACKED'
+  | 'ERR_TIMERS_UNAVAILABLE'
   | 'ERR_SNAPSHOT_WRITE'
 
 /** One (emitter, event) in `listeners.report()`. */
@@ -301,8 +302,13 @@ export interface ListenerEventReport {
   rising: number
   /** A `LEAKWATCH_LISTENER_GROWTH` warning was emitted for it. */
   warned: boolean
-  /** Add sites, most frequent first; captured only once the key looked suspicious. */
-  sites: { site: string; count: number }[]
+  /**
+   * Sampled add sites, most listeners still attached first; sampled only once
+   * the key looked suspicious, at a decaying rate. `count`: listeners from the
+   * site still attached and `adds`: its adds, as the samples stand for them;
+   * `share`: its part of the sampled listeners still attached.
+   */
+  sites: { site: string; count: number; adds: number; samples: number; share: number }[]
 }
 
 export interface ListenerReport {
@@ -315,8 +321,14 @@ export interface ListenerGrowth {
   event: string
   count: number
   peak: number
+  /** The site whose sampled listeners stay attached the most. */
   topSite?: string
+  /** Listeners from it still attached, as its samples stand for them. */
   topSiteCount: number
+  /** Its part of the sampled listeners still attached, 0 to 1. */
+  topSiteShare: number
+  /** Stacks sampled for this event. */
+  samples: number
 }
 
 export interface TrackOptions {
@@ -595,13 +607,13 @@ export interface MetricFamily {
 export declare function monitor(options?: MonitorOptions): Monitor
 
 export interface SnapshotOptions {
-  /** Directory for the files (created 0700 if missing). Files are `leakwatch-<UTC time>-<pid>-<thread>-<n>.heapsnapshot`, mode 0600. */
+  /** Directory for the files (created 0700 if missing). Files are `leakwatch-<UTC time>-<pid>-<thread>-<n>-<mark>.heapsnapshot`, mode 0600. */
   dir: string
   /** Run a full GC first (V8 collects before a snapshot anyway; this also lowers the heap the headroom check sees). */
   gcFirst?: boolean
   /** Enable the inspector's Debugger domain around the write: 0.7 s instead of 35 s with TypeScript loaded on Node 20. Default true. */
   fast?: boolean
-  /** Memory needed on top of the heap, as a multiple of the heap in use; 0 disables the check. Default 16 (measured peak). */
+  /** Memory needed on top of the heap, as a multiple of the heap in use; 0 disables the check. Default 24 (measured: 4-14x on Node 20-26, 25x for a heap of tiny arrays). */
   headroomFactor?: number
   /** Keep at most this many of leakwatch's files in `dir`, deleting the oldest. */
   maxFiles?: number
@@ -618,6 +630,8 @@ export interface SnapshotWritten {
   heapUsed: number
   /** Names removed by retention. */
   deleted: string[]
+  /** Temporary files of interrupted writes (whose process is gone) removed first. */
+  staleTemps: string[]
   /** On schedule events: `manual`, `interval`, `growth`, `leak-suspected` or `signal`. */
   trigger?: string
 }
@@ -644,7 +658,7 @@ export interface ScheduleOptions extends SnapshotOptions {
   monitor?: Monitor
   /** Process signal that triggers a snapshot, e.g. `SIGUSR2` (main thread only; not SIGUSR1). */
   signal?: string
-  /** Debounce: no two snapshots closer than this. Default min(everyMs, 60000). */
+  /** Debounce: no two snapshots whose starts are closer than this (less 1%). Default min(everyMs, 60000). */
   minIntervalMs?: number
   /** Analyse each new file on the libuv pool and emit `report`. */
   analyze?: boolean

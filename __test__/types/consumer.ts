@@ -270,7 +270,7 @@ async function watching(dir: string): Promise<void> {
     throw new Error(`snapshot skipped: ${skipped.reason}`)
   }
   check('SnapshotWritten', written, {
-    path: 'required', bytes: 'required', durationMs: 'required', fast: 'required', heapUsed: 'required', deleted: 'required', trigger: 'optional',
+    path: 'required', bytes: 'required', durationMs: 'required', fast: 'required', heapUsed: 'required', deleted: 'required', staleTemps: 'required', trigger: 'optional',
   })
   const schedule: SnapshotSchedule = snapshots.schedule({ dir, everyMs: 3_600_000, maxFiles: 2, headroomFactor: 0, analyze: true })
   const reported = new Promise<SnapshotReport>((resolve) => schedule.once('report', ({ report }) => resolve(report)))
