@@ -839,6 +839,7 @@ module.exports.LoadJob = nativeBinding.LoadJob
 module.exports.NativeMonitor = nativeBinding.NativeMonitor
 module.exports.NativeSnapshot = nativeBinding.NativeSnapshot
 module.exports.NativeSnapshotTrigger = nativeBinding.NativeSnapshotTrigger
+module.exports.SnapshotSeries = nativeBinding.SnapshotSeries
 module.exports.SnapshotStream = nativeBinding.SnapshotStream
 module.exports.__forcePanic = nativeBinding.__forcePanic
 module.exports.acquireSnapshotLease = nativeBinding.acquireSnapshotLease

@@ -64,9 +64,9 @@ const LEAKS = {
   'global-array': { kind: 'collection', holderName: 'requestLog', text: /Array `requestLog` grew by 400 elements/ },
   'request-listener': { kind: 'listeners', holderName: 'someEmitter', text: /'data' listeners: 800 → 1,200/ },
   'closure-large-data': { kind: 'closure', holderName: 'processors', text: /scope keeps `largeData`/ },
-  'uncleared-interval': { kind: 'timers', text: /40 Timeout objects .* keep PollingService instances alive/ },
+  'uncleared-interval': { kind: 'timers', text: /setInterval timers calling .* \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
   'unbounded-map': { kind: 'collection', holderName: 'cache', text: /Map `cache` grew by 400 entries/ },
-  'weakref-cache': { kind: 'weakrefs', holderName: 'weakCache', text: /WeakRef entries whose keys are never deleted: 400 → 1,200/ },
+  'weakref-cache': { kind: 'weakrefs', holderName: 'weakCache', text: /WeakRef entries whose keys are never deleted: 400 → 800 → 1,200/ },
 };
 
 for (const [name, expected] of Object.entries(LEAKS)) {

@@ -3,6 +3,7 @@
 const native = require('../binding.js');
 const { Snapshot, loadSnapshot } = require('./snapshot.js');
 const { callNative, translate, argError } = require('./errors.js');
+const { checkFileSequence } = require('./snapshot-order.js');
 
 // Accept loaded snapshots or anything loadSnapshot accepts; load the others
 // concurrently and close only what we opened.
@@ -38,6 +39,7 @@ function checkOptions(options) {
 async function diffSnapshots(before, after, options) {
   const opts = checkOptions(options);
   if (before == null || after == null) throw argError('diffSnapshots needs two snapshots');
+  checkFileSequence([before, after]);
   return withSnapshots([before, after], opts, ([a, b]) => callNative(() => native.diffSnapshots(a._native, b._native)));
 }
 
@@ -47,17 +49,26 @@ function checkCount(v, name) {
   return v;
 }
 
+const MAX_SNAPSHOTS = 64;
+
 /**
- * Leak suspects from three snapshots of one process taken in order:
- * a baseline, after some work, after the same amount of work again.
+ * Leak suspects from three or more snapshots of one process taken in order:
+ * a baseline, then one after each equal round of work. A holder is a suspect
+ * only if it grew at every step. The array also carries `notes` (growth in
+ * Node's own queues, explained) and `snapshots` (per-snapshot totals).
  */
 async function findLeaks(snapshots, options) {
   const opts = checkOptions(options);
-  if (!Array.isArray(snapshots) || snapshots.length !== 3 || snapshots.some((s) => s == null)) {
-    throw argError('findLeaks needs an array of three snapshots, oldest first');
+  if (!Array.isArray(snapshots) || snapshots.length < 3 || snapshots.length > MAX_SNAPSHOTS || snapshots.some((s) => s == null)) {
+    throw argError(`findLeaks needs an array of 3 to ${MAX_SNAPSHOTS} snapshots of one process, oldest first`);
   }
   const nativeOptions = { minCount: checkCount(opts.minCount, 'minCount'), maxSuspects: checkCount(opts.maxSuspects, 'maxSuspects') };
-  return withSnapshots(snapshots, opts, ([a, b, c]) => callNative(() => native.findLeaksIn(a._native, b._native, c._native, nativeOptions)));
+  checkFileSequence(snapshots);
+  const report = await withSnapshots(snapshots, opts, (snaps) => callNative(() => native.findLeaksIn(snaps.map((s) => s._native), nativeOptions)));
+  const suspects = report.suspects;
+  Object.defineProperty(suspects, 'notes', { value: report.notes, enumerable: false });
+  Object.defineProperty(suspects, 'snapshots', { value: report.snapshots, enumerable: false });
+  return suspects;
 }
 
 module.exports = { diffSnapshots, findLeaks };
