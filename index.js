@@ -5,7 +5,7 @@
 
 const snapshot = require('./lib/snapshot.js');
 const leaks = require('./lib/leaks.js');
-const { expectNoLeak, expectCollected } = require('./lib/assert.js');
+const { expectNoLeak, expectCollected, trackAllocations } = require('./lib/assert.js');
 const { trackEmitter, untrack, listeners } = require('./lib/listeners.js');
 const { BoundedLog } = require('./lib/log.js');
 const { timers } = require('./lib/timers.js');
@@ -18,6 +18,7 @@ module.exports = {
   ...leaks,
   expectNoLeak,
   expectCollected,
+  trackAllocations,
   trackEmitter,
   untrack,
   listeners,

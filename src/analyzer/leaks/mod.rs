@@ -395,6 +395,39 @@ impl Context<'_> {
         }
     }
 
+    /// When the path reaches `o` through an edge without a name (an array
+    /// slot, a bundler's module table), the name another retainer knows it
+    /// by: a variable first, then a property of an object.
+    fn any_name(&self, o: u32) -> Option<Name> {
+        let s = self.last;
+        let t = &s.types;
+        let mut best: Option<(bool, i32, Name)> = None;
+        for (src, e) in s.retaining_edges(o) {
+            let ty = s.graph.edge_type(e);
+            let d = s.distance[src as usize];
+            let candidate = if ty == t.e_context {
+                (true, d, (NameKind::Variable, s.edge_name(e)))
+            } else if ty == t.e_property
+                && node::is_user_object(s, src)
+                && !s.edge_name(e).starts_with('<')
+            {
+                (false, d, (NameKind::Property, s.edge_name(e)))
+            } else {
+                continue;
+            };
+            let better = match &best {
+                None => true,
+                Some((var, bd, _)) => {
+                    (candidate.0 && !var) || (candidate.0 == *var && candidate.1 < *bd)
+                }
+            };
+            if better {
+                best = Some(candidate);
+            }
+        }
+        best.map(|(_, _, name)| name)
+    }
+
     /// `o`'s counterpart in each snapshot.
     fn across(&self, o: u32) -> Vec<Option<u32>> {
         self.snaps
@@ -433,7 +466,7 @@ impl Context<'_> {
         if grp.young_members() == 0 || (1..=intervals).any(|k| grp.born_count[k] == 0) {
             return None;
         }
-        let mut holder_name = self.incoming_name(h);
+        let mut holder_name = self.incoming_name(h).or_else(|| self.any_name(h));
         let mut subject = Subject::Collection;
         let p1 = self.parent(h);
         let structure = self.structure_around(h);
