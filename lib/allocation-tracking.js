@@ -7,12 +7,17 @@
 // (see the README's "Find the leak"), so it is on only between
 // trackAllocations() and stop().
 
+const fs = require('node:fs');
 const inspector = require('node:inspector');
+const os = require('node:os');
+const path = require('node:path');
 const v8 = require('node:v8');
 const { loadSnapshot } = require('./snapshot.js');
 const { argError } = require('./errors.js');
 
 let active = null;
+/** Whether the process runs without compaction anyway (then leave it so). */
+const NO_COMPACT_ALREADY = [...process.execArgv, ...(process.env.NODE_OPTIONS || '').split(/\s+/)].includes('--no-compact');
 
 function connect() {
   const session = new inspector.Session();
@@ -41,6 +46,9 @@ class AllocationTracker {
     this.#session = session;
     this.#post = post;
     this.#settle = settle;
+    // V8 (Node 20 and 24 measured) forgets the stacks of objects a
+    // compacting GC moves; without compaction they survive until the snapshot.
+    if (!NO_COMPACT_ALREADY) v8.setFlagsFromString('--no-compact');
     post('HeapProfiler.enable');
     post('HeapProfiler.startTrackingHeapObjects', { trackAllocations: true });
   }
@@ -57,7 +65,18 @@ class AllocationTracker {
   async snapshot() {
     this.#check();
     await this.#settle();
-    return loadSnapshot(v8.getHeapSnapshot());
+    // Taken and serialized in one synchronous call, through a private
+    // temporary file. v8.getHeapSnapshot() serializes on a later tick, and
+    // Node 20's V8 crashes serializing allocation stacks that changed in
+    // between (AllocationTracker::PrepareForSerialization); in-process
+    // inspector sessions deliver the chunks asynchronously on Node 26.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-'));
+    try {
+      const file = v8.writeHeapSnapshot(path.join(dir, 'tracked.heapsnapshot'));
+      return await loadSnapshot(file);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Collects garbage, then writes a snapshot with allocation stacks; returns its file name. */
@@ -77,6 +96,7 @@ class AllocationTracker {
       this.#post('HeapProfiler.disable');
     } finally {
       this.#session.disconnect();
+      if (!NO_COMPACT_ALREADY) v8.setFlagsFromString('--compact');
     }
   }
 

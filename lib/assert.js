@@ -66,8 +66,13 @@ async function measure(fn, { warmup, iterations, snapshots, minCount, maxSuspect
     await runRound(warmup);
     for (let k = 0; k < snapshots; k++) {
       if (k > 0) await runRound(iterations);
-      await settle();
-      const snap = await loadSnapshot(v8.getHeapSnapshot());
+      let snap;
+      if (tracker) {
+        snap = await tracker.snapshot();
+      } else {
+        await settle();
+        snap = await loadSnapshot(v8.getHeapSnapshot());
+      }
       callNative(() => series.push(snap._native));
       snap.close();
     }

@@ -155,7 +155,9 @@ pub struct Group {
     pub member_classes: HashMap<u32, u64>,
     /// The first member of each class.
     pub member_examples: HashMap<u32, u32>,
-    pub members: Vec<u32>,
+    /// Members sampled per class (the first ones in the heap's order), so
+    /// one class's many members never crowd another's out.
+    pub samples: HashMap<u32, Vec<u32>>,
     /// Names of the edges from the holder into the young objects, by count.
     pub entry_names: HashMap<String, u64>,
     pub sliced: u64,
@@ -178,6 +180,15 @@ impl Group {
 
     pub fn young_members(&self) -> u64 {
         self.members_born.iter().sum()
+    }
+
+    /// The sampled members of one class.
+    pub fn sample(&self, class: u32) -> &[u32] {
+        self.samples.get(&class).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn all_samples(&self) -> impl Iterator<Item = u32> + '_ {
+        self.samples.values().flatten().copied()
     }
 
     pub fn sliced_parent_bytes(&self, s: &Snapshot) -> u64 {
@@ -256,8 +267,9 @@ pub fn groups(s: &Snapshot, a: &Attribution, born: &[Born], intervals: usize) ->
             let class = s.classes.node_class[o as usize];
             *grp.member_classes.entry(class).or_insert(0) += 1;
             grp.member_examples.entry(class).or_insert(o);
-            if grp.members.len() < MEMBER_SAMPLE {
-                grp.members.push(o);
+            let sample = grp.samples.entry(class).or_default();
+            if sample.len() < MEMBER_SAMPLE {
+                sample.push(o);
             }
         }
         if a.parent[o as usize] == raw_holder {

@@ -537,9 +537,7 @@ impl Context<'_> {
         let member = member_class.and_then(|c| grp.member_examples.get(&c).copied());
         if matches!(subject, Subject::Collection) {
             let closures: Vec<u32> = grp
-                .members
-                .iter()
-                .copied()
+                .all_samples()
                 .filter(|&m| s.graph.node_type(m) == s.types.closure)
                 .collect();
             let member_is_weakref = member.is_some_and(|m| raw_name(s, m) == b"WeakRef");
@@ -549,7 +547,7 @@ impl Context<'_> {
                 largest_context_variable(s, &closures).filter(|c| {
                     c.1.saturating_mul(closures.len() as u64) * 2
                         >= grp.born_bytes[1].min(u64::MAX / 2)
-                        && closures.len() * 2 >= grp.members.len()
+                        && closures.len() * 2 >= grp.all_samples().count()
                 })
             {
                 subject = Subject::Closure { variable, bytes };
@@ -603,7 +601,7 @@ impl Context<'_> {
             by_count,
             holders: 1,
             fold_key,
-            members: grp.members.clone(),
+            members: member_class.map_or_else(Vec::new, |c| grp.sample(c).to_vec()),
             siblings: Vec::new(),
         })
     }
@@ -827,6 +825,8 @@ impl Context<'_> {
         }
         let path_shape = shape(&path);
         let holder_path = self.holder_path(&path, c.holder);
+        // The members kept are of the dominant class: sites of what the
+        // suspect is about, not of the keys and strings riding along.
         let sites = sites::allocation_sites(s, c.members.iter().copied());
         let leaked_class = self.member_label(&c, &sites);
         let (text, advice) = self.words(&c, &leaked_class, &holder_path);
