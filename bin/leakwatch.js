@@ -20,7 +20,7 @@ commands:
 
   diff <before.heapsnapshot> <after.heapsnapshot> [--json] [--html FILE]
       per class: objects allocated and freed between the two (DevTools' Comparison view)
-  leaks <s1> <s2> <s3> [--json] [--html FILE]
+  leaks <s1> <s2> <s3> [<s4> …] [--json] [--html FILE]
       leak suspects from three snapshots of one process, oldest first
 
 options:
@@ -155,21 +155,23 @@ async function diff(opts) {
 }
 
 async function leaks(opts) {
-  if (opts._.length !== 3) throw new UsageError('leaks needs three snapshot files, oldest first');
+  if (opts._.length < 3) throw new UsageError('leaks needs three or more snapshot files of one process, oldest first');
   const progress = progressReporter('loading snapshots');
   const snaps = [];
   try {
     for (const f of opts._) snaps.push(await leakwatch.loadSnapshot(f, { onProgress: progress.onProgress }));
     progress.done();
-    const suspects = (await leakwatch.findLeaks(snaps)).map((s) => ({ ...s, retainerPath: redactSteps(s.retainerPath, opts.redact) }));
-    const rows = opts.html ? await leakwatch.diffSnapshots(snaps[0], snaps[2]) : [];
-    if (opts.html) writeHtml(opts.html, leaksReport({ files: opts._.map((f) => path.basename(f)), suspects, diff: rows, redact: opts.redact }));
+    const found = await leakwatch.findLeaks(snaps);
+    const suspects = found.map((s) => ({ ...s, retainerPath: redactSteps(s.retainerPath, opts.redact) }));
+    const rows = opts.html ? await leakwatch.diffSnapshots(snaps[0], snaps[snaps.length - 1]) : [];
+    if (opts.html) writeHtml(opts.html, leaksReport({ files: opts._.map((f) => path.basename(f)), suspects, diff: rows, redact: opts.redact, totals: found.snapshots, notes: found.notes }));
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(suspects, null, 2)}\n`);
       return;
     }
+    const notes = found.notes.map((n) => `note: ${n.text}\n`).join('');
     if (suspects.length === 0) {
-      process.stdout.write('No leak suspects: nothing accumulated across the three snapshots.\n');
+      process.stdout.write(`No leak suspects: nothing grew at every step across the ${snaps.length} snapshots.\n${notes}`);
       return;
     }
     const out = [];
@@ -179,7 +181,7 @@ async function leaks(opts) {
       out.push(formatPath(s.retainerPath, { indent: '     ' }));
       out.push('');
     });
-    process.stdout.write(`${out.join('\n')}`);
+    process.stdout.write(`${out.join('\n')}${notes}`);
   } finally {
     progress.done();
     for (const s of snaps) s.close();
