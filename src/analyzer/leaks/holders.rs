@@ -153,6 +153,8 @@ pub struct Group {
     /// Young members by birth interval.
     pub members_born: Vec<u64>,
     pub member_classes: HashMap<u32, u64>,
+    /// Bytes the members of each class retain.
+    pub member_bytes: HashMap<u32, u64>,
     /// The first member of each class.
     pub member_examples: HashMap<u32, u32>,
     /// Members sampled per class (the first ones in the heap's order), so
@@ -266,6 +268,8 @@ pub fn groups(s: &Snapshot, a: &Attribution, born: &[Born], intervals: usize) ->
             grp.members_born[b as usize] += 1;
             let class = s.classes.node_class[o as usize];
             *grp.member_classes.entry(class).or_insert(0) += 1;
+            let bytes = grp.member_bytes.entry(class).or_insert(0);
+            *bytes = bytes.saturating_add(s.retained[o as usize]);
             grp.member_examples.entry(class).or_insert(o);
             let sample = grp.samples.entry(class).or_default();
             if sample.len() < MEMBER_SAMPLE {
@@ -351,8 +355,14 @@ pub fn dominant_member_class(s: &Snapshot, grp: &Group) -> Option<u32> {
             .get(&c)
             .is_some_and(|&m| is_string(s, m))
     };
+    // A Map's keys and values come in equal numbers: the bytes decide.
+    let bytes = |c: u32| grp.member_bytes.get(&c).copied().unwrap_or(0);
     let mut classes: Vec<(u32, u64)> = grp.member_classes.iter().map(|(&c, &n)| (c, n)).collect();
-    classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    classes.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then(bytes(b.0).cmp(&bytes(a.0)))
+            .then(a.0.cmp(&b.0))
+    });
     classes
         .iter()
         .find(|(c, _)| !is_string_class(*c))

@@ -179,6 +179,9 @@ pub struct LeakReport {
     pub snapshots: Vec<SnapshotTotals>,
 }
 
+/// Longest `variable.prop.prop` path a holder is named by.
+const MAX_HOLDER_PATH: usize = 8;
+
 /// Share of what was added that must have stayed: below this, a holder
 /// mostly replaces what it holds.
 const KEPT_MIN: f64 = 0.25;
@@ -824,7 +827,7 @@ impl Context<'_> {
             }
         }
         let path_shape = shape(&path);
-        let holder_path = self.holder_path(&path, c.holder);
+        let holder_path = self.holder_path(&path, c.shown);
         // The members kept are of the dominant class: sites of what the
         // suspect is about, not of the keys and strings riding along.
         let sites = sites::allocation_sites(s, c.members.iter().copied());
@@ -890,15 +893,25 @@ impl Context<'_> {
                     out.push((NameKind::Variable, name));
                     reached_variable = true;
                 }
+                // Links of Node's timer lists and symbol-keyed internals are
+                // no part of a name a person would write.
+                "property" | "shortcut"
+                    if name == "_idleNext"
+                        || name == "_idlePrev"
+                        || name == "_timerArgs"
+                        || name.starts_with('<') =>
+                {
+                    break
+                }
                 "property" | "shortcut" => out.push((NameKind::Property, name)),
                 "element" => out.push((NameKind::Property, format!("[{name}]"))),
                 _ => break,
             }
-            if reached_variable {
+            if reached_variable || out.len() > MAX_HOLDER_PATH {
                 break;
             }
         }
-        if !reached_variable || out.len() < 2 {
+        if !reached_variable || out.len() < 2 || out.len() > MAX_HOLDER_PATH {
             return Vec::new();
         }
         out.reverse();

@@ -26,8 +26,8 @@ pub fn raw_name(s: &Snapshot, o: u32) -> &[u8] {
 }
 
 /// `null`, `undefined`, `true`, `false` or `hole` for V8's oddballs (Node 26
-/// names them; Node 20 calls them all `system / Oddball` with the kind in a
-/// hidden string).
+/// names them; Node 22 calls the hole `system / Hole`; Node 20 calls them
+/// all `system / Oddball` with the kind in a hidden string).
 pub fn oddball(s: &Snapshot, o: u32) -> Option<String> {
     let g = &s.graph;
     if g.node_type(o) != s.types.hidden {
@@ -37,6 +37,7 @@ pub fn oddball(s: &Snapshot, o: u32) -> Option<String> {
         n @ (b"null" | b"undefined" | b"true" | b"false" | b"hole") => {
             Some(String::from_utf8_lossy(n).into_owned())
         }
+        b"system / Hole" => Some("hole".to_string()),
         b"system / Oddball" => g
             .edges(o)
             .map(|e| g.edge_target(e))
