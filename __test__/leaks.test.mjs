@@ -69,6 +69,7 @@ const LEAKS = {
   'closure-large-data': { kind: 'closure', holderName: 'processors', text: /scope keeps `largeData`/ },
   'uncleared-interval': { kind: 'timers', text: /setInterval timers calling .* \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
   'unbounded-map': { kind: 'collection', holderName: 'cache', text: /Map `cache` grew by 400 entries/ },
+  'block-scoped-array': { kind: 'collection', holderName: 'sessionStore', text: /Array `sessionStore` grew by 400 elements/ },
   'weakref-cache': { kind: 'weakrefs', holderName: 'weakCache', text: /WeakRef entries whose keys are never deleted: 400 → 800 → 1,200/ },
 };
 

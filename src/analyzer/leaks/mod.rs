@@ -385,8 +385,8 @@ impl Context<'_> {
         let ty = s.graph.edge_type(e);
         let t = &s.types;
         let name = s.edge_name(e);
-        if ty == t.e_context {
-            Some((NameKind::Variable, name))
+        if let Some(variable) = node::context_slot_name(s, p, e) {
+            Some((NameKind::Variable, variable))
         } else if ty == t.e_property || ty == t.e_shortcut {
             if s.class_of(p).name.starts_with("global") || p == s.graph.root {
                 Some((NameKind::Variable, name))
@@ -408,8 +408,8 @@ impl Context<'_> {
         for (src, e) in s.retaining_edges(o) {
             let ty = s.graph.edge_type(e);
             let d = s.distance[src as usize];
-            let candidate = if ty == t.e_context {
-                (true, d, (NameKind::Variable, s.edge_name(e)))
+            let candidate = if let Some(variable) = node::context_slot_name(s, src, e) {
+                (true, d, (NameKind::Variable, variable))
             } else if ty == t.e_property
                 && node::is_user_object(s, src)
                 && !s.edge_name(e).starts_with('<')
@@ -892,6 +892,18 @@ impl Context<'_> {
                 "property" | "shortcut" if from_global => {
                     out.push((NameKind::Variable, name));
                     reached_variable = true;
+                }
+                "hidden" | "internal" => {
+                    let (src, dst) = (path[k - 1].node.ordinal, step.node.ordinal);
+                    match edge_between(self.last, src, dst)
+                        .and_then(|e| node::context_slot_name(self.last, src, e))
+                    {
+                        Some(variable) => {
+                            out.push((NameKind::Variable, variable));
+                            reached_variable = true;
+                        }
+                        None => break,
+                    }
                 }
                 // Links of Node's timer lists and symbol-keyed internals are
                 // no part of a name a person would write.

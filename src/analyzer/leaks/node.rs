@@ -69,6 +69,32 @@ pub fn is_string(s: &Snapshot, o: u32) -> bool {
     ty == t.string || ty == t.cons_string || ty == t.sliced_string
 }
 
+/// The variable a closure scope (V8 Context) keeps in the slot edge `e`
+/// points at. V8 names slots with `context` edges, except in scopes it
+/// writes as numbered hidden slots (modules run by Vitest's vite-node): the
+/// slot's number then indexes the scope's ScopeInfo, which lists the names.
+pub fn context_slot_name(s: &Snapshot, ctx: u32, e: usize) -> Option<String> {
+    let g = &s.graph;
+    let t = &s.types;
+    let ty = g.edge_type(e);
+    if ty == t.e_context {
+        return Some(s.edge_name(e));
+    }
+    if raw_name(s, ctx) != b"system / Context" || (ty != t.e_hidden && ty != t.e_internal) {
+        return None;
+    }
+    let slot: u32 = s.edge_name(e).parse().ok()?;
+    let scope_info = internal_named(s, ctx, b"scope_info")?;
+    let name = g
+        .edges(scope_info)
+        .filter(|&x| g.edge_type(x) == t.e_hidden)
+        .find(|&x| g.edge_name[x] == slot)
+        .map(|x| g.edge_target(x))
+        .filter(|&x| g.node_type(x) == t.string)?;
+    let text = String::from_utf8_lossy(raw_name(s, name)).into_owned();
+    (!text.is_empty()).then_some(text)
+}
+
 /// The SharedFunctionInfo of a closure (stable across snapshots).
 pub fn shared_info(s: &Snapshot, closure: u32) -> Option<u32> {
     let g = &s.graph;
