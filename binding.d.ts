@@ -112,6 +112,12 @@ export interface AlertTransition {
 
 export declare function checkSnapshotHeadroom(heapUsed: number, factor: number, cgroupFree?: number | undefined | null, systemAvailable?: number | undefined | null): HeadroomResult
 
+/**
+ * Checks that snapshots are one process's, oldest first (a diff may
+ * legitimately compare others; it reports, where findLeaks refuses).
+ */
+export declare function checkSnapshotSequence(snapshots: Array<NativeSnapshot>): Promise<SequenceProblem | null>
+
 export interface ClassDiffRow {
   key: string
   name: string
@@ -465,6 +471,15 @@ export declare function releaseSnapshotLease(token: number): boolean
 
 /** Names of our snapshot files to delete, oldest first. */
 export declare function selectSnapshotsToDelete(files: Array<SnapshotFile>, maxFiles?: number | undefined | null, maxBytes?: number | undefined | null): Array<string>
+
+/**
+ * Why a sequence of snapshots cannot be one process's history, oldest
+ * first: `ERR_SNAPSHOT_ORDER` or `ERR_SNAPSHOT_MISMATCH`.
+ */
+export interface SequenceProblem {
+  code: string
+  message: string
+}
 
 /** Every node's numbers at once, in file order, for bulk consumers. */
 export interface SnapshotColumns {

@@ -844,6 +844,7 @@ module.exports.SnapshotStream = nativeBinding.SnapshotStream
 module.exports.__forcePanic = nativeBinding.__forcePanic
 module.exports.acquireSnapshotLease = nativeBinding.acquireSnapshotLease
 module.exports.checkSnapshotHeadroom = nativeBinding.checkSnapshotHeadroom
+module.exports.checkSnapshotSequence = nativeBinding.checkSnapshotSequence
 module.exports.diffSnapshots = nativeBinding.diffSnapshots
 module.exports.findLeaksIn = nativeBinding.findLeaksIn
 module.exports.flushLogs = nativeBinding.flushLogs

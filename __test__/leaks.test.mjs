@@ -48,6 +48,15 @@ test('diffSnapshots equals DevTools between two different processes', async () =
   await compareDiff(fixture('bare'), fixture('objects'));
 });
 
+test('diffSnapshots compares any two snapshots, and says when they are not one history', async () => {
+  const [s1, s2] = leakSeries();
+  assert.equal((await diffSnapshots(s1, s2)).sequence, null);
+  assert.equal((await diffSnapshots(s2, s1)).sequence.code, 'ERR_SNAPSHOT_ORDER');
+  const other = await diffSnapshots(s1, makeScenario('global-array', OUT, { reuse: true })[1]);
+  assert.equal(other.sequence.code, 'ERR_SNAPSHOT_MISMATCH');
+  assert.match(other.sequence.message, /different processes/);
+});
+
 test('diffSnapshots accepts loaded snapshots and leaves them open', async () => {
   const [s1, s2] = leakSeries();
   const a = await loadSnapshot(s1);

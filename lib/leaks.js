@@ -32,15 +32,34 @@ function checkOptions(options) {
   return options;
 }
 
+/** Why the snapshots are not one process's history oldest first, or null. */
+function fileSequenceProblem(sources) {
+  try {
+    checkFileSequence(sources);
+    return null;
+  } catch (err) {
+    return { code: err.code, message: err.message };
+  }
+}
+
 /**
  * DevTools' Comparison view: per class, objects allocated since `before`
- * and objects of `before` that were freed, matched by heap id.
+ * and objects of `before` that were freed, matched by heap id. Comparing
+ * a later snapshot with an earlier one, or two processes, is allowed (as in
+ * DevTools); the rows' `sequence` then says so ({ code, message }: the
+ * ERR_SNAPSHOT_ORDER or ERR_SNAPSHOT_MISMATCH findLeaks would throw).
  */
 async function diffSnapshots(before, after, options) {
   const opts = checkOptions(options);
   if (before == null || after == null) throw argError('diffSnapshots needs two snapshots');
-  checkFileSequence([before, after]);
-  return withSnapshots([before, after], opts, ([a, b]) => callNative(() => native.diffSnapshots(a._native, b._native)));
+  return withSnapshots([before, after], opts, async ([a, b]) => {
+    const [rows, problem] = await Promise.all([
+      callNative(() => native.diffSnapshots(a._native, b._native)),
+      callNative(() => native.checkSnapshotSequence([a._native, b._native])),
+    ]);
+    Object.defineProperty(rows, 'sequence', { value: fileSequenceProblem([before, after]) ?? problem ?? null, enumerable: false });
+    return rows;
+  });
 }
 
 function checkCount(v, name) {

@@ -5,7 +5,8 @@ use super::snapshot::{Held, NativeSnapshot, NodeInfo, PathStep};
 use crate::analyzer::diff::{diff, ClassDiff};
 use crate::analyzer::leaks::text::{NameKind, Text};
 use crate::analyzer::leaks::{
-    find_leaks, Frame, LeakOptions, LeakReport, NamePolicy, Part, Suspect, Verbatim, MAX_SNAPSHOTS,
+    check_sequence, find_leaks, Frame, LeakOptions, LeakReport, NamePolicy, Part, Suspect,
+    Verbatim, MAX_SNAPSHOTS,
 };
 use crate::analyzer::Snapshot;
 use napi::bindgen_prelude::*;
@@ -62,6 +63,51 @@ impl Task for DiffTask {
     fn resolve(&mut self, _env: Env, output: Vec<ClassDiff>) -> napi::Result<Vec<ClassDiffRow>> {
         Ok(output.into_iter().map(Into::into).collect())
     }
+}
+
+/// Why a sequence of snapshots cannot be one process's history, oldest
+/// first: `ERR_SNAPSHOT_ORDER` or `ERR_SNAPSHOT_MISMATCH`.
+#[napi(object)]
+pub struct SequenceProblem {
+    pub code: String,
+    pub message: String,
+}
+
+pub struct SequenceTask {
+    snapshots: Vec<Arc<Held>>,
+}
+
+#[napi]
+impl Task for SequenceTask {
+    type Output = Option<SequenceProblem>;
+    type JsValue = Option<SequenceProblem>;
+
+    fn compute(&mut self) -> napi::Result<Option<SequenceProblem>> {
+        guarded(|| {
+            let snaps: Vec<&Snapshot> = self.snapshots.iter().map(|h| &***h).collect();
+            Ok(check_sequence(&snaps).err().map(|e| SequenceProblem {
+                code: e.code().to_string(),
+                message: e.to_string(),
+            }))
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// Checks that snapshots are one process's, oldest first (a diff may
+/// legitimately compare others; it reports, where findLeaks refuses).
+#[napi(catch_unwind)]
+pub fn check_snapshot_sequence(
+    snapshots: Vec<&NativeSnapshot>,
+) -> napi::Result<AsyncTask<SequenceTask>> {
+    let held = snapshots
+        .iter()
+        .map(|s| s.get().cloned())
+        .collect::<napi::Result<Vec<_>>>()?;
+    Ok(AsyncTask::new(SequenceTask { snapshots: held }))
 }
 
 /// Per-class changes between two loaded snapshots (DevTools' Comparison view).

@@ -30,6 +30,7 @@ use node::{
 use std::collections::HashMap;
 use text::{NameKind, Text};
 
+pub use lineage::check_sequence;
 pub use sites::{AllocationSite, Frame};
 pub use text::{NamePolicy, Part, Verbatim};
 
