@@ -189,6 +189,9 @@ mod tests {
             let err = parse(&tracked(tree), 4).unwrap_err();
             assert_eq!(err.code(), code, "{tree}: {err}");
         }
+        let deep = format!("{}{}", "[1,0,0,0,".repeat(70_000), "[]]".repeat(70_000));
+        let err = parse(&tracked(&deep), 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("nests deeper than 65536"), "{err}");
         let cut = tracked(TREE);
         let at = cut.find("[3,1").unwrap();
         assert_eq!(

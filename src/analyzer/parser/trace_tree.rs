@@ -15,6 +15,10 @@ struct Frame {
     last: u32,
 }
 
+/// V8's stacks are far shallower (its own limit is about ten thousand
+/// frames); deeper nesting is damage, refused before it costs memory.
+const MAX_DEPTH: usize = 1 << 16;
+
 #[derive(Default)]
 pub(super) struct TreeScan {
     stack: Vec<Frame>,
@@ -74,6 +78,12 @@ impl TreeScan {
                         }
                         top.field = 0;
                         let parent = top.last;
+                        if self.stack.len() >= MAX_DEPTH {
+                            return Err((
+                                i,
+                                format!("`trace_tree` nests deeper than {MAX_DEPTH} frames"),
+                            ));
+                        }
                         self.stack.push(Frame {
                             parent,
                             field: 0,
