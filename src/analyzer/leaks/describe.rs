@@ -2,7 +2,6 @@
 //! parts (see [`super::text`]) with the names a person would use, and the
 //! path that shows where it hangs.
 
-use super::holders::edge_between;
 use super::node::{self, function_location, raw_name, target_named, NONE};
 use super::sites::{self, AllocationSite};
 use super::text::{self, NameKind, Text};
@@ -25,7 +24,7 @@ impl Context<'_> {
             } else {
                 None
             };
-            if let Some(e) = via.and_then(|h| edge_between(s, h, m)) {
+            if let Some(e) = via.and_then(|_| self.parent_edge(m)) {
                 path.push(PathStep {
                     node: s.summarize_node(m),
                     edge_type: Some(s.edge_type_name(e).to_string()),
@@ -100,9 +99,11 @@ impl Context<'_> {
                     reached_variable = true;
                 }
                 "hidden" | "internal" => {
-                    let (src, dst) = (path[k - 1].node.ordinal, step.node.ordinal);
-                    match edge_between(self.last, src, dst)
-                        .and_then(|e| node::context_slot_name(self.last, src, e))
+                    let ctx = path[k - 1].node.ordinal;
+                    match name
+                        .parse()
+                        .ok()
+                        .and_then(|slot| node::scope_slot_name(self.last, ctx, slot))
                     {
                         Some(variable) => {
                             out.push((NameKind::Variable, variable));
@@ -512,7 +513,7 @@ impl Context<'_> {
                 return None;
             }
             if p == c.holder {
-                return edge_between(self.last, p, x).map(|e| self.last.edge_name(e));
+                return self.parent_edge(x).map(|e| self.last.edge_name(e));
             }
             x = p;
         }

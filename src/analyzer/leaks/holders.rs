@@ -8,7 +8,7 @@
 
 use super::lineage::{Born, OLD};
 use super::node::{is_oddball, is_string, is_user_object, raw_name, NONE};
-use crate::analyzer::phases::{self, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
+use crate::analyzer::phases::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 use crate::analyzer::snapshot::Snapshot;
 use std::collections::{HashMap, HashSet};
 
@@ -16,41 +16,41 @@ const UNSET: u32 = u32::MAX - 1;
 /// Members kept per holder to name them (classes, closures, sites).
 pub const MEMBER_SAMPLE: usize = 256;
 
-/// For each node, the retainer DevTools' Retainers view would unfold first:
-/// the shown retainer closest to a global (the rule `retainer_path` follows).
-pub fn parents(s: &Snapshot) -> Vec<u32> {
+/// For each node, the retainer DevTools' Retainers view would unfold first
+/// (the rule `retainer_path` follows: the shown retainer closest to a
+/// global, the first in node order among equals) and the edge from it.
+/// One pass over the forward edges: looking each node's edge up from its
+/// retainer instead costs the retainer's whole fan-out per child, which on a
+/// 300,000-element array is quadratic.
+pub fn parents(s: &Snapshot) -> (Vec<u32>, Vec<u32>) {
     let g = &s.graph;
-    let mut parent = vec![NONE; g.node_count()];
-    for (o, slot) in parent.iter_mut().enumerate() {
-        let here = s.distance[o];
-        if here == NO_DISTANCE {
+    let t = &s.types;
+    let n = g.node_count();
+    let mut parent = vec![NONE; n];
+    let mut parent_edge = vec![NONE; n];
+    for src in 0..n as u32 {
+        let d = s.distance[src as usize];
+        if src == g.root || d == NO_DISTANCE {
             continue;
         }
-        let mut best = NONE;
-        let mut best_d = here;
-        for &raw in s.retainers().of(o as u32) {
-            let src = raw & !phases::ESSENTIAL_BIT;
-            let d = s.distance[src as usize];
-            if src == g.root || d == NO_DISTANCE || d >= best_d {
+        for e in g.edges(src) {
+            let ty = g.edge_type(e);
+            if ty == t.e_weak || ty == t.e_invisible {
                 continue;
             }
-            if edge_between(s, src, o as u32).is_some() {
-                best = src;
-                best_d = d;
+            let o = g.edge_target(e) as usize;
+            let here = s.distance[o];
+            if here == NO_DISTANCE || d >= here {
+                continue;
+            }
+            let best = parent[o];
+            if best == NONE || d < s.distance[best as usize] {
+                parent[o] = src;
+                parent_edge[o] = e as u32;
             }
         }
-        *slot = best;
     }
-    parent
-}
-
-/// The first shown edge from `src` to `dst`.
-pub fn edge_between(s: &Snapshot, src: u32, dst: u32) -> Option<usize> {
-    let g = &s.graph;
-    g.edges(src).find(|&e| {
-        let ty = g.edge_type(e);
-        g.edge_target(e) == dst && ty != s.types.e_weak && ty != s.types.e_invisible
-    })
+    (parent, parent_edge)
 }
 
 /// V8's compiled code, shapes and roots: never where a user's data hangs.
@@ -69,6 +69,8 @@ fn is_storage(s: &Snapshot, o: u32) -> bool {
 /// holder on the path) and member.
 pub struct Attribution {
     pub parent: Vec<u32>,
+    /// The edge from `parent` (NONE where there is no parent).
+    pub parent_edge: Vec<u32>,
     pub holder: Vec<u32>,
     pub entry: Vec<u32>,
     pub member: Vec<u32>,
@@ -76,7 +78,7 @@ pub struct Attribution {
 
 pub fn attribute(s: &Snapshot, born: &[Born]) -> Attribution {
     let n = s.node_count();
-    let parent = parents(s);
+    let (parent, parent_edge) = parents(s);
     let mut holder = vec![UNSET; n];
     let mut member = vec![NONE; n];
     let mut entry = vec![NONE; n];
@@ -121,6 +123,7 @@ pub fn attribute(s: &Snapshot, born: &[Born]) -> Attribution {
     }
     Attribution {
         parent,
+        parent_edge,
         holder,
         entry,
         member,
@@ -277,10 +280,9 @@ pub fn groups(s: &Snapshot, a: &Attribution, born: &[Born], intervals: usize) ->
             }
         }
         if a.parent[o as usize] == raw_holder {
-            if let Some(e) = edge_between(s, raw_holder, o) {
-                if t.edge_has_string_name(g.edge_type(e)) && g.edge_type(e) != t.e_internal {
-                    *grp.entry_names.entry(s.edge_name(e)).or_insert(0) += 1;
-                }
+            let e = a.parent_edge[o as usize] as usize;
+            if t.edge_has_string_name(g.edge_type(e)) && g.edge_type(e) != t.e_internal {
+                *grp.entry_names.entry(s.edge_name(e)).or_insert(0) += 1;
             }
         }
     }

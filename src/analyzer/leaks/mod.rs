@@ -26,7 +26,7 @@ use super::report::{NodeSummary, PathStep};
 use super::snapshot::Snapshot;
 use super::SnapshotError;
 use describe::is_collection_class;
-use holders::{dominant_member_class, edge_between, own_size, Attribution, Group};
+use holders::{dominant_member_class, own_size, Attribution, Group};
 use lineage::find_in;
 use node::{is_oddball, node_structure, raw_name, target_named, NodeStructure, NONE};
 use std::collections::HashMap;
@@ -361,6 +361,12 @@ impl Context<'_> {
         }
     }
 
+    /// The edge from `o`'s parent into `o`.
+    fn parent_edge(&self, o: u32) -> Option<usize> {
+        let e = *self.a.parent_edge.get(o as usize)?;
+        (e != NONE).then_some(e as usize)
+    }
+
     /// Node's own structure at or just above a holder.
     fn structure_around(&self, h: u32) -> Option<(NodeStructure, u32)> {
         let mut x = h;
@@ -384,7 +390,7 @@ impl Context<'_> {
         if p == NONE {
             return None;
         }
-        let e = edge_between(s, p, o)?;
+        let e = self.parent_edge(o)?;
         let ty = s.graph.edge_type(e);
         let t = &s.types;
         let name = s.edge_name(e);

@@ -80,10 +80,19 @@ pub fn context_slot_name(s: &Snapshot, ctx: u32, e: usize) -> Option<String> {
     if ty == t.e_context {
         return Some(s.edge_name(e));
     }
-    if raw_name(s, ctx) != b"system / Context" || (ty != t.e_hidden && ty != t.e_internal) {
+    if ty != t.e_hidden && ty != t.e_internal {
         return None;
     }
-    let slot: u32 = s.edge_name(e).parse().ok()?;
+    scope_slot_name(s, ctx, s.edge_name(e).parse().ok()?)
+}
+
+/// The name of slot `slot` of a closure scope, from its ScopeInfo.
+pub fn scope_slot_name(s: &Snapshot, ctx: u32, slot: u32) -> Option<String> {
+    let g = &s.graph;
+    let t = &s.types;
+    if raw_name(s, ctx) != b"system / Context" {
+        return None;
+    }
     let scope_info = internal_named(s, ctx, b"scope_info")?;
     let name = g
         .edges(scope_info)
