@@ -128,10 +128,25 @@ test('diffSnapshots and findLeaks hide every secret, and their placeholders read
 
   const suspects = await leakwatch.findLeaks(files, { redact: true });
   assert.ok(suspects.length >= 1, 'the leak is found with redaction too');
-  const text = JSON.stringify(suspects);
+  // Every field, and the notes and per-snapshot totals the array carries.
+  const text = JSON.stringify({ suspects, notes: suspects.notes, snapshots: suspects.snapshots });
   assert.equal(text.includes(PREFIX), false, text.slice(0, 500));
   const plain = await leakwatch.findLeaks(files);
   assert.deepEqual(missing(JSON.stringify(plain)).includes('_leak_holder'), false, 'control: the holder is named');
+  // Field by field where the words name things: the control shows a secret
+  // in each, so a name that bypasses the policy in any of them fails here.
+  for (const field of ['explanation', 'text', 'parts', 'holderName', 'holderPath', 'pathShape', 'leakedClass', 'retainerPath']) {
+    assert.ok(plain.some((s) => JSON.stringify(s[field] ?? null).includes(PREFIX)), `control: ${field} shows a secret`);
+    for (const s of suspects) assert.equal(JSON.stringify(s[field] ?? null).includes(PREFIX), false, `${field}: ${JSON.stringify(s[field])}`);
+  }
+  for (const s of [...plain, ...suspects]) {
+    assert.equal(s.parts.map((p) => p.text).join(''), s.text, 'the parts are the sentence');
+    for (const field of ['evidence', 'advice']) assert.equal(typeof s[field], 'string');
+  }
+  assert.ok(
+    suspects.every((s) => s.parts.some((p) => p.kind === 'variable' && /^<key:[0-9a-f]{8}>$/.test(p.text))),
+    'the global holding each leak is a variable part, shown by placeholder',
+  );
   // The same verdicts, only the names differ; the holder's placeholder is
   // the name of the edge the path enters it through.
   assert.deepEqual(suspects.map((s) => s.kind), plain.map((s) => s.kind));
@@ -140,7 +155,9 @@ test('diffSnapshots and findLeaks hide every secret, and their placeholders read
     assert.match(s.holderName, /^<key:[0-9a-f]{8}>$/);
     const into = s.retainerPath.findLast((step) => step.node.id === s.holder.id);
     assert.equal(into.edgeName, s.holderName);
-    assert.ok(s.explanation.includes(`\`${s.holderName}\``), s.explanation);
+    // The sentence names the holder by its path from a variable, when it has one.
+    if (s.holderPath) assert.ok(s.holderPath.endsWith(`.${s.holderName}`), s.holderPath);
+    assert.ok(s.explanation.includes(`\`${s.holderPath ?? s.holderName}\``), s.explanation);
   }
 });
 
@@ -183,7 +200,7 @@ test('one report keeps one placeholder per name: the HTML file and the JSON of t
   const file = path.join(OUT, `redacted-same-run-${process.pid}.html`);
   const out = spawnSync(process.execPath, [CLI, 'leaks', ...files, '--json', '--redact', '--html', file], { encoding: 'utf8' });
   assert.equal(out.status, 1, out.stderr);
-  const suspects = JSON.parse(out.stdout);
+  const { suspects } = JSON.parse(out.stdout);
   const html = fs.readFileSync(file, 'utf8');
   for (const s of suspects) {
     const escaped = s.holderName.replace(/</g, '&lt;').replace(/>/g, '&gt;');
