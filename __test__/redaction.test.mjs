@@ -207,3 +207,45 @@ test('one report keeps one placeholder per name: the HTML file and the JSON of t
     assert.ok(html.includes(`<code>${escaped}</code>`), `the HTML names the holder ${s.holderName} as the JSON does`);
   }
 });
+
+// The verdicts' own sentences: listener events, emitters, holders reached
+// through keys of objects used as maps, timers' owners, closures. Each leak
+// of this program keeps a secret where its verdict reads names.
+const { makeHostileLeaks } = require('./fixtures/hostile-leaks.js');
+const leakFiles = makeHostileLeaks(path.join(OUT, `hostile-leaks-${process.version.split('.')[0]}`));
+// Positions the unredacted verdicts show: a global holding an emitter, its
+// event, a global holding an array of closures, a key of an object used as a map.
+const VERDICT_POSITIONS = ['_emitter_global', '_event_name', '_closures_global', '_dict_key'];
+
+test('leak verdicts name no secret with redact: a listener event, an emitter, map keys, timers, closures', async () => {
+  const plain = await leakwatch.findLeaks(leakFiles);
+  const redacted = await leakwatch.findLeaks(leakFiles, { redact: true });
+  const kinds = (list) => list.map((s) => s.kind).sort();
+  for (const kind of ['collection', 'listeners', 'timers']) assert.ok(kinds(plain).includes(kind), `a ${kind} verdict: ${kinds(plain)}`);
+  assert.deepEqual(kinds(redacted), kinds(plain), 'redaction changes no verdict');
+  const sentences = plain.map((s) => s.text).join('\n');
+  for (const p of VERDICT_POSITIONS) assert.ok(sentences.includes(`${PREFIX}${p}`), `control: the sentences show ${p}`);
+
+  const all = JSON.stringify({ redacted, notes: redacted.notes, snapshots: redacted.snapshots });
+  assert.equal(all.includes(PREFIX), false, all.slice(0, 500));
+  const listeners = redacted.find((s) => s.kind === 'listeners');
+  assert.match(listeners.text, /^EventEmitter `<key:[0-9a-f]{8}>` keeps gaining '<key:[0-9a-f]{8}>' listeners/, listeners.text);
+  const keyed = redacted.find((s) => /^<key:[0-9a-f]{8}>\.<key:[0-9a-f]{8}>$/.test(s.holderPath ?? ''));
+  assert.ok(keyed, 'the array under a key of an object used as a map reads as a path of placeholders');
+  // Code stays: the closures' function and the timers' owner class.
+  assert.ok(redacted.some((s) => s.text.includes('`onRequest`')));
+  assert.ok(redacted.some((s) => s.kind === 'timers' && s.text.includes('Poller')));
+
+  for (const format of [[], ['--json'], ['--html', path.join(OUT, `redacted-verdicts-${process.pid}.html`)]]) {
+    const read = (extra) => {
+      let out = cli(['leaks', ...leakFiles, ...format, ...extra]);
+      if (format[0] === '--html') out += fs.readFileSync(format[1], 'utf8');
+      return out;
+    };
+    const shown = read([]);
+    for (const p of VERDICT_POSITIONS) assert.ok(shown.includes(`${PREFIX}${p}`), `control: leaks ${format[0] ?? 'text'} shows ${p}`);
+    const hidden = read(['--redact']);
+    assert.equal(hidden.includes(PREFIX), false, `leaks ${format[0] ?? 'text'} --redact shows a secret`);
+    assert.match(hidden, /'<key:[0-9a-f]{8}>' listeners/);
+  }
+});
