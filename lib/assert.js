@@ -88,8 +88,12 @@ async function expectNoLeak(fn, options = {}) {
       heapSizes: snapshots.map((s) => s.totalSize),
     };
     if (suspects.length > 0) {
+      // operator 'fail', as assert.fail() sets it: test runners that render
+      // assertion errors specially (Jest) then show the message alone instead
+      // of an actual/expected comparison of two undefineds.
       const err = new AssertionError({
         message: `expected no leak after ${iterations * 2} calls, found ${suspects.length} suspect${suspects.length === 1 ? '' : 's'}:\n${describeSuspects(suspects)}`,
+        operator: 'fail',
         stackStartFn: expectNoLeak,
       });
       err.suspects = suspects;
