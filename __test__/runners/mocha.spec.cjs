@@ -1,21 +1,22 @@
 'use strict';
-// Run by __test__/runners.test.mjs under Mocha (a second test runner): the
-// assertions must work with Mocha's own async handling and reporters.
-const assert = require('node:assert');
+// A user's test file under Mocha: one clean and one leaky function, both at
+// expectNoLeak's default options. Mocha's 2 s default timeout is too short
+// for three heap snapshots of the test process, so the suite sets the timeout
+// the README gives. Run by __test__/runners.test.mjs, which expects the leaky
+// test to fail.
 const { expectNoLeak, expectCollected } = require('../../index.js');
 
-describe('leakwatch under mocha', function () {
-  this.timeout(60_000);
+const sessions = [];
 
-  it('passes a function that does not leak', async () => {
-    const report = await expectNoLeak(() => JSON.stringify({ a: [1, 2, 3] }), { iterations: 30 });
-    assert.deepStrictEqual(report.suspects, []);
+describe('leakwatch under mocha', function () {
+  this.timeout(30_000);
+
+  it('a clean handler', async () => {
+    await expectNoLeak((i) => JSON.stringify({ id: i, user: `u${i}` }));
   });
 
-  it('fails a function that leaks, naming the array', async () => {
-    const leaked = (globalThis.mochaLeak = []);
-    await assert.rejects(expectNoLeak((i) => leaked.push({ i }), { iterations: 40 }), /Array `mochaLeak` grew by 40 elements/);
-    delete globalThis.mochaLeak;
+  it('a handler that keeps every session', async () => {
+    await expectNoLeak((i) => sessions.push({ id: i, user: `u${i}` }));
   });
 
   it('expectCollected passes for a dropped object', async () => {
