@@ -10,7 +10,7 @@
 // on()+off() itself. Per emitter, `keys` maps event names to their counter
 // offsets: a cache of slot numbers, bounded by the distinct events used.
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const { EventEmitter, getEventListeners } = require('node:events');
 const { argError, callNative } = require('./errors.js');
 const { captureSite } = require('./site.js');

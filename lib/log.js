@@ -21,7 +21,7 @@
 // those of pushing one by one, and a flood costs a reference store per entry
 // plus one copy of what survives. Other logs stage STAGE_ENTRIES at most.
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const { argError, callNative } = require('./errors.js');
 
 const JSON_KIND = 2;

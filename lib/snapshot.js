@@ -1,6 +1,6 @@
 'use strict';
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const { translate, callNative, argError, abortError } = require('./errors.js');
 
 const DEFAULT_PROGRESS_INTERVAL_MS = 200;

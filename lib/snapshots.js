@@ -11,7 +11,7 @@ const path = require('node:path');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const { isMainThread, threadId } = require('node:worker_threads');
-const native = require('../binding.js');
+const native = require('./native.js');
 const { callNative, argError } = require('./errors.js');
 const { Monitor, monitor: startMonitor, now } = require('./monitor.js');
 

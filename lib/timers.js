@@ -11,7 +11,7 @@
 // record's creation time is the timer's `_idleStart`, Node's event-loop
 // clock, free to read where Date.now() costs ~60 ns on some VMs.
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const nodeTimers = require('node:timers');
 const timersPromises = require('node:timers/promises');
 const { syncBuiltinESMExports } = require('node:module');
