@@ -6,32 +6,8 @@
 // prebuilt binary that loader ends in a hint about an npm bug; here the user
 // reads instead which platform this is and which ones are supported.
 
-const { napi, version } = require('../package.json');
-
-const CPU = { x86_64: 'x64', aarch64: 'arm64', i686: 'ia32', armv7: 'arm' };
-const OS = { darwin: 'darwin', windows: 'win32', linux: 'linux', freebsd: 'freebsd', android: 'android' };
-
-/** napi-rs's platform name of a Rust target triple: x86_64-unknown-linux-gnu → linux-x64-gnu. */
-function platformOfTriple(triple) {
-  const [arch, , system, abi] = triple.split('-');
-  return [OS[system] ?? system, CPU[arch] ?? arch, abi].filter(Boolean).join('-');
-}
-
-const SUPPORTED = napi.targets.map(platformOfTriple);
-
-function libc() {
-  // glibc reports its version; musl (Alpine) does not.
-  const header = process.report?.getReport?.().header;
-  return header?.glibcVersionRuntime ? 'gnu' : 'musl';
-}
-
-/** This process's platform name, spelled as SUPPORTED spells them. */
-function currentPlatform() {
-  const base = `${process.platform}-${process.arch}`;
-  if (process.platform === 'linux') return `${base}-${libc()}`;
-  if (process.platform === 'win32') return `${base}-msvc`;
-  return base;
-}
+const { version } = require('../package.json');
+const { SUPPORTED, currentPlatform } = require('./platform.js');
 
 function loadError(code, message, cause) {
   const err = new Error(message, cause ? { cause } : undefined);
