@@ -88,3 +88,12 @@ test('control: on this machine the binary loads and works', () => {
   const r = spawnSync(process.execPath, ['-e', `const lw = require(${JSON.stringify(ROOT)}); const log = new lw.BoundedLog({ maxEntries: 2 }); log.push('a'); log.push('b'); log.push('c'); console.log(log.stats().size)`], { encoding: 'utf8' });
   assert.equal(r.stdout.trim(), '2', r.stderr);
 });
+
+test('the release workflow builds exactly the napi targets', () => {
+  const workflow = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8');
+  const build = workflow.slice(workflow.indexOf('\n  build:'), workflow.indexOf('\n  test-macos-windows:'));
+  const targets = [...build.matchAll(/^ {12}target: (\S+)$/gm)].map((m) => m[1]);
+  assert.deepEqual(targets.toSorted(), pkg.napi.targets.toSorted());
+  // Each glibc target is linked for the 2.17 floor.
+  for (const t of targets.filter((t) => t.endsWith('-linux-gnu'))) assert.match(build, new RegExp(`--target ${t}\\.2\\.17 -x`));
+});
