@@ -9,7 +9,7 @@ const { expectNoLeak, expectCollected } = require('../../index.js');
 const sessions = [];
 
 describe('leakwatch under mocha', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
 
   it('a clean handler', async () => {
     await expectNoLeak((i) => JSON.stringify({ id: i, user: `u${i}` }));

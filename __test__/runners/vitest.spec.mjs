@@ -13,8 +13,8 @@ const sessions = [];
 
 test('a clean handler', async () => {
   await expectNoLeak((i) => JSON.stringify({ id: i, user: `u${i}` }));
-}, 30_000);
+}, 60_000);
 
 test('a handler that keeps every session', async () => {
   await expectNoLeak((i) => sessions.push({ id: i, user: `u${i}` }));
-}, 30_000);
+}, 60_000);
