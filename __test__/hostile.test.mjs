@@ -303,6 +303,18 @@ const hostileCases = [
   ['a node declares one edge too few', (t) => replaceValue(t, 'nodes', EDGES, String(NODES[EDGES] - 1)), (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`nodes in ${nodesAt(m)} declare ${M - 1} edges but ${edgesAt(m)} holds ${M}$`))],
   ['root_index not a node', setCount('node_count', `${N},"root_index":3`), (m) => fail('ERR_SNAPSHOT_META', new RegExp(`root_index 3 is not a node of ${nodesAt(m)}$`))],
   ['root_index fractional', setCount('node_count', `${N},"root_index":0.5`), fail('ERR_SNAPSHOT_META', /`root_index` is not a non-negative integer/)],
+  // V8 writes negative columns for code compiled with a negative column
+  // offset (Vitest's module wrapper on Node 24); DevTools reads the digits.
+  ['negative columns in locations', (t) => {
+    const [start, end] = span(t, 'locations');
+    let negated = 0;
+    const values = arrayOf(t, 'locations').map((v, i) => (i % 4 === 3 && v > 0 && negated++ % 2 === 0 ? `-${v}` : v));
+    assert.ok(negated > 100, `${negated} columns to negate`);
+    return `${t.slice(0, start)}[${values.join(',')}]${t.slice(end)}`;
+  }, same],
+  ['a minus sign without digits in locations', (t) => once(t, '"locations":[', '"locations":[-,'), (m) => fail('ERR_SNAPSHOT_SYNTAX', /expected a digit after `-`/, m.indexOf('"locations":[') + 14)],
+  // Any location value, as DevTools reads it: the digits.
+  ['a negative object index in locations', (t) => once(t, '"locations":[', '"locations":[-'), same],
   // Numbers where integers are expected.
   ['self_size 2^53 + 1', (t) => replaceValue(t, 'nodes', SELF, '9007199254740993'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: integer exceeds 2\^53$/, valueAt(m, 'nodes', SELF))],
   ['self_size beyond u64', (t) => replaceValue(t, 'nodes', SELF, '123456789012345678901234567890'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: integer exceeds 2\^53$/, valueAt(m, 'nodes', SELF))],
