@@ -24,7 +24,10 @@ export declare class NativeMonitor {
   trend(): TrendInfo | null
   get alerting(): boolean
   history(): Array<HeapSample>
-  metricsText(prefix: string, labels: Array<MetricLabel>): string
+  /** `outcome`: `found`, `clean`, `skipped` or `failed`. */
+  recordInvestigation(outcome: string): void
+  /** Prometheus text 0.0.4, or OpenMetrics 1.0 with `open_metrics`. */
+  metricsText(prefix: string, labels: Array<MetricLabel>, openMetrics?: boolean | undefined | null): string
   metricFamilies(prefix: string): Array<MetricFamily>
 }
 
@@ -318,6 +321,8 @@ export interface MetricFamily {
   name: string
   help: string
   type: string
+  /** The prom-client default series with the same reading, if any. */
+  overlaps?: string
   samples: Array<MetricSample>
 }
 
@@ -374,6 +379,114 @@ export interface PathStep {
   edgeName?: string
   edgeLabel?: string
 }
+
+/** Resumes a listing by retained size after the node with this key. */
+export interface QueryAfter {
+  retained: number
+  id: number
+}
+
+export interface QueryClass {
+  key: string
+  name: string
+  count: number
+}
+
+/** A page of what the node alone keeps alive, largest retained first. */
+export declare function queryDominated(snapshot: NativeSnapshot, id: number, after: QueryAfter | undefined | null, limit: number, maxChars: number): Promise<QueryNodePage>
+
+/** Immediate dominators from the node up to the root, ends described. */
+export declare function queryDominatorChain(snapshot: NativeSnapshot, id: number, first: number, last: number, maxChars: number): Promise<QueryEnds>
+
+export interface QueryEdge {
+  type: string
+  name: string
+  label: string
+}
+
+/** A page of the node's outgoing edges, in the snapshot's order. */
+export declare function queryEdges(snapshot: NativeSnapshot, id: number, offset: number, limit: number, maxChars: number): Promise<QueryLinkPage>
+
+export interface QueryEnds {
+  first: Array<QueryStep>
+  /** Steps between `first` and `last` that were left out. */
+  elided: number
+  last: Array<QueryStep>
+}
+
+/** A page of a class's instances (by key, or by name), largest retained first. */
+export declare function queryInstances(snapshot: NativeSnapshot, selector: string, after: QueryAfter | undefined | null, limit: number, maxChars: number): Promise<QueryInstances>
+
+export interface QueryInstances {
+  classes: Array<QueryClass>
+  page: QueryNodePage
+}
+
+export interface QueryLink {
+  edge: QueryEdge
+  /** The node at the other end: the target of an outgoing edge, the source of a retainer. */
+  node: QueryNode
+}
+
+export interface QueryLinkPage {
+  links: Array<QueryLink>
+  total: number
+}
+
+/** Bytes the loaded snapshot holds, with the query indexes counted as built. */
+export declare function queryMemoryBytes(snapshot: NativeSnapshot): number
+
+export interface QueryNode {
+  id: number
+  type: string
+  /** Clipped to the query's `maxChars` (an ellipsis marks the cut). */
+  name: string
+  /** The whole name's length before clipping. */
+  nameLength: number
+  className: string
+  selfSize: number
+  retainedSize: number
+  distance: number
+}
+
+/** A node's summary, edge and retainer counts, and immediate dominator. */
+export declare function queryNodeDetails(snapshot: NativeSnapshot, id: number, maxChars: number): Promise<QueryNodeDetails>
+
+export interface QueryNodeDetails {
+  node: QueryNode
+  classKey: string
+  edgeCount: number
+  retainerCount: number
+  dominator?: QueryNode
+  detachedness: number
+}
+
+export interface QueryNodePage {
+  nodes: Array<QueryNode>
+  total: number
+  totalRetained: number
+  next?: QueryAfter
+}
+
+/** The retainer path, root first, with its first and last steps described. */
+export declare function queryRetainerPath(snapshot: NativeSnapshot, id: number, first: number, last: number, maxChars: number): Promise<QueryEnds>
+
+/** A page of the edges that hold the node, in source order. */
+export declare function queryRetainers(snapshot: NativeSnapshot, id: number, offset: number, limit: number, maxChars: number): Promise<QueryLinkPage>
+
+export interface QueryStep {
+  node: QueryNode
+  /** The edge into this node from the step before (none on the first). */
+  edge?: QueryEdge
+}
+
+export interface QueryTopObject {
+  node: QueryNode
+  path: QueryEnds
+}
+
+/** The largest objects by retained size, each with its path's ends. */
+export declare function queryTopObjects(snapshot: NativeSnapshot, n: number, first: number, last: number, maxChars: number): Promise<Array<QueryTopObject>>
 
 export declare function releaseSnapshotLease(token: number): boolean
 

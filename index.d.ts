@@ -1,4 +1,19 @@
 // Type definitions for leakwatch.
+//
+// Shapes the native layer returns unchanged come from binding.d.ts, which
+// `napi build` generates from the Rust code: re-exported as they are, or
+// (where the docs here say more) kept by hand and held equal to the
+// generated ones by __test__/types.test.mjs, which also compiles consumers
+// in strict mode and compares the declared exports with the runtime's.
+
+/// <reference types="node" />
+import { EventEmitter } from 'node:events'
+import type { AssertionError } from 'node:assert'
+import type * as binding from './binding'
+
+import type { ClassDiffRow, EdgeInfo, SnapshotColumns, TopObject } from './binding'
+
+export type { ClassDiffRow, EdgeInfo, SnapshotColumns, TopObject }
 
 /** A heap object as DevTools shows it. Sizes are bytes. */
 export interface NodeInfo {
@@ -29,14 +44,6 @@ export interface PathStep {
   edgeLabel?: string
 }
 
-export interface EdgeInfo {
-  type: string
-  name: string
-  label: string
-  /** The target node for `edges()`, the retaining node for `retainers()`. */
-  node: NodeInfo
-}
-
 /** One row of DevTools' Summary view. */
 export interface ClassSummaryRow {
   /** DevTools' class key: `,Name`, or `scriptId,line,column,Name` for constructors with a source location. */
@@ -51,11 +58,6 @@ export interface ClassSummaryRow {
   distance: number
 }
 
-export interface TopObject {
-  node: NodeInfo
-  retainerPath: PathStep[]
-}
-
 export interface SnapshotReport {
   nodeCount: number
   edgeCount: number
@@ -65,19 +67,6 @@ export interface SnapshotReport {
   classes: ClassSummaryRow[]
   /** Largest objects by retained size, each with the path that keeps it alive. */
   top: TopObject[]
-}
-
-/** Every node's numbers at once, in file order. */
-export interface SnapshotColumns {
-  ids: Uint32Array
-  selfSizes: Float64Array
-  retainedSizes: Float64Array
-  dominatorIds: Uint32Array
-  distances: Int32Array
-  /** Per node, an index into `classKeys` / `classNames`. */
-  classIds: Uint32Array
-  classKeys: string[]
-  classNames: string[]
 }
 
 export interface LoadProgress {
@@ -102,6 +91,8 @@ export interface ReportOptions {
   top?: number
   /** Class rows to include. Default 50. */
   maxClasses?: number
+  /** Hide string contents and other user data in names (snapshots hold application data). */
+  redact?: boolean
 }
 
 /**
@@ -149,6 +140,95 @@ export declare function loadSnapshotSync(source: string | Uint8Array): Snapshot
 /** Loads, reports and frees in one call. Accepts a loaded `Snapshot` too (left open). */
 export declare function analyzeSnapshot(source: SnapshotSource | Snapshot, options?: LoadOptions & ReportOptions): Promise<SnapshotReport>
 export declare function analyzeSnapshotSync(source: string | Uint8Array | Snapshot, options?: ReportOptions): SnapshotReport
+
+/** A loaded `Snapshot`, or anything `loadSnapshot` accepts (loaded, used and closed for you). */
+export type SnapshotInput = Snapshot | SnapshotSource
+
+/** What kind of holder a suspect is. */
+export type SuspectKind = 'collection' | 'listeners' | 'timers' | 'closure' | 'weakrefs' | 'objects'
+
+/** One leak suspect: a long-lived holder that kept gaining objects, with the path that keeps it alive. */
+export interface Suspect extends Omit<binding.LeakSuspect, 'kind' | 'confidence' | 'holder' | 'retainerPath'> {
+  /** `collection` (Array, Map, Set, object used as a map), `listeners`, `timers`, `closure`, `weakrefs` or `objects`. */
+  kind: SuspectKind
+  /** `high`: grew in every interval with new objects in the last; lower when the evidence is partial. */
+  confidence: 'high' | 'medium' | 'low'
+  /** The object that holds the leaked objects (an Array, Map, listener list, closure scope, ...). */
+  holder: NodeInfo
+  /** Shortest path from a global to the holder, root first. */
+  retainerPath: PathStep[]
+}
+
+export interface FindLeaksOptions extends binding.FindLeaksOptions {
+  /** Aborts loading the snapshots given as sources; rejects with `ERR_ABORTED`. */
+  signal?: AbortSignal
+  /** Hide string contents and other user data in names and paths. */
+  redact?: boolean
+}
+
+export interface DiffOptions {
+  /** Aborts loading the snapshots given as sources; rejects with `ERR_ABORTED`. */
+  signal?: AbortSignal
+  /** Hide string contents and other user data in class names. */
+  redact?: boolean
+}
+
+/**
+ * Leak suspects from snapshots of one process, oldest first: a baseline after
+ * warm-up, then one after each equal round of work. Most likely first.
+ */
+export declare function findLeaks(snapshots: readonly SnapshotInput[], options?: FindLeaksOptions): Promise<Suspect[]>
+/** DevTools' Comparison view: per class, objects allocated since `before` and objects of `before` freed, matched by heap id. */
+export declare function diffSnapshots(before: SnapshotInput, after: SnapshotInput, options?: DiffOptions): Promise<ClassDiffRow[]>
+
+export interface ExpectNoLeakOptions {
+  /** Calls per round; two rounds are measured. Default 100. */
+  iterations?: number
+  /** Calls before the first snapshot (caches, lazy compilation). Default a quarter of `iterations`; 0 allowed. */
+  warmup?: number
+  /** Objects that must pile up under one holder to count as a leak. Default half of `iterations` (at least 4). */
+  minCount?: number
+  /** Suspects to report at most. */
+  maxSuspects?: number
+}
+
+export interface NoLeakReport {
+  /** Empty when the promise resolves. */
+  suspects: Suspect[]
+  iterations: number
+  /** `totalSize` of the three in-process snapshots. */
+  heapSizes: number[]
+}
+
+/** What `expectNoLeak` rejects with when it finds suspects. */
+export interface LeakAssertionError extends AssertionError {
+  suspects: Suspect[]
+  report: NoLeakReport
+}
+
+/** What `expectCollected` rejects with when the object is still reachable. */
+export interface CollectedAssertionError extends AssertionError {
+  /** From a global to the object, root first (empty if the snapshot did not find it). */
+  retainerPath: PathStep[]
+}
+
+/**
+ * Runs `fn` `warmup` times, then twice `iterations` times with an in-process
+ * heap snapshot before, between and after. Rejects with a `LeakAssertionError`
+ * listing the suspects and their retainer paths; resolves with the report when clean.
+ */
+export declare function expectNoLeak(fn: (call: number) => unknown, options?: ExpectNoLeakOptions): Promise<NoLeakReport>
+
+/**
+ * Resolves once the object can be garbage-collected; rejects with a
+ * `CollectedAssertionError` showing the path that keeps it alive.
+ * Pass a function that creates the object, does the work under test and
+ * returns (or resolves to) the object, so the caller holds no reference:
+ * `expectCollected(() => { const conn = pool.acquire(); pool.release(conn); return conn })`.
+ * An object passed directly is checked as it is (a function object too:
+ * wrap it, `() => handler`, to check a function). Returning a primitive is `ERR_INVALID_ARG`.
+ */
+export declare function expectCollected(target: object | (() => object | PromiseLike<object>), options?: { /** GC rounds before taking a snapshot to explain. Default 3. */ attempts?: number }): Promise<void>
 
 /** Every error leakwatch throws carries one of these codes. */
 export type LeakwatchErrorCode =
@@ -329,6 +409,7 @@ export declare const timers: {
 
 /** A cache holding values weakly whose entries leave once their values are collected. */
 export declare class WeakValueCache<K = unknown, V extends object = object> implements Iterable<[K, V]> {
+  constructor()
   get(key: K): V | undefined
   set(key: K, value: V): this
   getOrCreate(key: K, factory: (key: K) => V): V
@@ -339,6 +420,7 @@ export declare class WeakValueCache<K = unknown, V extends object = object> impl
   readonly size: number
   entries(): IterableIterator<[K, V]>
   [Symbol.iterator](): IterableIterator<[K, V]>
+}
 
 /** One memory reading. Sizes are bytes; `time` is epoch milliseconds on a monotonic clock. */
 export interface HeapSample {
@@ -366,8 +448,8 @@ export interface HeapSpaceStats {
 /** Growth of the post-GC heap over the trend window (Theil–Sen fit). */
 export interface HeapTrend {
   bytesPerHour: number
-  /** Relative to the fitted heap at the window's start; null when that is not positive. */
-  pctPerHour: number | null
+  /** Relative to the fitted heap at the window's start; absent when that is not positive. */
+  pctPerHour?: number
   baselineBytes: number
   /** Kendall's tau of heap against time: 1 = every later reading is higher, 0 = no direction. */
   confidence: number
@@ -375,8 +457,9 @@ export interface HeapTrend {
   samples: number
   /** Time between the window's first and last reading. */
   windowMs: number
-  olderPctPerHour: number | null
-  recentPctPerHour: number | null
+  /** The same for the older and the recent half of the window (absent like `pctPerHour`). */
+  olderPctPerHour?: number
+  recentPctPerHour?: number
 }
 
 /** Payload of `leak-suspected` and `recovered`: the trend that caused it and the reading that tipped it. */
@@ -414,11 +497,22 @@ export interface MonitorOptions {
   labels?: Record<string, string | number>
 }
 
+/** The events a `Monitor` emits, with their listener arguments. */
+export interface MonitorEvents {
+  /** Every reading: after each major GC (`afterGc: true`) and on the interval. */
+  sample: [sample: HeapSample]
+  /** The post-GC heap has grown past `alert.growthPctPerHour` over the window. */
+  'leak-suspected': [alert: LeakAlert]
+  /** Growth fell below half the threshold after `leak-suspected`. */
+  recovered: [alert: LeakAlert]
+}
+
 /**
  * Samples the heap after major GCs and on an interval, keeps a bounded
- * history, and emits `sample`, `leak-suspected` and `recovered`.
+ * history, and emits `sample`, `leak-suspected` and `recovered`
+ * (see `MonitorEvents`). An EventEmitter: listeners are typed by event name.
  */
-export declare class Monitor {
+export declare class Monitor extends EventEmitter {
   constructor(options?: MonitorOptions)
   readonly running: boolean
   /** True between `leak-suspected` and `recovered`. */
@@ -429,19 +523,35 @@ export declare class Monitor {
   sample(): HeapSample
   /** Feeds a reading of your own; `t` (or `time`) defaults to now. */
   record(reading: Partial<HeapSample> & { t?: number }): HeapSample
+  /** Growth over the trend window, or null before there are two post-GC readings. */
   trend(): HeapTrend | null
   history(): HeapSample[]
-  /** Prometheus text exposition: heap, RSS, external, GC counts and seconds, growth rate, alert state. */
-  metrics(): string
-  /** Registers the same metrics in a prom-client registry (default: prom-client's global one). Returns an unregister function. */
-  register(registry?: { registerMetric(metric: unknown): void; removeSingleMetric?(name: string): void }): () => void
-  /** An EventEmitter: `on`, `once`, `off` and the rest behave as in `node:events`. */
-  on(event: 'sample', listener: (sample: HeapSample) => void): this
-  on(event: 'leak-suspected' | 'recovered', listener: (alert: LeakAlert) => void): this
-  once(event: 'sample', listener: (sample: HeapSample) => void): this
-  once(event: 'leak-suspected' | 'recovered', listener: (alert: LeakAlert) => void): this
-  off(event: string, listener: (...args: any[]) => void): this
-  emit(event: string, ...args: any[]): boolean
+  /** Prometheus text exposition (or OpenMetrics 1.0): heap, RSS, external, GC counts and seconds, growth rate, alert state, investigations. A started monitor reads memory first. */
+  metrics(options?: { openMetrics?: boolean }): string
+  /** The metric families with their current values; `overlaps` names the prom-client default series with the same reading. */
+  metricFamilies(): MetricFamily[]
+  /** Registers the metrics in a prom-client registry (default: prom-client's global one), read at scrape time: only those prom-client's default metrics lack, unless `includeOverlapping`. Returns an unregister function. */
+  register(registry?: { registerMetric(metric: unknown): void; removeSingleMetric?(name: string): void }, options?: { includeOverlapping?: boolean }): () => void
+  /** Observable OpenTelemetry instruments (`v8js.memory.heap.*`, `v8js.gc.duration`, `leakwatch.*`) on a Meter from `@opentelemetry/api`. Returns a function that detaches them. */
+  bindMeter(meter: unknown): () => void
+  /** Counts one investigation of the agent by outcome. */
+  recordInvestigation(outcome: 'found' | 'clean' | 'skipped' | 'failed'): void
+  on<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
+  once<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
+  off<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
+  addListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
+  removeListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
+  prependListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
+  prependOnceListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this
+  emit<E extends keyof MonitorEvents>(event: E, ...args: MonitorEvents[E]): boolean
+}
+
+export interface MetricFamily {
+  name: string
+  help: string
+  type: 'gauge' | 'counter'
+  overlaps?: string | null
+  samples: { labels: Record<string, string>; value: number }[]
 }
 
 /** Creates and starts a `Monitor`. Nothing it runs keeps the process alive. */
@@ -503,18 +613,31 @@ export interface ScheduleOptions extends SnapshotOptions {
   analyze?: boolean
 }
 
-/** Emits `snapshot`, `snapshot-skipped`, `report` and `error` (a warning instead when nobody listens). */
-export declare class SnapshotSchedule {
-  private constructor()
+/** The events a `SnapshotSchedule` emits, with their listener arguments. */
+export interface SnapshotScheduleEvents {
+  snapshot: [result: SnapshotWritten]
+  /** Not enough memory for a safe snapshot, debounced, or another one in progress. */
+  'snapshot-skipped': [result: SnapshotSkipped]
+  /** With `analyze: true`: the report of each new file, analysed on the libuv pool. */
+  report: [result: { path: string; report: SnapshotReport }]
+  /** A snapshot could not be written (`ERR_SNAPSHOT_WRITE`); a process warning instead when nobody listens. */
+  error: [err: Error & { code: string; cause?: unknown }]
+}
+
+/** Snapshots on a timer, on heap growth, on `leak-suspected` or on a signal; an EventEmitter of `SnapshotScheduleEvents`. */
+export declare class SnapshotSchedule extends EventEmitter {
+  constructor(options: ScheduleOptions)
   /** Snapshot now, through the debounce; never rejects. */
   take(trigger?: string): Promise<SnapshotWritten | SnapshotSkipped | undefined>
   stop(): this
-  on(event: 'snapshot', listener: (result: SnapshotWritten) => void): this
-  on(event: 'snapshot-skipped', listener: (result: SnapshotSkipped) => void): this
-  on(event: 'report', listener: (result: { path: string; report: SnapshotReport }) => void): this
-  on(event: 'error', listener: (err: Error & { code: string; cause?: unknown }) => void): this
-  once(event: string, listener: (...args: any[]) => void): this
-  off(event: string, listener: (...args: any[]) => void): this
+  on<E extends keyof SnapshotScheduleEvents>(event: E, listener: (...args: SnapshotScheduleEvents[E]) => void): this
+  once<E extends keyof SnapshotScheduleEvents>(event: E, listener: (...args: SnapshotScheduleEvents[E]) => void): this
+  off<E extends keyof SnapshotScheduleEvents>(event: E, listener: (...args: SnapshotScheduleEvents[E]) => void): this
+  addListener<E extends keyof SnapshotScheduleEvents>(event: E, listener: (...args: SnapshotScheduleEvents[E]) => void): this
+  removeListener<E extends keyof SnapshotScheduleEvents>(event: E, listener: (...args: SnapshotScheduleEvents[E]) => void): this
+  prependListener<E extends keyof SnapshotScheduleEvents>(event: E, listener: (...args: SnapshotScheduleEvents[E]) => void): this
+  prependOnceListener<E extends keyof SnapshotScheduleEvents>(event: E, listener: (...args: SnapshotScheduleEvents[E]) => void): this
+  emit<E extends keyof SnapshotScheduleEvents>(event: E, ...args: SnapshotScheduleEvents[E]): boolean
 }
 
 export declare const snapshots: {

@@ -2,9 +2,15 @@
 
 // leakwatch: find, explain and prevent memory leaks in Node.js.
 // The analysis runs in Rust (binding.js); this file only gathers the API.
+//
+// Every export is listed by name in one object literal of plain identifiers:
+// that is the form Node's CommonJS export detection (cjs-module-lexer) reads,
+// so `import { findLeaks } from 'leakwatch'` works from ESM. A spread or a
+// computed value here would hide the names from it again;
+// __test__/esm.test.mjs fails if any export goes missing from ESM.
 
-const snapshot = require('./lib/snapshot.js');
-const leaks = require('./lib/leaks.js');
+const { Snapshot, loadSnapshot, loadSnapshotSync, analyzeSnapshot, analyzeSnapshotSync } = require('./lib/snapshot.js');
+const { diffSnapshots, findLeaks } = require('./lib/leaks.js');
 const { expectNoLeak, expectCollected } = require('./lib/assert.js');
 const { trackEmitter, untrack, listeners } = require('./lib/listeners.js');
 const { BoundedLog } = require('./lib/log.js');
@@ -14,8 +20,13 @@ const { Monitor, monitor } = require('./lib/monitor.js');
 const { snapshots, SnapshotSchedule } = require('./lib/snapshots.js');
 
 module.exports = {
-  ...snapshot,
-  ...leaks,
+  Snapshot,
+  loadSnapshot,
+  loadSnapshotSync,
+  analyzeSnapshot,
+  analyzeSnapshotSync,
+  diffSnapshots,
+  findLeaks,
   expectNoLeak,
   expectCollected,
   trackEmitter,

@@ -4,7 +4,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { createRequire } from 'node:module';
 import { leakwatch, ROOT } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
 
 const { Monitor, monitor } = leakwatch;
 const MIN = 60_000;
@@ -122,44 +127,153 @@ test('metrics() is valid Prometheus text with the monitor\'s numbers', () => {
   assert.equal(one('app_leak_suspected')[0].value, 1);
 });
 
-test('register() exposes the same gauges through a prom-client style registry', async () => {
-  // Implements the registry methods register() calls, and renders the way
-  // prom-client does: await get() on each metric at scrape time.
-  const registry = {
-    metricsByName: new Map(),
-    registerMetric(metric) {
-      if (this.metricsByName.has(metric.name)) throw new Error(`duplicate ${metric.name}`);
-      this.metricsByName.set(metric.name, metric);
-    },
-    removeSingleMetric(name) {
-      this.metricsByName.delete(name);
-    },
-    async metrics() {
-      let out = '';
-      for (const metric of this.metricsByName.values()) {
-        const item = await metric.get();
-        out += `# HELP ${item.name} ${item.help}\n# TYPE ${item.name} ${item.type}\n`;
-        for (const v of item.values) {
-          const labels = Object.entries(v.labels).map(([k, x]) => `${k}="${x}"`).join(',');
-          out += `${item.name}${labels ? `{${labels}}` : ''} ${v.value}\n`;
-        }
-      }
-      return out;
-    },
-  };
-  const m = new Monitor({ labels: { worker: '0' } });
+// leakwatch's families in a prom-client scrape (which also holds prom-client's
+// own default series), in the strict parser's terms.
+function leakwatchPart(text) {
+  const lines = text.split('\n').filter((l) => /^(# (HELP|TYPE) )?leakwatch_/.test(l));
+  return parsePrometheus(`${lines.join('\n')}\n`);
+}
+
+// A major GC in this process without --expose-gc on the test runner: V8's
+// gc() exposed to a fresh context only. GC entries reach observers later.
+async function majorGc() {
+  v8.setFlagsFromString('--expose-gc');
+  vm.runInNewContext('gc')();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+const UNIQUE = ['array_buffers_bytes', 'heap_growth_bytes_per_hour', 'heap_growth_percent_per_hour', 'heap_growth_confidence', 'leak_suspected', 'investigations_total'];
+
+test('register() adds to a prom-client registry only what its default metrics lack, read at scrape time', async () => {
+  const prom = require('prom-client');
+  const registry = new prom.Registry();
+  prom.collectDefaultMetrics({ register: registry });
+  const m = new Monitor({ alert, labels: { worker: '0' } });
+  feed(m, 20, (min) => 100 * MB + min * MB);
+  m.recordInvestigation('found');
   const unregister = m.register(registry);
-  assert.equal(registry.metricsByName.size, 11);
-  assert.throws(() => m.register(registry), /duplicate/);
-  m.record({ t: 1, heapUsed: 42 * MB, rss: 99 * MB, afterGc: true });
-  const scraped = parsePrometheus(await registry.metrics());
+  assert.throws(() => m.register(registry), /already been registered/);
+  await majorGc();
+  const text = await registry.metrics();
+  const scraped = leakwatchPart(text);
+  assert.deepEqual([...scraped.keys()], UNIQUE.map((n) => `leakwatch_${n}`));
   const direct = parsePrometheus(m.metrics());
-  assert.deepEqual([...scraped.keys()], [...direct.keys()]);
-  for (const [name, fam] of direct) assert.deepEqual(scraped.get(name).samples, fam.samples, name);
-  assert.deepEqual(scraped.get('leakwatch_heap_used_bytes').samples, [{ labels: { worker: '0' }, value: 42 * MB }]);
+  for (const [name, fam] of scraped) assert.deepEqual(fam.samples, direct.get(name).samples, name);
+  assert.equal(scraped.get('leakwatch_leak_suspected').samples[0].value, 1);
+  assert.deepEqual(scraped.get('leakwatch_investigations_total').samples.find((s) => s.labels.result === 'found'), { labels: { worker: '0', result: 'found' }, value: 1 });
+  // Every family left out is one that prom-client's defaults carry: the
+  // overlap table is checked against the real series names.
+  const overlapping = m.metricFamilies().filter((f) => f.overlaps);
+  assert.equal(overlapping.length, 6);
+  for (const f of overlapping) {
+    assert.ok(!scraped.has(f.name), f.name);
+    assert.match(text, new RegExp(`^${f.overlaps}[{ ]`, 'm'), `${f.name} overlaps ${f.overlaps}, which prom-client exports`);
+  }
+  // Values come from the monitor at scrape time, not from registration time.
+  m.recordInvestigation('found');
+  const again = leakwatchPart(await registry.metrics());
+  assert.equal(again.get('leakwatch_investigations_total').samples.find((s) => s.labels.result === 'found').value, 2);
   unregister();
-  assert.equal(registry.metricsByName.size, 0);
+  assert.doesNotMatch(await registry.metrics(), /leakwatch_/);
   assert.throws(() => m.register({}), { code: 'ERR_INVALID_ARG' });
+});
+
+test('includeOverlapping registers every family; OpenMetrics names counters once, without _total_total', async () => {
+  const prom = require('prom-client');
+  const m = new Monitor();
+  m.record({ t: 1, heapUsed: 42 * MB, rss: 99 * MB, afterGc: true });
+  const plain = new prom.Registry();
+  m.register(plain, { includeOverlapping: true });
+  const scraped = leakwatchPart(await plain.metrics());
+  assert.equal(scraped.size, 12);
+  assert.deepEqual(scraped.get('leakwatch_heap_used_bytes').samples, [{ labels: {}, value: 42 * MB }]);
+  assert.equal(scraped.get('leakwatch_gc_total').type, 'counter');
+
+  const open = new prom.Registry(prom.Registry.OPENMETRICS_CONTENT_TYPE);
+  m.register(open, { includeOverlapping: true });
+  const text = await open.metrics();
+  assert.doesNotMatch(text, /_total_total/);
+  assert.match(text, /^# TYPE leakwatch_gc counter\n/m);
+  assert.match(text, /^leakwatch_gc_total\{kind="major"\} 0$/m);
+  assert.match(text, /^# TYPE leakwatch_investigations counter\n/m);
+  assert.match(text, /^leakwatch_investigations_total\{result="clean"\} 0$/m);
+  // The monitor's own exposition in OpenMetrics says the same.
+  const own = m.metrics({ openMetrics: true });
+  assert.match(own, /^# TYPE leakwatch_gc counter\nleakwatch_gc_total\{kind="minor"\} 0$/m);
+  assert.doesNotMatch(own, /_total_total|^# TYPE leakwatch_gc_total/m);
+  assert.ok(own.endsWith('\n# EOF\n'));
+  assert.throws(() => m.recordInvestigation('maybe'), { code: 'ERR_INVALID_ARG' });
+});
+
+test('a started monitor reads memory when scraped; readings a scrape apart are shared', () => {
+  const m = monitor({ intervalMs: 0 });
+  try {
+    assert.equal(m.history().length, 0);
+    const fams = parsePrometheus(m.metrics());
+    const heap = fams.get('leakwatch_heap_used_bytes').samples[0].value;
+    assert.ok(heap > 1 * MB && heap < 1024 * MB, `${heap}`);
+    assert.ok(fams.get('leakwatch_rss_bytes').samples[0].value > heap);
+    m.metrics();
+    m.metricFamilies();
+    assert.equal(m.history().length, 1, 'one reading for scrapes within 500 ms');
+    // A monitor fed by hand is never sampled behind its back.
+    const fed = new Monitor();
+    fed.metrics();
+    assert.equal(fed.history().length, 0);
+  } finally {
+    m.stop();
+  }
+});
+
+test('bindMeter(): semantic-convention and leakwatch instruments through the OpenTelemetry SDK', async () => {
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = require('@opentelemetry/sdk-metrics');
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  const m = new Monitor({ alert, labels: { service: 'api' } });
+  feed(m, 20, (min) => 100 * MB + min * MB);
+  m.recordInvestigation('clean');
+  const unbind = m.bindMeter(provider.getMeter('test'));
+  const collect = async () => {
+    await reader.forceFlush();
+    return new Map(exporter.getMetrics().at(-1).scopeMetrics.flatMap((s) => s.metrics).map((x) => [x.descriptor.name, x]));
+  };
+  const metrics = await collect();
+  const heap = metrics.get('v8js.memory.heap.used');
+  assert.equal(heap.descriptor.unit, 'By');
+  const spaces = new Map(heap.dataPoints.map((p) => [p.attributes['v8js.heap.space.name'], p.value]));
+  assert.ok(spaces.get('old_space') > 0 && spaces.has('new_space'), [...spaces.keys()].join());
+  assert.equal(heap.dataPoints[0].attributes.service, 'api');
+  for (const name of ['v8js.memory.heap.space.size', 'v8js.memory.heap.space.available_size', 'v8js.memory.heap.space.physical_size']) {
+    assert.equal(metrics.get(name).dataPoints.length, spaces.size, name);
+  }
+  const trend = m.trend();
+  const one = (name) => metrics.get(name).dataPoints[0].value;
+  assert.equal(one('leakwatch.heap.growth.rate'), trend.bytesPerHour);
+  assert.ok(Math.abs(one('leakwatch.heap.growth.rate') - 60 * MB) < 1);
+  assert.equal(one('leakwatch.heap.growth.relative_rate'), trend.pctPerHour);
+  assert.equal(one('leakwatch.heap.growth.confidence'), 1);
+  assert.equal(one('leakwatch.leak.suspected'), 1);
+  const inv = new Map(metrics.get('leakwatch.investigations').dataPoints.map((p) => [p.attributes['leakwatch.investigation.result'], p.value]));
+  assert.deepEqual(Object.fromEntries(inv), { found: 0, clean: 1, skipped: 0, failed: 0 });
+  assert.ok(!metrics.has('v8js.gc.duration'), 'no GC seen yet');
+  // GC durations are recorded while the monitor runs.
+  m.start();
+  await majorGc();
+  m.stop();
+  await majorGc();
+  const gc = (await collect()).get('v8js.gc.duration');
+  assert.equal(gc.descriptor.unit, 's');
+  const major = gc.dataPoints.find((p) => p.attributes['v8js.gc.type'] === 'major');
+  assert.equal(major.value.count, 1, 'the GC while running, not the one after stop()');
+  assert.ok(major.value.sum > 0 && major.value.sum < 5, `${major.value.sum} s`);
+  assert.deepEqual(major.value.buckets.boundaries, [0.01, 0.1, 1, 10]);
+  unbind();
+  m.recordInvestigation('found');
+  const after = (await collect()).get('leakwatch.investigations')?.dataPoints ?? [];
+  assert.ok(!after.some((p) => p.value > 0 && p.attributes['leakwatch.investigation.result'] === 'found'), 'not observed after unbind');
+  assert.throws(() => m.bindMeter({}), { code: 'ERR_INVALID_ARG' });
+  await provider.shutdown();
 });
 
 test('bad options throw ERR_INVALID_ARG', () => {

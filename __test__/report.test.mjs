@@ -33,7 +33,7 @@ function chromium(args) {
 test('leakwatch leaks prints the suspect and --json is machine-readable', () => {
   const files = makeScenario('global-array', OUT, { reuse: true });
   const text = cli(['leaks', ...files]);
-  assert.equal(text.status, 0, text.stderr);
+  assert.equal(text.status, 1, `suspects found: exit 1 ${text.stderr}`);
   assert.match(text.stdout, /^1\. \[collection, high confidence\] Array `requestLog` grew by 400 elements/);
   assert.match(text.stdout, /→ \.requestLog Array @\d+/);
   const json = cli(['leaks', ...files, '--json']);
@@ -61,7 +61,7 @@ test('the HTML report is self-contained and renders in headless Chromium', { ski
   const files = makeScenario('unbounded-map', OUT, { reuse: true });
   const html = path.join(OUT, 'leak-report.html');
   const r = cli(['leaks', ...files, '--html', html, '--redact']);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.status, 1, r.stderr);
   const source = fs.readFileSync(html, 'utf8');
   assert.doesNotMatch(source, /\s(src|href)=/, 'no external resources');
   assert.doesNotMatch(source, /user:\d+/, '--redact hides string contents');

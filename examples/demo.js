@@ -7,25 +7,16 @@
 
 const http = require('node:http');
 const v8 = require('node:v8');
-const { EventEmitter } = require('node:events');
 const leakwatch = require('../index.js');
 const { formatBytes, formatPath } = require('../lib/format.js');
+const service = require('./service.js');
 
 const REQUESTS_PER_ROUND = 300;
 
 function createService() {
-  const someEmitter = new EventEmitter();
-  someEmitter.setMaxListeners(0);
-  leakwatch.trackEmitter(someEmitter, { name: 'someEmitter', threshold: 50 });
-  globalThis.someEmitter = someEmitter;
-  const server = http.createServer((req, res) => {
-    // The leak: every request subscribes and never unsubscribes.
-    const started = { url: req.url, at: Date.now() };
-    someEmitter.on('data', (data) => `${started.url}:${data}`);
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ started: true }));
-  });
-  return { server, someEmitter };
+  const created = service.createService();
+  leakwatch.trackEmitter(created.someEmitter, { name: 'someEmitter', threshold: 50 });
+  return created;
 }
 
 function request(port, path) {

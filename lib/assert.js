@@ -137,21 +137,47 @@ function heapIdOf(value) {
   return id;
 }
 
+function isObjectLike(value) {
+  return value !== null && (typeof value === 'object' || typeof value === 'function');
+}
+
 /**
- * Asserts that an object can be garbage-collected. Pass the object, or a
- * function returning it so the caller holds no reference of its own. On
+ * Asserts that an object can be garbage-collected. `target` is usually a
+ * function that creates the object, does the work under test and returns
+ * (or resolves to) the object: the caller then never holds a reference that
+ * would keep it alive. An object passed directly is checked as is. On
  * failure the AssertionError shows the path that keeps it alive.
  */
-async function expectCollected(target, options = {}) {
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
-  const attempts = checkPositiveInt(options.attempts, 'attempts', 3);
-  let value = typeof target === 'function' ? target() : target;
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
-    throw argError('expectCollected needs an object or function (primitives are never collected)');
+function expectCollected(target, options = {}) {
+  // Not an async function: V8 keeps an async function's arguments and
+  // awaited values in its frame, which would keep the object alive. Only a
+  // WeakRef crosses into the part that waits.
+  try {
+    if (options === null || typeof options !== 'object') throw argError('options must be an object');
+    const attempts = checkPositiveInt(options.attempts, 'attempts', 3);
+    if (typeof target !== 'function') return confirmCollected(weakRefTo(target, false), attempts);
+    const result = target();
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+      return Promise.resolve(result).then((value) => confirmCollected(weakRefTo(value, true), attempts));
+    }
+    return confirmCollected(weakRefTo(result, true), attempts);
+  } catch (err) {
+    return Promise.reject(err);
   }
-  const ref = new WeakRef(value);
-  value = undefined;
-  target = undefined;
+}
+
+function weakRefTo(value, returned) {
+  if (value !== null && (typeof value === 'object' || typeof value === 'function')) return new WeakRef(value);
+  if (returned) {
+    throw argError(
+      `expectCollected's function must return the object that should be collected, and it returned ${value === null ? 'null' : typeof value}: ` +
+        'e.g. expectCollected(() => { const conn = pool.acquire(); pool.release(conn); return conn; })',
+    );
+  }
+  throw argError('expectCollected needs an object, or a function returning one (primitives are never collected)');
+}
+
+async function confirmCollected(ref, attempts) {
   for (let k = 0; k < attempts; k++) {
     await settle();
     if (ref.deref() === undefined) return;
@@ -172,7 +198,7 @@ async function expectCollected(target, options = {}) {
       message: node
         ? `expected ${node.className} @${id} to be garbage-collected, but it is still reachable (${formatBytes(node.retainedSize)} retained):\n${formatPath(path)}`
         : `expected object @${id} to be garbage-collected, but it is still alive`,
-      stackStartFn: expectCollected,
+      stackStartFn: confirmCollected,
     });
     err.retainerPath = path;
     throw err;

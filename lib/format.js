@@ -2,18 +2,29 @@
 
 // Plain-text rendering shared by the CLI and assertion messages.
 
+// Sizes as DevTools prints them: decimal units (1 kB = 1000 B), one decimal
+// below 100 of a unit and none from 100 up, so figures can be compared with
+// the Memory tab side by side. Where DevTools would print "1,000 kB" we move
+// up a unit ("1.0 MB"), and past MB we go on to GB and TB, which DevTools
+// never needs (it cannot open heaps that large).
+const UNITS = ['kB', 'MB', 'GB', 'TB'];
+// Intl rounds the shortest decimal form (1.15 -> 1.2) as DevTools does;
+// toFixed rounds the binary value (1.15 -> 1.1).
+const oneDecimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+const noDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0, useGrouping: false });
+
 function formatBytes(n) {
   if (!Number.isFinite(n)) return String(n);
-  const abs = Math.abs(n);
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const sign = n < 0 ? '-' : '';
+  let v = Math.abs(n);
+  if (v < 999.5) return `${sign}${noDecimal.format(v)} B`;
+  v /= 1000;
   let u = 0;
-  let v = abs;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
+  while (v >= 999.5 && u < UNITS.length - 1) {
+    v /= 1000;
     u++;
   }
-  const text = u === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
-  return n < 0 ? `-${text}` : text;
+  return `${sign}${(v < 100 ? oneDecimal : noDecimal).format(v)} ${UNITS[u]}`;
 }
 
 function formatCount(n) {

@@ -95,4 +95,18 @@ function diffReport({ files, diff }) {
   return page('leakwatch: snapshot comparison', files.join('  →  '), body);
 }
 
-module.exports = { leaksReport, diffReport, escapeHtml, nodeLabel };
+function snapshotReport({ file, report, redact = false }) {
+  const classes = report.classes
+    .map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>${formatCount(c.count)}</td><td>${formatBytes(c.selfSize)}</td><td>${formatBytes(c.retainedSize)}</td></tr>`)
+    .join('');
+  const top = report.top
+    .map((t, i) => `<section class="suspect low" id="object-${i + 1}"><div><strong>${i + 1}. ${escapeHtml(nodeLabel(t.node, redact))}</strong> <span class="id">@${t.node.id}</span> <span class="muted">${formatBytes(t.node.retainedSize)} retained, ${formatBytes(t.node.selfSize)} shallow</span></div>
+<div class="muted">Retained by:</div>${pathHtml(t.retainerPath, redact)}</section>`)
+    .join('\n');
+  const body = `<p>${formatCount(report.nodeCount)} nodes, ${formatCount(report.edgeCount)} edges, ${formatBytes(report.totalSize)} total</p>
+<h2>Largest objects (${report.top.length})</h2>${top}
+<h2>Classes by retained size (${report.classes.length})</h2><table class="diff"><thead><tr><th>Class</th><th>Count</th><th>Shallow size</th><th>Retained size</th></tr></thead><tbody>${classes}</tbody></table>`;
+  return page('leakwatch: heap snapshot', file, body);
+}
+
+module.exports = { leaksReport, diffReport, snapshotReport, escapeHtml, nodeLabel };

@@ -2,7 +2,9 @@
 
 // The heap monitor's JS half: reads memory after major GCs and on an interval,
 // and hands every reading to the native monitor, which owns the history, the
-// trend and the leak-suspected / recovered decision.
+// trend and the leak-suspected / recovered decision. It also exports that
+// state as metrics: Prometheus text, a prom-client registry, or an
+// OpenTelemetry meter.
 
 const { EventEmitter } = require('node:events');
 const { PerformanceObserver, performance, constants: perfConstants } = require('node:perf_hooks');
@@ -14,6 +16,18 @@ const DEFAULT_INTERVAL_MS = 10_000;
 const DEFAULT_PREFIX = 'leakwatch_';
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+// A scrape reads memory itself unless a reading this recent exists: several
+// families scraped together share one reading.
+const FRESH_MS = 500;
+// perf_hooks' GC kinds, named as OpenTelemetry's `v8js.gc.type` names them.
+const GC_TYPES = new Map([
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
+]);
+// The semantic conventions' advisory buckets for `v8js.gc.duration`.
+const GC_DURATION_BUCKETS = [0.01, 0.1, 1, 10];
 
 // Epoch-based and monotonic: wall-clock steps cannot reorder samples.
 function now() {
@@ -106,6 +120,8 @@ class Monitor extends EventEmitter {
   #labels;
   #timer = null;
   #observer = null;
+  #gcHistograms = new Set();
+  #lastReadingAt = -Infinity;
 
   constructor(options) {
     super();
@@ -155,6 +171,7 @@ class Monitor extends EventEmitter {
       const kind = e.detail?.kind ?? 0;
       this.#native.recordGc(kind, e.duration);
       if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) major = true;
+      for (const h of this.#gcHistograms) h.record(e.duration / 1000, { ...this.#attributes(), 'v8js.gc.type': GC_TYPES.get(kind) ?? 'other' });
     }
     // One reading per batch: entries arrive together after the GCs are over.
     if (major) this.record(readMemory(true));
@@ -181,6 +198,7 @@ class Monitor extends EventEmitter {
       afterGc: Boolean(r.afterGc),
     };
     const transition = callNative(() => this.#native.record(sample));
+    this.#lastReadingAt = sample.t;
     const event = publicSample(sample);
     if (this.#spaces) event.spaces = v8.getHeapSpaceStatistics();
     this.#onSample?.(event);
@@ -199,17 +217,52 @@ class Monitor extends EventEmitter {
     return this.#native.history().map(publicSample);
   }
 
-  /** Prometheus text exposition (format 0.0.4). */
-  metrics() {
-    return this.#native.metricsText(this.#prefix, this.#labels);
+  /**
+   * Counts one investigation of the agent by outcome (`found`, `clean`,
+   * `skipped` or `failed`), for the `investigations` metrics.
+   */
+  recordInvestigation(outcome) {
+    callNative(() => this.#native.recordInvestigation(outcome));
+  }
+
+  // A started monitor reports memory as of the scrape, not of the last GC.
+  #refresh() {
+    if (!this.running) return;
+    if (now() - this.#lastReadingAt > FRESH_MS) this.sample();
+  }
+
+  #attributes() {
+    return Object.fromEntries(this.#labels.map((l) => [l.name, l.value]));
   }
 
   /**
-   * Exposes the same metrics through a prom-client registry (the default
-   * registry of an installed `prom-client` when none is given). Returns a
+   * Prometheus text exposition (format 0.0.4), or OpenMetrics 1.0 with
+   * `{ openMetrics: true }`. A started monitor reads memory first.
+   */
+  metrics(options) {
+    const o = checkObject(options, 'options');
+    this.#refresh();
+    return this.#native.metricsText(this.#prefix, this.#labels, Boolean(o.openMetrics));
+  }
+
+  /**
+   * The metric families with their current values; `overlaps` names the
+   * prom-client default series that carries the same reading.
+   */
+  metricFamilies() {
+    this.#refresh();
+    return this.#native.metricFamilies(this.#prefix);
+  }
+
+  /**
+   * Exposes the metrics through a prom-client registry (the default
+   * registry of an installed `prom-client` when none is given), read at
+   * scrape time. Only the series prom-client's `collectDefaultMetrics()` does
+   * not already export, unless `{ includeOverlapping: true }`. Returns a
    * function that removes them again.
    */
-  register(registry) {
+  register(registry, options) {
+    const o = checkObject(options, 'options');
     if (registry === undefined) {
       const prom = promClient();
       if (!prom) throw argError('prom-client is not installed: pass a registry to register()');
@@ -218,27 +271,91 @@ class Monitor extends EventEmitter {
     if (!registry || typeof registry.registerMetric !== 'function') {
       throw argError('registry must have a registerMetric() method (a prom-client Registry)');
     }
-    const constLabels = Object.fromEntries(this.#labels.map((l) => [l.name, l.value]));
-    const current = (name) => this.#native.metricFamilies(this.#prefix).find((f) => f.name === name);
+    const constLabels = this.#attributes();
+    const families = () => this.metricFamilies();
     const names = [];
     for (const family of this.#native.metricFamilies(this.#prefix)) {
-      const { name, help, type } = family;
-      // prom-client's metric interface: its registry calls get() on each scrape.
+      if (family.overlaps && !o.includeOverlapping) continue;
+      const { name: key, help, type } = family;
+      // prom-client's metric interface: its registry calls get() on each
+      // scrape. In OpenMetrics mode it renames a counter to drop `_total` and
+      // appends `_total` to each sample itself, so the name comes from the
+      // object (as prom-client's own metrics do), never from a copy.
       registry.registerMetric({
-        name,
+        name: key,
         help,
         type,
         aggregator: 'sum',
         get() {
-          const values = (current(name)?.samples ?? []).map((s) => ({ value: s.value, labels: { ...constLabels, ...s.labels } }));
-          return { name, help, type, aggregator: 'sum', values };
+          const values = (families().find((f) => f.name === key)?.samples ?? []).map((s) => ({ value: s.value, labels: { ...constLabels, ...s.labels } }));
+          return { name: this.name, help, type, aggregator: 'sum', values };
         },
         reset() {},
       });
-      names.push(name);
+      names.push(key);
     }
     return () => {
       for (const name of names) registry.removeSingleMetric?.(name);
+    };
+  }
+
+  /**
+   * Observable OpenTelemetry instruments on `meter` (from `@opentelemetry/api`
+   * `metrics.getMeter()`), read at each collection: the semantic
+   * conventions' `v8js.memory.heap.*` per heap space and the
+   * `v8js.gc.duration` histogram (recorded as GCs happen while the monitor
+   * runs), and leakwatch's `leakwatch.heap.growth.rate`,
+   * `leakwatch.heap.growth.relative_rate`, `leakwatch.heap.growth.confidence`,
+   * `leakwatch.leak.suspected` and `leakwatch.investigations`. Returns a
+   * function that detaches them.
+   */
+  bindMeter(meter) {
+    const needed = ['createObservableGauge', 'createObservableUpDownCounter', 'createObservableCounter', 'createHistogram', 'addBatchObservableCallback'];
+    if (!meter || needed.some((m) => typeof meter[m] !== 'function')) {
+      throw argError('meter must be an OpenTelemetry Meter (@opentelemetry/api 1.3 or later)');
+    }
+    const bytes = (name, description) => meter.createObservableUpDownCounter(name, { unit: 'By', description });
+    const heapUsed = bytes('v8js.memory.heap.used', 'Heap memory in use, per V8 heap space.');
+    const spaceSize = bytes('v8js.memory.heap.space.size', 'Heap memory reserved for a V8 heap space.');
+    const available = bytes('v8js.memory.heap.space.available_size', 'Heap space available size.');
+    const physical = bytes('v8js.memory.heap.space.physical_size', 'Committed size of a heap space.');
+    const rate = meter.createObservableGauge('leakwatch.heap.growth.rate', { unit: 'By/h', description: 'Theil-Sen growth of the post-GC heap over the trend window.' });
+    const relative = meter.createObservableGauge('leakwatch.heap.growth.relative_rate', { unit: '%/h', description: 'Post-GC heap growth relative to the start of the trend window.' });
+    const confidence = meter.createObservableGauge('leakwatch.heap.growth.confidence', { unit: '1', description: 'Kendall tau of the post-GC heap against time (1 = always growing).' });
+    const suspected = meter.createObservableGauge('leakwatch.leak.suspected', { unit: '1', description: '1 while the monitor suspects a leak.' });
+    const investigations = meter.createObservableCounter('leakwatch.investigations', { unit: '{investigation}', description: 'Investigations by the agent, by outcome.' });
+    const gcDuration = meter.createHistogram('v8js.gc.duration', {
+      unit: 's',
+      description: 'Garbage collection duration.',
+      advice: { explicitBucketBoundaries: GC_DURATION_BUCKETS },
+    });
+    const observables = [heapUsed, spaceSize, available, physical, rate, relative, confidence, suspected, investigations];
+    const callback = (result) => {
+      const base = this.#attributes();
+      for (const s of v8.getHeapSpaceStatistics()) {
+        const attrs = { ...base, 'v8js.heap.space.name': s.space_name };
+        result.observe(heapUsed, s.space_used_size, attrs);
+        result.observe(spaceSize, s.space_size, attrs);
+        result.observe(available, s.space_available_size, attrs);
+        result.observe(physical, s.physical_space_size, attrs);
+      }
+      const trend = this.trend();
+      if (trend) {
+        result.observe(rate, trend.bytesPerHour, base);
+        if (trend.pctPerHour != null) result.observe(relative, trend.pctPerHour, base);
+        result.observe(confidence, trend.confidence, base);
+      }
+      result.observe(suspected, this.alerting ? 1 : 0, base);
+      const counts = this.#native.metricFamilies('').find((f) => f.name === 'investigations_total');
+      for (const s of counts?.samples ?? []) {
+        result.observe(investigations, s.value, { ...base, 'leakwatch.investigation.result': s.labels.result });
+      }
+    };
+    meter.addBatchObservableCallback(callback, observables);
+    this.#gcHistograms.add(gcDuration);
+    return () => {
+      meter.removeBatchObservableCallback?.(callback, observables);
+      this.#gcHistograms.delete(gcDuration);
     };
   }
 }

@@ -13,6 +13,7 @@ pub mod leaks;
 pub mod meta;
 pub mod parser;
 pub mod phases;
+pub mod queries;
 #[cfg(test)]
 mod regressions;
 pub mod report;

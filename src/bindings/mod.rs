@@ -6,5 +6,6 @@ mod errors;
 mod fault;
 mod leaks;
 mod monitor;
+mod queries;
 mod snapshot;
 mod trackers;

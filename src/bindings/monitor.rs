@@ -3,7 +3,7 @@
 //! the readings in here.
 
 use super::errors::{guarded, invalid_arg, to_measure};
-use crate::trackers::metrics::{self, Kind};
+use crate::trackers::metrics::{self, Format, Investigations, Kind, Outcome};
 use crate::trackers::monitor::{AlertConfig, AlertEvent, GcKind, Monitor, Sample, Trend};
 use crate::trackers::snapshot_policy::{
     self, check_headroom, FileEntry, Gate, GrowthTrigger, Headroom, MemoryRoom, Trigger,
@@ -87,6 +87,8 @@ pub struct MetricFamily {
     pub help: String,
     #[napi(js_name = "type")]
     pub kind: String,
+    /// The prom-client default series with the same reading, if any.
+    pub overlaps: Option<String>,
     pub samples: Vec<MetricSample>,
 }
 
@@ -99,6 +101,7 @@ pub struct MetricLabel {
 #[napi(js_name = "NativeMonitor")]
 pub struct NativeMonitor {
     inner: Monitor,
+    investigations: Investigations,
 }
 
 #[napi]
@@ -131,6 +134,7 @@ impl NativeMonitor {
             let history = opt_u64(config.history_size, "historySize", 1000)?.min(1 << 20) as usize;
             Ok(NativeMonitor {
                 inner: Monitor::new(alert, history),
+                investigations: Investigations::default(),
             })
         })
     }
@@ -191,15 +195,40 @@ impl NativeMonitor {
             .collect()
     }
 
+    /// `outcome`: `found`, `clean`, `skipped` or `failed`.
     #[napi(catch_unwind)]
-    pub fn metrics_text(&self, prefix: String, labels: Vec<MetricLabel>) -> String {
+    pub fn record_investigation(&mut self, outcome: String) -> napi::Result<()> {
+        let outcome = Outcome::parse(&outcome)
+            .ok_or_else(|| invalid_arg("outcome must be one of found, clean, skipped, failed"))?;
+        self.investigations.record(outcome);
+        Ok(())
+    }
+
+    /// Prometheus text 0.0.4, or OpenMetrics 1.0 with `open_metrics`.
+    #[napi(catch_unwind)]
+    pub fn metrics_text(
+        &self,
+        prefix: String,
+        labels: Vec<MetricLabel>,
+        open_metrics: Option<bool>,
+    ) -> String {
         let labels: Vec<(String, String)> = labels.into_iter().map(|l| (l.name, l.value)).collect();
-        metrics::render(&metrics::families(&self.inner), &prefix, &labels)
+        let format = if open_metrics == Some(true) {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        };
+        metrics::render(
+            &metrics::families(&self.inner, &self.investigations),
+            &prefix,
+            &labels,
+            format,
+        )
     }
 
     #[napi(catch_unwind)]
     pub fn metric_families(&self, prefix: String) -> Vec<MetricFamily> {
-        metrics::families(&self.inner)
+        metrics::families(&self.inner, &self.investigations)
             .into_iter()
             .map(|f| MetricFamily {
                 name: format!("{prefix}{}", f.name),
@@ -209,6 +238,7 @@ impl NativeMonitor {
                     Kind::Counter => "counter",
                 }
                 .into(),
+                overlaps: f.overlaps.map(Into::into),
                 samples: f
                     .samples
                     .into_iter()

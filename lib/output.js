@@ -1,0 +1,51 @@
+'use strict';
+
+// Where the command line's text and files leave the process. Everything the
+// CLI prints goes through `print`/`printError`, and every report file through
+// `writeReportFile`, so what reaches a terminal or the disk is decided here
+// once: snapshots carry other people's strings, and reports carry those.
+
+const fs = require('node:fs');
+
+// A reader that goes away early (`leakwatch diff a b --json | head`) is not
+// an error: drop the rest of the output and let the command finish with its
+// own exit status. Any other stream error is real.
+const closed = new WeakSet();
+function watch(stream) {
+  stream.on('error', (err) => {
+    if (err && err.code === 'EPIPE') closed.add(stream);
+    else throw err;
+  });
+}
+watch(process.stdout);
+watch(process.stderr);
+
+function write(stream, text) {
+  if (closed.has(stream) || stream.destroyed) return;
+  stream.write(text);
+}
+
+/** Command output on stdout; `text` is written as given (add the newline). */
+function print(text) {
+  write(process.stdout, text);
+}
+
+/** One line for the user on stderr (errors, where a report was written). */
+function printError(line) {
+  write(process.stderr, `${line}\n`);
+}
+
+/**
+ * Progress on a terminal's stderr, redrawn in place. `line` is leakwatch's
+ * own text (a phase name and a percentage), never snapshot data.
+ */
+function progressLine(line) {
+  write(process.stderr, line ? `\r\x1b[K${line}` : '\r\x1b[K');
+}
+
+/** Writes a report the user asked for (--html), readable by its owner only. */
+function writeReportFile(file, content) {
+  fs.writeFileSync(file, content, { mode: 0o600 });
+}
+
+module.exports = { print, printError, progressLine, writeReportFile };
