@@ -40,16 +40,17 @@ export declare class NativeSnapshot {
   get edgeCount(): number
   get totalSize(): number
   get closed(): boolean
-  summary(): Array<ClassSummaryRow>
-  topRetainers(n: number): Array<NodeInfo>
-  node(id: number): NodeInfo | null
-  retainerPath(id: number): Array<PathStep>
-  dominatorChain(id: number): Array<NodeInfo>
-  children(id: number): Array<NodeInfo>
-  edges(id: number): Array<EdgeInfo>
-  retainers(id: number): Array<EdgeInfo>
-  report(top: number, maxClasses: number): SnapshotReport
-  columns(): SnapshotColumns
+  summary(options?: QueryOptions | undefined | null): Array<ClassSummaryRow>
+  topRetainers(n: number, options?: QueryOptions | undefined | null): Array<NodeInfo>
+  node(id: number, options?: QueryOptions | undefined | null): NodeInfo | null
+  /** The shortest path from a root, capped at `maxSteps` shown steps. */
+  retainerPath(id: number, options?: QueryOptions | undefined | null): Array<PathStep>
+  dominatorChain(id: number, options?: QueryOptions | undefined | null): NodePage
+  children(id: number, options?: QueryOptions | undefined | null): NodePage
+  edges(id: number, options?: QueryOptions | undefined | null): EdgePage
+  retainers(id: number, options?: QueryOptions | undefined | null): EdgePage
+  report(top: number, maxClasses: number, options?: QueryOptions | undefined | null): SnapshotReport
+  columns(options?: QueryOptions | undefined | null): SnapshotColumns
   /** Frees the graph now; later calls throw `ERR_SNAPSHOT_CLOSED`. */
   close(): void
 }
@@ -58,7 +59,7 @@ export declare class NativeSnapshot {
 export declare class NativeSnapshotTrigger {
   constructor(minIntervalMs: number, growthPct?: number | undefined | null)
   request(now: number): GateDecision
-  finish(now: number): void
+  finish(): void
   /** Feeds a post-GC heap size; true when it has grown enough to snapshot. */
   observeHeap(heapUsed: number): boolean
 }
@@ -88,7 +89,13 @@ export declare function acquireSnapshotLease(now: number, maxHoldMs: number): nu
 
 export interface AddSite {
   site: string
+  /** Listeners from this site still attached, as its samples stand for them. */
   count: number
+  /** Adds from this site, estimated the same way. */
+  adds: number
+  samples: number
+  /** This site's part of the sampled listeners still attached. */
+  share: number
 }
 
 export interface AlertTransition {
@@ -123,8 +130,13 @@ export interface ClassSummaryRow {
   distance: number
 }
 
+export interface DiffOptions {
+  /** Show class names under the redaction policy. */
+  redact?: boolean
+}
+
 /** Per-class changes between two loaded snapshots (DevTools' Comparison view). */
-export declare function diffSnapshots(base: NativeSnapshot, current: NativeSnapshot): Promise<Array<ClassDiffRow>>
+export declare function diffSnapshots(base: NativeSnapshot, current: NativeSnapshot, options?: DiffOptions | undefined | null): Promise<Array<ClassDiffRow>>
 
 export interface EdgeInfo {
   type: string
@@ -132,6 +144,13 @@ export interface EdgeInfo {
   label: string
   /** The node at the other end: the target for `edges`, the source for `retainers`. */
   node: NodeInfo
+}
+
+/** One page of a query whose answer can be as long as the heap is large. */
+export interface EdgePage {
+  items: Array<EdgeInfo>
+  /** How many there are in all. */
+  total: number
 }
 
 /** Leak suspects from three snapshots of one process, oldest first. */
@@ -142,6 +161,8 @@ export interface FindLeaksOptions {
   minCount?: number
   /** Suspects to return at most (default 10). */
   maxSuspects?: number
+  /** Show every name under the redaction policy. */
+  redact?: boolean
 }
 
 /** Flushes every log's spill file (called on process and worker exit). */
@@ -199,7 +220,10 @@ export interface LeakSuspect {
   similarHolders: number
 }
 
-export declare function listenerAddSite(key: number, site: string): void
+export declare function listenerAddSite(key: number, site: string, adds: number): void
+
+/** A sampled listener from `site` was found no longer attached. */
+export declare function listenerDetachSite(key: number, site: string, adds: number): void
 
 export declare function listenerEmitterCount(): number
 
@@ -229,30 +253,31 @@ export interface ListenerGrowth {
   count: number
   peak: number
   topSite?: string
+  /** Listeners still attached that the top site's samples stand for. */
   topSiteCount: number
+  /** The top site's part of the sampled listeners still attached, 0 to 1. */
+  topSiteShare: number
+  /** Stacks captured for this event. */
+  samples: number
 }
 
 /** The key for an event, or null when the emitter is no longer tracked. */
-export declare function listenerKey(emitter: number, event: string, initial: number): number | null
+export declare function listenerKey(emitter: number, event: string, floor: number): number | null
 
-export declare function listenerObserve(): Array<ListenerGrowth>
+export declare function listenerKeyCount(): number
 
 /**
- * Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
- * over the registry's own memory, for the facade to update without a call
- * per add or remove. The page lives as long as this thread's registry,
- * which outlives every JS value of the thread.
+ * Closes an observation window over the watched keys' counter rows (see
+ * `trackers::listeners::ROW`) and writes each row's new arm level back.
  */
-export declare function listenerPage(p: number): ArrayBuffer
+export declare function listenerObserve(rows: Float64Array): Array<ListenerGrowth>
 
+/** An emitter the facade watches; its id is cached by the facade. */
 export declare function listenerRegister(name: string, threshold: number): number
 
-export declare function listenerReport(): Array<ListenerEmitterReport>
+/** The report, after taking the watched keys' current counter rows. */
+export declare function listenerReport(rows: Float64Array): Array<ListenerEmitterReport>
 
-/**
- * Listener ids are handed out here and cached by the facade, so the hot
- * path passes one integer.
- */
 export declare function listenerSetSamples(samples: number): void
 
 /** Parses and analyses a snapshot (file path or Buffer) on the libuv pool. */
@@ -309,7 +334,7 @@ export declare function logStagedPage(p: number): ArrayBuffer
 
 /**
  * Where the facade counts this log's staged entries: the record's index
- * in the pages of `log_staged_page`.
+ * in the pages of `log_staged_page`, of `STAGED_FIELDS` numbers each.
  */
 export declare function logStagedSlot(handle: number): number
 
@@ -373,11 +398,18 @@ export interface NodeInfo {
   distance: number
 }
 
+export interface NodePage {
+  items: Array<NodeInfo>
+  total: number
+}
+
 export interface PathStep {
   node: NodeInfo
   edgeType?: string
   edgeName?: string
   edgeLabel?: string
+  /** On a capped path: steps left out between the previous step and this one. */
+  skipped?: number
 }
 
 /** Resumes a listing by retained size after the node with this key. */
@@ -468,6 +500,21 @@ export interface QueryNodePage {
   next?: QueryAfter
 }
 
+/**
+ * Options every query takes; the JS facade checks them first, so a
+ * wrong value here is a second line of defence.
+ */
+export interface QueryOptions {
+  /** Show names under the redaction policy. */
+  redact?: boolean
+  /** First item of the page. */
+  offset?: number
+  /** Items in the page. */
+  limit?: number
+  /** Steps a retainer path shows at most. */
+  maxSteps?: number
+}
+
 /** The retainer path, root first, with its first and last steps described. */
 export declare function queryRetainerPath(snapshot: NativeSnapshot, id: number, first: number, last: number, maxChars: number): Promise<QueryEnds>
 
@@ -523,7 +570,13 @@ export interface SnapshotFile {
   name: string
   bytes: number
   mtimeMs: number
+  /** Device and inode numbers, in decimal (they may exceed 2^53). */
+  dev: string
+  ino: string
 }
+
+/** The check value for a snapshot's final name (see `snapshot_policy::file_mark`). */
+export declare function snapshotFileMark(stem: string, dev: string, ino: string): string
 
 export interface SnapshotReport {
   nodeCount: number
@@ -532,6 +585,9 @@ export interface SnapshotReport {
   classes: Array<ClassSummaryRow>
   top: Array<TopObject>
 }
+
+/** The process id in the name of one of our temporary snapshot files. */
+export declare function snapshotTempPid(name: string): number | null
 
 export declare function timerActive(): Array<TimerInfo>
 

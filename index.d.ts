@@ -42,6 +42,8 @@ export interface PathStep {
   edgeName?: string
   /** The edge as DevTools prints it: `.prop`, `[3]`, `->ctx`, `{internal}`. */
   edgeLabel?: string
+  /** On a capped path: how many steps were left out between the previous step and this one. */
+  skipped?: number
 }
 
 /** One row of DevTools' Summary view. */
@@ -84,15 +86,48 @@ export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void
   /** How often `onProgress` is called. Default 200 ms. */
   progressIntervalMs?: number
+  /** Redact every answer of this snapshot, whatever a query asks (see `RedactOptions`). Default false. */
+  redact?: boolean
 }
 
-export interface ReportOptions {
-  /** Largest objects to include, each with its retainer path. Default 10. */
-  top?: number
-  /** Class rows to include. Default 50. */
-  maxClasses?: number
-  /** Hide string contents and other user data in names (snapshots hold application data). */
+export interface RedactOptions {
+  /**
+   * Replace the program's data (string contents, keys of objects used as
+   * maps, data-derived class names) with placeholders such as `<key:5d02e7aa>`;
+   * code identifiers stay. See the README's "Security" section. Default false.
+   */
   redact?: boolean
+}
+
+export interface PathOptions extends RedactOptions {
+  /** Steps a retainer path shows at most (2 to 1000, default 24); a longer one shows its first third and last two thirds. */
+  maxSteps?: number
+}
+
+export interface PageOptions extends RedactOptions {
+  /** First item of the page. Default 0. */
+  offset?: number
+  /** Items in the page: at most 100000, default 10000. */
+  limit?: number
+}
+
+/** One page of an answer that grows with the heap; `total` counts them all. */
+export type Page<T> = T[] & { readonly total: number }
+
+export interface ReportOptions extends PathOptions {
+  /** Largest objects to include, each with its retainer path: 0 to 1000, default 10. */
+  top?: number
+  /** Class rows to include: 0 to 100000, default 50. */
+  maxClasses?: number
+}
+
+/** The documented maxima and defaults every call keeps to. */
+export declare const LIMITS: {
+  readonly top: 1000
+  readonly maxClasses: 100000
+  readonly topRetainers: 100000
+  readonly pathSteps: { readonly default: 24; readonly min: 2; readonly max: 1000 }
+  readonly page: { readonly default: 10000; readonly max: 100000 }
 }
 
 /**
@@ -109,24 +144,26 @@ export declare class Snapshot {
   /** Root retained size plus `extra_native_bytes`, as DevTools' status line. */
   readonly totalSize: number
   readonly closed: boolean
+  /** Whether every answer is redacted: the snapshot was loaded with `redact: true`. */
+  readonly redacted: boolean
   /** DevTools' Summary view: one row per class. */
-  summary(): ClassSummaryRow[]
-  /** Largest objects by retained size (synthetic roots excluded). Default 10. */
-  topRetainers(n?: number): NodeInfo[]
+  summary(options?: RedactOptions): ClassSummaryRow[]
+  /** Largest objects by retained size (synthetic roots excluded). Default 10, at most 100000. */
+  topRetainers(n?: number, options?: RedactOptions): NodeInfo[]
   /** The node with this id, or null. */
-  node(id: number): NodeInfo | null
-  /** Shortest path from a global object to the node, root first. Throws `ERR_UNKNOWN_NODE`. */
-  retainerPath(id: number): PathStep[]
-  /** The node, its immediate dominator, and so on up to the root. */
-  dominatorChain(id: number): NodeInfo[]
-  /** Objects only this node keeps alive (its dominator-tree children), largest first. */
-  children(id: number): NodeInfo[]
-  /** Outgoing references of the node. */
-  edges(id: number): EdgeInfo[]
-  /** Incoming references of the node. */
-  retainers(id: number): EdgeInfo[]
+  node(id: number, options?: RedactOptions): NodeInfo | null
+  /** Shortest path from a global object to the node, root first, capped at `maxSteps`. Throws `ERR_UNKNOWN_NODE`. */
+  retainerPath(id: number, options?: PathOptions): PathStep[]
+  /** The node, its immediate dominator, and so on up to the root (one page). */
+  dominatorChain(id: number, options?: PageOptions): Page<NodeInfo>
+  /** Objects only this node keeps alive (its dominator-tree children), largest first (one page). */
+  children(id: number, options?: PageOptions): Page<NodeInfo>
+  /** Outgoing references of the node (one page). */
+  edges(id: number, options?: PageOptions): Page<EdgeInfo>
+  /** Incoming references of the node (one page). */
+  retainers(id: number, options?: PageOptions): Page<EdgeInfo>
   /** Every node's numbers as typed arrays, for bulk processing. */
-  columns(): SnapshotColumns
+  columns(options?: RedactOptions): SnapshotColumns
   report(options?: ReportOptions): SnapshotReport
   /** Frees the native memory now; later calls throw `ERR_SNAPSHOT_CLOSED`. */
   close(): void
@@ -136,7 +173,7 @@ export declare class Snapshot {
 /** Parses and analyses a snapshot on the libuv thread pool. */
 export declare function loadSnapshot(source: SnapshotSource, options?: LoadOptions): Promise<Snapshot>
 /** Blocking variant for a path or bytes. */
-export declare function loadSnapshotSync(source: string | Uint8Array): Snapshot
+export declare function loadSnapshotSync(source: string | Uint8Array, options?: RedactOptions): Snapshot
 /** Loads, reports and frees in one call. Accepts a loaded `Snapshot` too (left open). */
 export declare function analyzeSnapshot(source: SnapshotSource | Snapshot, options?: LoadOptions & ReportOptions): Promise<SnapshotReport>
 export declare function analyzeSnapshotSync(source: string | Uint8Array | Snapshot, options?: ReportOptions): SnapshotReport
@@ -250,6 +287,7 @@ export type LeakwatchErrorCode =
   | 'ERR_LOG_SPILL'
   | 'ERR_LOG_OPTIONS'
   | 'ERR_TIMER_UNTRACKED'
+  | 'ERR_TIMERS_UNAVAILABLE'
   | 'ERR_SNAPSHOT_WRITE'
 
 /** One (emitter, event) in `listeners.report()`. */
@@ -264,8 +302,13 @@ export interface ListenerEventReport {
   rising: number
   /** A `LEAKWATCH_LISTENER_GROWTH` warning was emitted for it. */
   warned: boolean
-  /** Add sites, most frequent first; captured only once the key looked suspicious. */
-  sites: { site: string; count: number }[]
+  /**
+   * Sampled add sites, most listeners still attached first; sampled only once
+   * the key looked suspicious, at a decaying rate. `count`: listeners from the
+   * site still attached and `adds`: its adds, as the samples stand for them;
+   * `share`: its part of the sampled listeners still attached.
+   */
+  sites: { site: string; count: number; adds: number; samples: number; share: number }[]
 }
 
 export interface ListenerReport {
@@ -278,8 +321,14 @@ export interface ListenerGrowth {
   event: string
   count: number
   peak: number
+  /** The site whose sampled listeners stay attached the most. */
   topSite?: string
+  /** Listeners from it still attached, as its samples stand for them. */
   topSiteCount: number
+  /** Its part of the sampled listeners still attached, 0 to 1. */
+  topSiteShare: number
+  /** Stacks sampled for this event. */
+  samples: number
 }
 
 export interface TrackOptions {
@@ -558,13 +607,13 @@ export interface MetricFamily {
 export declare function monitor(options?: MonitorOptions): Monitor
 
 export interface SnapshotOptions {
-  /** Directory for the files (created 0700 if missing). Files are `leakwatch-<UTC time>-<pid>-<thread>-<n>.heapsnapshot`, mode 0600. */
+  /** Directory for the files (created 0700 if missing). Files are `leakwatch-<UTC time>-<pid>-<thread>-<n>-<mark>.heapsnapshot`, mode 0600. */
   dir: string
   /** Run a full GC first (V8 collects before a snapshot anyway; this also lowers the heap the headroom check sees). */
   gcFirst?: boolean
   /** Enable the inspector's Debugger domain around the write: 0.7 s instead of 35 s with TypeScript loaded on Node 20. Default true. */
   fast?: boolean
-  /** Memory needed on top of the heap, as a multiple of the heap in use; 0 disables the check. Default 16 (measured peak). */
+  /** Memory needed on top of the heap, as a multiple of the heap in use; 0 disables the check. Default 24 (measured: 4-14x on Node 20-26, 25x for a heap of tiny arrays). */
   headroomFactor?: number
   /** Keep at most this many of leakwatch's files in `dir`, deleting the oldest. */
   maxFiles?: number
@@ -581,6 +630,8 @@ export interface SnapshotWritten {
   heapUsed: number
   /** Names removed by retention. */
   deleted: string[]
+  /** Temporary files of interrupted writes (whose process is gone) removed first. */
+  staleTemps: string[]
   /** On schedule events: `manual`, `interval`, `growth`, `leak-suspected` or `signal`. */
   trigger?: string
 }
@@ -607,7 +658,7 @@ export interface ScheduleOptions extends SnapshotOptions {
   monitor?: Monitor
   /** Process signal that triggers a snapshot, e.g. `SIGUSR2` (main thread only; not SIGUSR1). */
   signal?: string
-  /** Debounce: no two snapshots closer than this. Default min(everyMs, 60000). */
+  /** Debounce: no two snapshots whose starts are closer than this (less 1%). Default min(everyMs, 60000). */
   minIntervalMs?: number
   /** Analyse each new file on the libuv pool and emit `report`. */
   analyze?: boolean

@@ -9,7 +9,7 @@
 // computed value here would hide the names from it again;
 // __test__/esm.test.mjs fails if any export goes missing from ESM.
 
-const { Snapshot, loadSnapshot, loadSnapshotSync, analyzeSnapshot, analyzeSnapshotSync } = require('./lib/snapshot.js');
+const { Snapshot, loadSnapshot, loadSnapshotSync, analyzeSnapshot, analyzeSnapshotSync, LIMITS } = require('./lib/snapshot.js');
 const { diffSnapshots, findLeaks } = require('./lib/leaks.js');
 const { expectNoLeak, expectCollected } = require('./lib/assert.js');
 const { trackEmitter, untrack, listeners } = require('./lib/listeners.js');
@@ -25,6 +25,7 @@ module.exports = {
   loadSnapshotSync,
   analyzeSnapshot,
   analyzeSnapshotSync,
+  LIMITS,
   diffSnapshots,
   findLeaks,
   expectNoLeak,

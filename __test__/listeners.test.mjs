@@ -4,7 +4,12 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import { leakwatch } from './helpers.mjs';
+import { inspect } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { leakwatch, ROOT } from './helpers.mjs';
+
+const native = createRequire(import.meta.url)('../binding.js');
 
 const { trackEmitter, untrack, listeners } = leakwatch;
 listeners.configure({ intervalMs: 0 });
@@ -170,6 +175,8 @@ test('install() tracks every emitter; uninstall() restores the exact originals',
   const names = [[E, 'on'], [E, 'addListener'], [E, 'prependListener'], [E, 'removeListener'], [E, 'off'],
     [E, 'removeAllListeners'], [E, 'once'], [T, 'addEventListener'], [T, 'removeEventListener'], [T, 'dispatchEvent']];
   const before = names.map(([o, n]) => Object.getOwnPropertyDescriptor(o, n));
+  // Threshold 2: every key with a listener is watched (and reported).
+  listeners.configure({ threshold: 2 });
   listeners.install();
   assert.equal(listeners.installed, true);
   assert.notEqual(E.on, before[0].value);
@@ -177,16 +184,20 @@ test('install() tracks every emitter; uninstall() restores the exact originals',
   assert.equal(E.on.name, 'addListener');
   const anon = new EventEmitter();
   const keys = Object.keys(anon);
+  const json = JSON.stringify(anon);
   for (let i = 0; i < 5; i++) anon.once('x', () => {});
   anon.on('y', () => {});
   anon.emit('x');
-  assert.deepEqual(Object.keys(anon), keys, 'install mode adds nothing enumerable');
+  assert.deepEqual(Object.keys(anon), keys, 'install mode adds no string-keyed property');
+  assert.equal(JSON.stringify(anon), json.replace('"_eventsCount":0', '"_eventsCount":1'));
+  assert.match(inspect(anon), /\[leakwatch listener counts\]/, 'the record prints as one short line');
   const sealed = Object.preventExtensions(new EventEmitter());
   sealed.on('z', () => {});
   sealed.on('z', () => {});
   const target = new EventTarget();
   target.addEventListener('ping', () => {});
   listeners.uninstall();
+  listeners.configure({ threshold: 10 });
   const after = names.map(([o, n]) => Object.getOwnPropertyDescriptor(o, n));
   assert.deepEqual(after, before);
   for (let i = 0; i < names.length; i++) assert.equal(after[i].value, before[i].value);
@@ -202,6 +213,7 @@ test('install mode: counts stay exact when events alternate, removals miss, and 
   const f = () => {};
   const g = () => {};
   bus.on('pre', f); // before install(): the baseline, not an add
+  listeners.configure({ threshold: 2 });
   listeners.install();
   try {
     for (let i = 0; i < 50; i++) {
@@ -234,20 +246,229 @@ test('install mode: counts stay exact when events alternate, removals miss, and 
     assert.deepEqual([again[0].adds, again[0].removes], [1, 0]);
   } finally {
     listeners.uninstall();
+    listeners.configure({ threshold: 10 });
   }
 });
 
-test('bad input is an error with a code, never a crash', () => {
-  for (const bad of [{}, null, 42, 'emitter', { on() {}, removeListener() {} }]) {
+test('bad input is an error with a code, never a crash or a silent default', () => {
+  for (const bad of [{}, null, undefined, 42, 'emitter', Symbol('e'), 10n, { on() {}, removeListener() {} }]) {
     assert.throws(() => trackEmitter(bad), { code: 'ERR_INVALID_ARG' });
   }
   const bus = new EventEmitter();
-  assert.throws(() => trackEmitter(bus, { threshold: -1 }), { code: 'ERR_INVALID_ARG' });
-  assert.throws(() => trackEmitter(bus, { threshold: 1.5 }), { code: 'ERR_INVALID_ARG' });
+  for (const badOptions of [null, 'x', Symbol('o'), 10n, 5, [], () => {}]) {
+    assert.throws(() => trackEmitter(bus, badOptions), { code: 'ERR_INVALID_ARG' }, String(typeof badOptions));
+    assert.throws(() => listeners.configure(badOptions), { code: 'ERR_INVALID_ARG' });
+  }
+  for (const badThreshold of [-1, 0, 1.5, '10', 10n, null, NaN, Infinity]) {
+    assert.throws(() => trackEmitter(bus, { threshold: badThreshold }), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => listeners.configure({ threshold: badThreshold }), { code: 'ERR_INVALID_ARG' });
+  }
   assert.throws(() => trackEmitter(bus, { name: 5 }), { code: 'ERR_INVALID_ARG' });
-  assert.throws(() => trackEmitter(bus, 'x'), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => trackEmitter(bus, { name: Symbol('n') }), { code: 'ERR_INVALID_ARG' });
   assert.throws(() => listeners.configure({ samples: 0 }), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => listeners.configure({ samples: 2n }), { code: 'ERR_INVALID_ARG' });
   assert.throws(() => listeners.configure({ intervalMs: -5 }), { code: 'ERR_INVALID_ARG' });
+  assert.throws(() => listeners.configure({ intervalMs: '5' }), { code: 'ERR_INVALID_ARG' });
+  // A rejected call changes nothing: the threshold is still the default.
   assert.equal(untrack(null), false);
+  assert.equal(untrack(Symbol('x')), false);
   assert.equal(bus.listenerCount('newListener'), 0);
+  assert.equal(Object.hasOwn(bus, 'on'), false);
+});
+
+test('install(): emitters that never hold threshold/2 listeners for one event cost Rust nothing; one that does is watched', () => {
+  const f = () => {};
+  const g = () => {};
+  const keysBefore = native.listenerKeyCount();
+  listeners.install();
+  try {
+    for (let i = 0; i < 20_000; i++) {
+      const e = new EventEmitter();
+      e.on('a', f);
+      e.on('b', f);
+      e.once('b', g);
+      e.off('a', f);
+      e.emit('b');
+    }
+    assert.equal(native.listenerKeyCount(), keysBefore, 'no key of a short-lived emitter reached Rust');
+    const busy = new EventEmitter();
+    for (let i = 0; i < 4; i++) busy.on('job', () => {});
+    assert.equal(native.listenerKeyCount(), keysBefore);
+    busy.on('job', () => {}); // the fifth: half the default threshold of 10
+    assert.equal(native.listenerKeyCount(), keysBefore + 1);
+    busy.removeAllListeners('job');
+    const rows = listeners.report().emitters.flatMap((e) => e.events).filter((ev) => ev.event === 'job');
+    assert.deepEqual(rows.map((ev) => [ev.count, ev.peak, ev.adds, ev.removes]), [[0, 5, 5, 5]]);
+  } finally {
+    listeners.uninstall();
+  }
+});
+
+test('a leaking event is sampled at a decaying rate; the report names the top site and its share', async () => {
+  const w = collectWarnings();
+  const bus = trackEmitter(new EventEmitter(), { name: 'sampled-bus', threshold: 10 });
+  bus.setMaxListeners(0);
+  function leakyHandler() {
+    bus.on('data', () => {});
+  }
+  function tidyHandler() {
+    const f = () => {};
+    bus.on('data', f);
+    bus.off('data', f);
+  }
+  let adds = 0;
+  for (let round = 0; round < 5; round++) {
+    // Nine leaking adds for each tidy one, interleaved with a period of ten.
+    for (let i = 0; i < 4000; i++) {
+      if (i % 10 === 9) tidyHandler();
+      else leakyHandler();
+      adds++;
+    }
+    listeners.observe();
+  }
+  const warnings = (await w.stop()).filter((x) => x.code === 'LEAKWATCH_LISTENER_GROWTH');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0].message, /sampled-bus has \d+ 'data' listeners.*top add site: leakyHandler \(.*listeners\.test\.mjs:\d+:\d+\) \(~100% of the sampled listeners still attached, \d+ samples\)/);
+  const r = eventReport('sampled-bus', 'data');
+  assert.equal(r.adds, adds);
+  const samples = r.sites.reduce((n, s) => n + s.samples, 0);
+  // 20,000 adds: eight samples per doubling of the gap, about 8 * log2(20000 / 8) + 8 = 98.
+  assert.ok(samples >= 40 && samples <= 160, `${samples} stacks for ${adds} adds`);
+  const [leaky, tidy] = r.sites;
+  assert.match(leaky.site, /^leakyHandler /);
+  assert.equal(leaky.share, 1, 'every sampled listener still attached came from the leak');
+  assert.match(tidy.site, /^tidyHandler /, 'the tidy site is sampled too (random gaps)');
+  assert.equal(tidy.count, 0, 'none of its listeners stayed');
+  // Each sample stands for the adds since the previous one: the estimates add up to about all adds.
+  const estimated = leaky.adds + tidy.adds;
+  assert.ok(estimated > adds * 0.5 && estimated < adds * 1.5, `sites' adds estimate ${estimated} of ${adds}`);
+  assert.ok(Math.abs(tidy.adds / estimated - 0.1) < 0.1, `tidy share of adds ${tidy.adds / estimated}`);
+  assert.ok(leaky.count > r.count * 0.5 && leaky.count < r.count * 1.5, `leak estimate ${leaky.count} of ${r.count} attached`);
+  untrack(bus);
+});
+
+test('frozen emitters: trackEmitter says why with a code; install() counts them through a side table', () => {
+  const frozen = Object.freeze(new EventEmitter());
+  assert.throws(() => trackEmitter(frozen), (err) => err.code === 'ERR_INVALID_ARG' && /frozen/.test(err.message));
+  const sealed = Object.seal(new EventEmitter());
+  sealed.on('s', () => {}); // sealed before its first listener of 's' would throw in Node itself
+  // Node 26 makes an EventTarget's listener table on first use: a frozen
+  // target gets one listener first (Node itself throws otherwise).
+  const target = new EventTarget();
+  target.addEventListener('t', () => {});
+  Object.freeze(target);
+  const symbols = Object.getOwnPropertySymbols(target);
+  listeners.configure({ threshold: 2 });
+  listeners.install();
+  try {
+    sealed.on('s', () => {});
+    target.addEventListener('t', () => {});
+  } finally {
+    listeners.uninstall();
+    listeners.configure({ threshold: 10 });
+  }
+  const events = listeners.report().emitters.flatMap((e) => e.events);
+  assert.ok(events.some((ev) => ev.event === 's' && ev.count === 2 && ev.adds === 1), 'sealed emitter counted');
+  assert.ok(events.some((ev) => ev.event === 't' && ev.count === 2 && ev.adds === 1), 'frozen target counted');
+  assert.deepEqual(Object.getOwnPropertySymbols(target), symbols);
+});
+
+test('uninstall() under a newer patch keeps that patch working; install() again wraps it once', () => {
+  const E = EventEmitter.prototype;
+  const original = { on: E.on, off: E.off, prepend: E.prependListener };
+  listeners.configure({ threshold: 2 });
+  listeners.install();
+  const ours = E.on;
+  const seen = [];
+  // A third-party patch made after install(), calling what it found.
+  const patch = function on(type, listener) {
+    seen.push(type);
+    return ours.call(this, type, listener);
+  };
+  E.on = patch;
+  try {
+    listeners.uninstall();
+    assert.equal(E.on, patch, 'the newer patch is left in place');
+    assert.equal(E.off, original.off, 'slots still holding our wrapper are restored');
+    assert.equal(E.prependListener, original.prepend);
+    const e = new EventEmitter();
+    e.on('after', () => {});
+    e.on('after', () => {});
+    assert.deepEqual(seen, ['after', 'after']);
+    assert.equal(e.listenerCount('after'), 2);
+    assert.equal(listeners.report().emitters.flatMap((x) => x.events).some((ev) => ev.event === 'after'), false,
+      'our wrapper below the patch only passes through');
+
+    listeners.install();
+    const again = new EventEmitter();
+    again.on('twice', () => {});
+    again.on('twice', () => {});
+    const row = listeners.report().emitters.flatMap((x) => x.events).filter((ev) => ev.event === 'twice');
+    assert.deepEqual(row.map((ev) => [ev.count, ev.adds]), [[2, 2]], 'counted once, not once per wrapper');
+    listeners.uninstall();
+    assert.equal(E.on, patch);
+    // The patch's owner unwinds it; our pass-through wrapper is unwrapped by the next install.
+    E.on = ours;
+    listeners.install();
+    listeners.uninstall();
+    assert.equal(E.on, original.on, 'after a full unwind the original is back');
+  } finally {
+    E.on = original.on;
+    E.addListener = original.on;
+    listeners.configure({ threshold: 10 });
+  }
+});
+
+test('two copies of the module on one thread share one tracker: no double wrapping, no double counting', () => {
+  const script = `
+    const root = ${JSON.stringify(ROOT)};
+    const { EventEmitter } = require('node:events');
+    const a = require(root);
+    for (const k of Object.keys(require.cache)) if (!k.endsWith('.node')) delete require.cache[k];
+    const b = require(root);
+    const differentCopies = a.BoundedLog !== b.BoundedLog;
+    a.listeners.configure({ threshold: 2, intervalMs: 0 });
+    a.listeners.install();
+    const wrapped = EventEmitter.prototype.on;
+    b.listeners.install();
+    const e = new EventEmitter();
+    e.on('x', () => {});
+    e.on('x', () => {});
+    const bus = b.trackEmitter(new EventEmitter(), { name: 'bus' });
+    a.trackEmitter(bus, { name: 'bus' });
+    bus.on('y', () => {});
+    const rows = (lw) => lw.listeners.report().emitters.flatMap((em) => em.events.map((ev) => [em.name, ev.event, ev.count, ev.adds]));
+    console.log(JSON.stringify({
+      differentCopies,
+      installedInB: b.listeners.installed,
+      sameWrapper: EventEmitter.prototype.on === wrapped,
+      a: rows(a), b: rows(b),
+    }));
+    b.listeners.uninstall();`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.differentCopies, true, 'the control: the two requires loaded two copies');
+  assert.equal(out.installedInB, true);
+  assert.equal(out.sameWrapper, true);
+  assert.deepEqual(out.a, [['EventEmitter', 'x', 2, 2], ['bus', 'y', 1, 1]]);
+  assert.deepEqual(out.b, out.a);
+});
+
+test('an emitter with many events keeps exact counts for each (past the short key list)', () => {
+  const bus = trackEmitter(new EventEmitter(), { name: 'many-events', threshold: 1000 });
+  const f = () => {};
+  const events = Array.from({ length: 20 }, (_, i) => (i === 7 ? Symbol('seventh') : `e${i}`));
+  for (let round = 0; round < 3; round++) {
+    events.forEach((ev, i) => {
+      for (let k = 0; k <= i; k++) bus.on(ev, f);
+      if (round > 0) bus.off(ev, f);
+    });
+  }
+  const byEvent = Object.fromEntries(listeners.report().emitters.find((e) => e.name === 'many-events').events.map((ev) => [ev.event, ev]));
+  events.forEach((ev, i) => {
+    const row = byEvent[typeof ev === 'symbol' ? ev.toString() : ev];
+    assert.deepEqual([row.count, row.adds, row.removes], [bus.listenerCount(ev), 3 * (i + 1), 2], String(ev));
+  });
+  untrack(bus);
 });

@@ -3,6 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -101,7 +102,16 @@ test('bad options and entries give errors with a code', () => {
   const bad = [{ maxEntries: -1 }, { maxEntries: 0 }, { maxBytes: 1.5 }, { maxBytes: '10' },
     { onOverflow: 'drop-newest' }, { spillTo: 7 }, { spillTo: '' }];
   for (const opts of bad) assert.throws(() => new BoundedLog(opts), { code: 'ERR_INVALID_ARG' }, JSON.stringify(opts));
-  assert.throws(() => new BoundedLog(null), { code: 'ERR_INVALID_ARG' });
+  for (const options of [null, 'x', Symbol('o'), 10n, 5, [], () => {}]) {
+    assert.throws(() => new BoundedLog(options), { code: 'ERR_INVALID_ARG' }, String(typeof options));
+    assert.throws(() => BoundedLog.shared('named', options), { code: 'ERR_INVALID_ARG' });
+  }
+  for (const value of [Symbol('v'), 10n, null, NaN, {}]) {
+    assert.throws(() => new BoundedLog({ maxEntries: value }), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => new BoundedLog({ onOverflow: value }), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => new BoundedLog({ spillTo: value }), { code: 'ERR_INVALID_ARG' });
+  }
+  for (const name of [null, 5, Symbol('n'), 10n, {}]) assert.throws(() => BoundedLog.shared(name), { code: 'ERR_INVALID_ARG' });
   assert.throws(() => new BoundedLog({ spillTo: '/nonexistent-dir/x/spill.jsonl' }), { code: 'ERR_LOG_SPILL' });
   const log = new BoundedLog();
   const circular = {};
@@ -114,6 +124,26 @@ test('bad options and entries give errors with a code', () => {
   assert.throws(() => BoundedLog.shared('', {}), { code: 'ERR_INVALID_ARG' });
   assert.equal(log.size, 0);
   log.close();
+});
+
+test('spill files are 0600, never written through a link, never another user\u2019s or a looser mode', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-spill-'));
+  const fresh = path.join(dir, 'fresh.jsonl');
+  const log = new BoundedLog({ maxEntries: 1, spillTo: fresh });
+  log.push('secret-1');
+  log.push('secret-2');
+  log.close();
+  assert.equal(fs.statSync(fresh).mode & 0o777, 0o600);
+  assert.equal(fs.readFileSync(fresh, 'utf8'), '"secret-1"\n');
+  // Appending to an existing file narrows a looser mode first.
+  fs.chmodSync(fresh, 0o644);
+  new BoundedLog({ spillTo: fresh }).close();
+  assert.equal(fs.statSync(fresh).mode & 0o777, 0o600);
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'keep');
+  fs.symlinkSync(victim, path.join(dir, 'link.jsonl'));
+  assert.throws(() => new BoundedLog({ spillTo: path.join(dir, 'link.jsonl') }), { code: 'ERR_LOG_SPILL' });
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'keep');
 });
 
 test('staged pushes are visible to every read at once, in order, with Buffers and oversize entries in between', () => {

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { leakwatch, ROOT } from './helpers.mjs';
 
 const { snapshots, Monitor } = leakwatch;
-const NAME = /^leakwatch-\d{8}T\d{6}-\d{3}Z-(\d+)-\d+-\d+\.heapsnapshot$/;
+const NAME = /^leakwatch-\d{8}T\d{6}-\d{3}Z-(\d+)-\d+-\d+-[0-9a-f]{16}\.heapsnapshot$/;
 
 function tempDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-snap-'));
@@ -123,10 +123,13 @@ test('disk full mid-write: error event, no partial file, process carries on', ()
     const { snapshots } = require(${JSON.stringify(ROOT)});
     const dir = fs.mkdtempSync(require('os').tmpdir() + '/leakwatch-full-');
     globalThis.keep = Array.from({ length: 50000 }, (_, i) => ({ i }));
-    const s = snapshots.schedule({ dir, minIntervalMs: 0 });
+    // No headroom check: this test is about the write failing, not the
+    // memory a busy test machine happens to have free.
+    const s = snapshots.schedule({ dir, minIntervalMs: 0, headroomFactor: 0 });
     s.on('error', (e) => {
       console.log(JSON.stringify({ code: e.code, cause: e.cause && e.cause.code, files: fs.readdirSync(dir) }));
     });
+    s.on('snapshot-skipped', (r) => console.log(JSON.stringify({ skipped: r })));
     s.take();
   `,
     { shellPrefix: 'ulimit -f 256;' },
@@ -217,4 +220,124 @@ test('fast mode: with TypeScript loaded the snapshot takes well under the slow p
   assert.equal(out.fast, true);
   assert.ok(out.ms < 8000, `fast snapshot took ${out.ms} ms`);
   assert.ok(out.bytes > 1_000_000);
+});
+
+test('everyMs means every everyMs: a write that takes time does not make the next tick look too soon', () => {
+  const out = child(`
+    const fs = require('fs');
+    const { snapshots } = require(${JSON.stringify(ROOT)});
+    const dir = fs.mkdtempSync(require('os').tmpdir() + '/leakwatch-every-');
+    // A heap that takes a while to write, so each write ends well after its
+    // tick (counted from the end of the write, every second tick was skipped).
+    globalThis.keep = Array.from({ length: 50000 }, (_, i) => ({ i, s: 'v' + i }));
+    const s = snapshots.schedule({ dir, everyMs: 300 });
+    const taken = [];
+    const skipped = [];
+    const done = () => {
+      s.stop();
+      clearTimeout(limit);
+      console.log(JSON.stringify({ taken, skipped }));
+    };
+    s.on('snapshot', (e) => { taken.push(Math.round(e.durationMs)); if (taken.length === 4) done(); });
+    s.on('snapshot-skipped', (e) => skipped.push(e.reason));
+    const limit = setTimeout(done, 20000);
+  `);
+  assert.equal(out.taken.length, 4, JSON.stringify(out));
+  assert.ok(out.taken.every((ms) => ms > 0));
+  assert.deepEqual(out.skipped, []);
+});
+
+function deadPid() {
+  const r = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
+test('temp files of interrupted writes are removed on the next take or schedule; nothing else is', async () => {
+  const dir = tempDir();
+  const gone = deadPid();
+  const snapshotHead = '{"snapshot":{"meta":{"node_fields":';
+  const stale = [`.leakwatch-20250101T000000-000Z-${gone}-0-1.tmp`, `.leakwatch-20250101T000000-000Z-${gone}-3-7.tmp`, `.leakwatch-20250101T000000-000Z-${process.pid}-0-999.tmp`];
+  fs.writeFileSync(path.join(dir, stale[0]), snapshotHead + '[...'.repeat(100));
+  fs.writeFileSync(path.join(dir, stale[1]), ''); // created, then the process died before V8 wrote
+  fs.writeFileSync(path.join(dir, stale[2]), snapshotHead);
+  const kept = {
+    [`.leakwatch-20250101T000000-000Z-${gone}-0-2.tmp`]: 'a user file that only looks like ours',
+    [`.leakwatch-20250101T000000-000Z-${process.ppid}-0-1.tmp`]: snapshotHead, // its process is alive
+    '.leakwatch-notes.tmp': snapshotHead,
+  };
+  for (const [name, text] of Object.entries(kept)) fs.writeFileSync(path.join(dir, name), text);
+  const victim = path.join(tempDir(), 'victim.heapsnapshot');
+  fs.writeFileSync(victim, snapshotHead);
+  const link = `.leakwatch-20250101T000000-000Z-${gone}-0-5.tmp`;
+  fs.symlinkSync(victim, path.join(dir, link));
+  const r = await snapshots.take({ dir });
+  assert.deepEqual(r.staleTemps.sort(), stale.slice().sort());
+  assert.deepEqual(listing(dir), [path.basename(r.path), ...Object.keys(kept), link].sort());
+  assert.ok(fs.existsSync(victim), 'a link is never followed or removed');
+  // schedule() cleans its directory too, in the background.
+  fs.writeFileSync(path.join(dir, stale[0]), snapshotHead);
+  const s = snapshots.schedule({ dir, everyMs: 60_000 });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  s.stop();
+  assert.equal(fs.existsSync(path.join(dir, stale[0])), false);
+});
+
+test('retention never deletes a file leakwatch did not write, even one named like ours', async () => {
+  const dir = tempDir();
+  const first = await snapshots.take({ dir });
+  // The user keeps a copy as a baseline under one of our names (a new file, so not its mark).
+  const copy = path.basename(first.path).replace(/-(\d+)-([0-9a-f]{16})\.heapsnapshot$/, '-9$1-$2.heapsnapshot');
+  fs.copyFileSync(first.path, path.join(dir, copy));
+  const lookalike = 'leakwatch-20250101T000000-000Z-1-0-1-0123456789abcdef.heapsnapshot';
+  fs.writeFileSync(path.join(dir, lookalike), '{}');
+  fs.writeFileSync(path.join(dir, 'leakwatch-baseline.heapsnapshot'), '{}');
+  const second = await snapshots.take({ dir, maxFiles: 1 });
+  assert.deepEqual(second.deleted, [path.basename(first.path)]);
+  assert.deepEqual(listing(dir), [copy, 'leakwatch-baseline.heapsnapshot', lookalike, path.basename(second.path)].sort());
+});
+
+test('a created directory is 0700; an existing one every user may write to gets one warning', async () => {
+  const base = tempDir();
+  const nested = path.join(base, 'a', 'b');
+  await snapshots.take({ dir: nested });
+  for (const d of [path.join(base, 'a'), nested]) assert.equal(fs.statSync(d).mode & 0o777, 0o700, d);
+  const open = path.join(base, 'open');
+  fs.mkdirSync(open);
+  fs.chmodSync(open, 0o777);
+  const warnings = [];
+  const onWarning = (w) => { if (w.code === 'LEAKWATCH_SNAPSHOT_DIR') warnings.push(w.message); };
+  process.on('warning', onWarning);
+  try {
+    await snapshots.take({ dir: open });
+    await snapshots.take({ dir: open });
+    await snapshots.take({ dir: nested });
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /every user may write to \(mode 777\)/);
+});
+
+test('a link planted under the temporary name is never written through', async () => {
+  const FakeTimers = (await import('@sinonjs/fake-timers')).default;
+  const dir = tempDir();
+  const victim = path.join(tempDir(), 'precious');
+  fs.writeFileSync(victim, 'keep me');
+  const at = Date.UTC(2025, 0, 2, 3, 4, 5, 6);
+  const stamp = '20250102T030405-006Z';
+  // The next names leakwatch would pick at that instant, all taken by links.
+  for (let seq = 1; seq <= 500; seq++) fs.symlinkSync(victim, path.join(dir, `.leakwatch-${stamp}-${process.pid}-0-${seq}.tmp`));
+  const clock = FakeTimers.install({ now: at, toFake: ['Date'] });
+  let err;
+  try {
+    await snapshots.take({ dir });
+  } catch (e) {
+    err = e;
+  } finally {
+    clock.uninstall();
+  }
+  assert.equal(err?.code, 'ERR_SNAPSHOT_WRITE');
+  assert.equal(err.cause.code, 'EEXIST');
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me');
 });

@@ -235,9 +235,10 @@ async function main(argv) {
     }
   }
 
-  // The runtime primitives' overheads and snapshot fast mode are separate
-  // scripts so each can also run alone; `npm run bench` prints them all.
-  for (const script of ['runtime.js', 'snapshot-fast.js']) {
+  // The runtime primitives' overheads, the real-server case and snapshot
+  // fast mode are separate scripts so each can also run alone; `npm run
+  // bench` prints them all.
+  for (const script of ['runtime.js', 'server.js', 'snapshot-fast.js']) {
     console.log(`\n=== bench/${script}`);
     const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, script)], { stdio: 'inherit' });
     if (r.status !== 0) console.log(`bench/${script} exited with status ${r.status}`);

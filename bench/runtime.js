@@ -1,28 +1,41 @@
 'use strict';
 
-// Runtime primitives against their plain counterparts. Prints ratios from one
-// run; run with `node bench/runtime.js` (the GC part re-runs itself with --expose-gc).
+// Runtime primitives against their plain counterparts, ratios from one run:
+// listener tracking at 0 to 10,000 listeners per event (including after the
+// growth warning fired), a first listener on a new emitter, millions of
+// short-lived emitters under install(), timers, BoundedLog in every mode,
+// and the GC cost of holding entries.
+//
+//   node --expose-gc bench/runtime.js        (npm run bench:runtime)
+//
+// Times are CPU time of this process (process.cpuUsage), not wall time: on a
+// shared machine the wall clock also counts the time spent waiting for a
+// core. Cases take turns for several rounds and each keeps its best round.
 
 const { spawnSync } = require('node:child_process');
 const { EventEmitter } = require('node:events');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const lw = require('..');
+
+lw.listeners.configure({ intervalMs: 0 });
 
 // `settle` runs once inside the timing, after the loop: for work a call
 // defers (a BoundedLog copies staged entries when read or when the job ends).
 function timeNs(n, f, settle = () => {}) {
   for (let i = 0; i < Math.min(n / 10, 20_000); i++) f(i);
   settle();
-  const t = process.hrtime.bigint();
+  const c = process.cpuUsage();
   for (let i = 0; i < n; i++) f(i);
   settle();
-  return Number(process.hrtime.bigint() - t) / n;
+  const d = process.cpuUsage(c);
+  return ((d.user + d.system) * 1000) / n;
 }
 
 // Rounds alternate between the cases and each case keeps its best round:
-// these VMs drift by tens of percent within a run, and timing one case
-// after another let that drift skew a ratio either way. `before`/`after`
-// switch a case's global wrappers on and off around each of its rounds.
+// timing one case after another let the machine's drift skew a ratio
+// either way. `before`/`after` switch a case's global wrappers on and off.
 function interleaved(rounds, n, cases) {
   const best = cases.map(() => Infinity);
   for (let r = 0; r < rounds; r++) {
@@ -35,60 +48,170 @@ function interleaved(rounds, n, cases) {
   return best;
 }
 
-function row(name, ns, baseNs, target) {
-  const ratio = ns / baseNs;
-  console.log(`${name.padEnd(48)} ${ns.toFixed(0).padStart(7)} ns  ${ratio.toFixed(2).padStart(6)}x  ${target}`);
+const fmt = (x, d = 2) => x.toFixed(d);
+
+function listenerCounts() {
+  console.log('\nemitter on()+off() with N listeners already on the event (N = 0: the add makes the first)');
+  console.log('  growth warning fired for N >= 10 (threshold 10): adds are sampled for their sites');
+  console.log(`  ${'N'.padStart(6)}  ${'plain ns'.padStart(8)}  ${'trackEmitter'.padStart(12)}  ${'install()'.padStart(9)}  warned   target <= 1.3x`);
+  const fn = () => {};
+  const E = EventEmitter.prototype;
+  // install() stays on for this table, so that the warned state survives
+  // the rounds (a new install() starts every count afresh); the plain case
+  // is an emitter whose methods are Node's own, unwrapped.
+  class Plain extends EventEmitter {}
+  const own = { on: E.on, addListener: E.addListener, off: E.off, removeListener: E.removeListener };
+  lw.listeners.install();
+  Object.assign(Plain.prototype, own);
+  const grow = (e, n) => {
+    e.setMaxListeners(0);
+    for (let r = 1; r <= 4; r++) {
+      while (e.listenerCount('x') < Math.ceil((n * r) / 4)) e.on('x', () => {});
+      lw.listeners.observe();
+    }
+  };
+  const rows = [];
+  for (const n of [0, 1, 10, 100, 1000, 10_000]) {
+    const plain = new Plain();
+    const tracked = lw.trackEmitter(new EventEmitter(), { name: `bench-${n}` });
+    const any = new EventEmitter();
+    for (const e of [plain, tracked, any]) grow(e, n);
+    const [base, t, i] = interleaved(15, 100_000, [plain, tracked, any].map((e) => ({ run: () => { e.on('x', fn); e.off('x', fn); } })));
+    const warned = lw.listeners.report().emitters.flatMap((e) => e.events).filter((ev) => ev.event === 'x' && ev.warned && ev.count === n).length;
+    rows.push({ n, base, t: t / base, i: i / base });
+    console.log(`  ${String(n).padStart(6)}  ${fmt(base, 0).padStart(8)}  ${fmt(t / base).padStart(11)}x  ${fmt(i / base).padStart(8)}x  ${warned === 2 ? 'both' : warned === 0 ? 'no' : warned}`);
+    lw.untrack(tracked);
+  }
+  lw.listeners.uninstall();
+  return rows;
 }
 
-function listeners() {
+function firstListener() {
   const fn = () => {};
-  const plain = new EventEmitter();
-  const tracked = lw.trackEmitter(new EventEmitter(), { name: 'bench' });
-  const any = new EventEmitter();
-  const [base, signals, installed] = interleaved(5, 500_000, [
-    { run: () => { plain.on('x', fn); plain.off('x', fn); } },
-    { run: () => { tracked.on('x', fn); tracked.off('x', fn); } },
-    {
-      run: () => { any.on('x', fn); any.off('x', fn); },
-      before: () => lw.listeners.install(),
-      after: () => lw.listeners.uninstall(),
-    },
+  const [base, installed] = interleaved(15, 100_000, [
+    { run: () => { const e = new EventEmitter(); e.on('x', fn); } },
+    { run: () => { const e = new EventEmitter(); e.on('x', fn); }, before: () => lw.listeners.install(), after: () => lw.listeners.uninstall() },
   ]);
-  lw.untrack(tracked);
-  console.log(`emitter add+remove: plain ${base.toFixed(0)} ns`);
-  row('  trackEmitter (instance wrappers)', signals, base, 'target <= 1.3x');
-  row('  listeners.install() (prototype wrappers)', installed, base, 'target <= 1.3x');
+  console.log(`\nfirst listener on a new emitter: plain ${fmt(base, 0)} ns, install() ${fmt(installed / base)}x   target <= 2x`);
+}
+
+async function emittersChild() {
+  const MB = 2 ** 20;
+  const native = require('../binding.js');
+  // Turns of the event loop let FinalizationRegistry callbacks run, as they
+  // do between a server's requests.
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const rss = async () => {
+    for (let i = 0; i < 3; i++) {
+      globalThis.gc();
+      await turn();
+    }
+    return process.memoryUsage().rss;
+  };
+  const fn = () => {};
+  const churn = async (n, listeners) => {
+    for (let i = 0; i < n; i++) {
+      const e = new EventEmitter();
+      for (let k = 0; k < listeners; k++) e.on('data', fn);
+      e.once('end', fn);
+      e.emit('end');
+      if (i % 10_000 === 0) await turn();
+    }
+  };
+  const out = {};
+  await churn(100_000, 1);
+  const start = await rss();
+  await churn(3_000_000, 1);
+  out.plain = ((await rss()) - start) / MB;
+  lw.listeners.install();
+  await churn(3_000_000, 1);
+  out.installed = ((await rss()) - start) / MB;
+  // Six listeners for one event: half the default threshold, so each
+  // emitter is watched by Rust until it is collected.
+  await churn(300_000, 6);
+  out.watched = ((await rss()) - start) / MB;
+  out.nativeEmitters = native.listenerEmitterCount();
+  lw.listeners.uninstall();
+  out.uninstalled = ((await rss()) - start) / MB;
+  process.stdout.write(JSON.stringify(out));
+}
+
+function emitters() {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-semi-space-size=1', __filename, '--emitters-child'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const o = JSON.parse(r.stdout);
+  console.log('\nshort-lived emitters, RSS after a full GC against before (own process)');
+  console.log(`  3M emitters, plain: ${fmt(o.plain, 1)} MB; under install(): ${fmt(o.installed, 1)} MB   target <= 50 MB`);
+  console.log(`  then 300k emitters with 6 listeners (each watched in Rust): ${fmt(o.watched, 1)} MB, ${o.nativeEmitters} still registered after GC`);
+  console.log(`  after uninstall(): ${fmt(o.uninstalled, 1)} MB`);
 }
 
 function timers() {
   const fn = () => {};
-  const run = () => clearTimeout(setTimeout(fn, 1000));
-  const [base, tracked, withSites] = interleaved(5, 200_000, [
-    { run },
-    { run, before: () => lw.timers.install(), after: () => lw.timers.uninstall() },
-    { run, n: 50_000, before: () => lw.timers.install({ sites: 'all' }), after: () => lw.timers.uninstall() },
+  const timeout = () => clearTimeout(setTimeout(fn, 1000));
+  const interval = () => clearInterval(setInterval(fn, 1000));
+  const on = () => lw.timers.install();
+  const onAll = () => lw.timers.install({ sites: 'all' });
+  const off = () => lw.timers.uninstall();
+  const [base, tracked, ibase, itracked, withSites] = interleaved(9, 100_000, [
+    { run: timeout },
+    { run: timeout, before: on, after: off },
+    { run: interval },
+    { run: interval, before: on, after: off },
+    { run: timeout, n: 20_000, before: onAll, after: off },
   ]);
-  console.log(`setTimeout+clearTimeout: plain ${base.toFixed(0)} ns`);
-  row("  timers.install() (sites for intervals)", tracked, base, 'target <= 1.5x (why-is-node-running 6-19x)');
-  row("  timers.install({ sites: 'all' })", withSites, base, 'stack per timer');
+  console.log(`\nsetTimeout+clearTimeout: plain ${fmt(base, 0)} ns; timers.install() ${fmt(tracked / base)}x   target <= 1.5x`);
+  console.log(`setInterval+clearInterval (site recorded): plain ${fmt(ibase, 0)} ns; timers.install() ${fmt(itracked / ibase)}x`);
+  console.log(`setTimeout+clearTimeout with install({ sites: 'all' }): ${fmt(withSites / base)}x (a stack per timer)`);
 }
 
-function log() {
-  const entry = 'GET /api/users/42 200 12ms';
-  const arr = [];
-  const ring = new Array(10_000);
+function logModes() {
+  const N = 10_000;
+  const spill = path.join(os.tmpdir(), `leakwatch-bench-spill-${process.pid}.jsonl`);
+  const ring = new Array(N);
   let w = 0;
-  const bl = new lw.BoundedLog({ maxEntries: 10_000 });
-  const [array, ringNs, bounded] = interleaved(5, 1_000_000, [
-    { run: () => { arr.push(entry); if (arr.length > 10_000) arr.length = 0; } },
-    { run: () => { ring[w] = entry; w = w + 1 === 10_000 ? 0 : w + 1; } },
-    // Reading `size` hands every staged entry to Rust, so the copy is timed too.
-    { run: () => bl.push(entry), settle: () => bl.size },
-  ]);
-  bl.close();
-  console.log(`log push (string): JS array ${array.toFixed(0)} ns, JS ring buffer ${ringNs.toFixed(0)} ns`);
-  row('  BoundedLog.push vs JS array', bounded, array, '');
-  row('  BoundedLog.push vs JS ring buffer', bounded, ringNs, 'target within 2x of the ring');
+  const logs = {
+    'drop-oldest': new lw.BoundedLog({ maxEntries: N }),
+    reject: new lw.BoundedLog({ maxEntries: N, onOverflow: 'reject' }),
+    spill: new lw.BoundedLog({ maxEntries: N, spillTo: spill }),
+    shared: lw.BoundedLog.shared(`bench-${process.pid}`, { maxEntries: N }),
+  };
+  let i = 0;
+  const url = '/api/users/42';
+  const entries = {
+    'small objects ({ url, time })': () => ({ url, time: 1_700_000_000_000 + i++ }),
+    'strings': () => `GET ${url} 200 ${i++ & 1023}ms`,
+  };
+  console.log(`\nBoundedLog.push into a ${N.toLocaleString('en-US')}-entry log, against a JS ring buffer of ${N.toLocaleString('en-US')} (target <= 2x)`);
+  for (const [what, make] of Object.entries(entries)) {
+    const isObject = what.startsWith('small');
+    // A log keeps the entry as it was when pushed; the like-for-like ring
+    // keeps it serialised too. The ring of references is what a log that
+    // shared the caller's objects would cost.
+    const keep = isObject ? (e) => JSON.stringify(e) : (e) => e;
+    // A reject log is emptied every N pushes, so it has room as a log in
+    // use does; a full one refusing entries is timed on its own.
+    let held = 0;
+    const pushInto = (log) => (log === logs.reject
+      ? () => { log.push(make()); if (++held === N) { held = 0; log.clear(); } }
+      : () => log.push(make()));
+    const full = new lw.BoundedLog({ maxEntries: 1, onOverflow: 'reject' });
+    full.push('x');
+    const cases = [
+      { run: () => { ring[w] = keep(make()); w = w + 1 === N ? 0 : w + 1; } },
+      { run: () => { ring[w] = make(); w = w + 1 === N ? 0 : w + 1; } },
+      ...Object.values(logs).map((log) => ({ run: pushInto(log), settle: () => log.size })),
+      { run: () => full.push(make()) },
+    ];
+    const [ringNs, refNs, ...modes] = interleaved(9, 100_000, cases);
+    const refusing = modes.pop();
+    full.close();
+    console.log(`  ${what}: JS ring ${fmt(ringNs, 0)} ns${isObject ? ` (JSON.stringify each; a ring of references: ${fmt(refNs, 0)} ns)` : ''}`);
+    Object.keys(logs).forEach((m, k) => console.log(`    ${m.padEnd(12)} ${fmt(modes[k], 0).padStart(5)} ns  ${fmt(modes[k] / ringNs).padStart(5)}x`));
+    console.log(`    ${'reject, full'.padEnd(12)} ${fmt(refusing, 0).padStart(5)} ns  ${fmt(refusing / ringNs).padStart(5)}x  (each refusal asks Rust)`);
+  }
+  for (const log of Object.values(logs)) log.close();
+  fs.rmSync(spill, { force: true });
 }
 
 function gcChild() {
@@ -118,16 +241,20 @@ function gc() {
   const r = spawnSync(process.execPath, ['--expose-gc', __filename, '--gc-child'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   const { baseline, withArray, withLog, size } = JSON.parse(r.stdout);
-  console.log(`major GC with 1M retained entries (empty heap: ${baseline.toFixed(1)} ms; log holds ${size})`);
-  console.log(`  JS array of 1M objects ${withArray.toFixed(1)} ms, BoundedLog ${withLog.toFixed(1)} ms: ${(withArray / withLog).toFixed(1)}x less   target >= 10x`);
+  console.log(`\nmajor GC with 1M retained entries (empty heap: ${fmt(baseline, 1)} ms; log holds ${size})`);
+  console.log(`  JS array of 1M objects ${fmt(withArray, 1)} ms, BoundedLog ${fmt(withLog, 1)} ms: ${fmt(withArray / withLog, 1)}x less   target >= 10x`);
 }
 
 if (process.argv.includes('--gc-child')) {
   gcChild();
+} else if (process.argv.includes('--emitters-child')) {
+  emittersChild();
 } else {
-  console.log(`leakwatch runtime primitives (${path.basename(__filename)}, node ${process.version})`);
-  listeners();
+  console.log(`leakwatch runtime primitives (${path.basename(__filename)}, node ${process.version}, CPU time)`);
+  listenerCounts();
+  firstListener();
+  emitters();
   timers();
-  log();
+  logModes();
   gc();
 }

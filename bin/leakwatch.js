@@ -20,6 +20,7 @@ const leakwatch = require('../index.js');
 const { formatBytes, formatCount, table, truncate, formatPath } = require('../lib/format.js');
 const { leaksReport, diffReport, snapshotReport } = require('../lib/html-report.js');
 const { print, printError, progressLine, writeReportFile } = require('../lib/output.js');
+const { escapeTerminalDeep, jsonForTerminal } = require('../lib/terminal.js');
 
 const VERSION = require('../package.json').version;
 
@@ -40,7 +41,7 @@ function count(short, help, { fallback, min = 0 } = {}) {
 const OPTIONS = {
   json: { type: 'boolean', short: 'j', help: 'machine-readable JSON on stdout instead of the table' },
   html: { type: 'string', value: 'FILE', help: 'also write a self-contained HTML report to FILE (mode 0600)' },
-  redact: { type: 'boolean', short: 'r', help: 'hide string contents: snapshots hold application data' },
+  redact: { type: 'boolean', short: 'r', help: "hide the program's data: string contents, keys, data-derived names" },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
@@ -249,15 +250,6 @@ function progressReporter(label) {
   };
 }
 
-const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string']);
-
-// Until the engine redacts (the `redact` option reaches it already), the
-// CLI at least keeps string contents out of the paths it prints.
-function redactPath(steps, redact) {
-  if (!redact) return steps;
-  return steps.map((s) => (STRING_TYPES.has(s.node.type) ? { ...s, node: { ...s.node, name: '‹redacted›' } } : s));
-}
-
 function writeHtml(file, html) {
   writeReportFile(file, html);
   printError(`report written to ${file}`);
@@ -283,7 +275,11 @@ function signed(n, format) {
 
 // ---- analyze ----------------------------------------------------------------
 
-function printReport(file, report) {
+// Text formatting reads snapshot names through escapeTerminalDeep: a name's
+// own newline or escape sequence is shown as text, never acted on; --json is
+// the exact data with those characters as \u escapes (jsonForTerminal).
+function printReport(file, rawReport) {
+  const report = escapeTerminalDeep(rawReport);
   const out = [];
   out.push(`${path.basename(file)}: ${formatCount(report.nodeCount)} nodes, ${formatCount(report.edgeCount)} edges, ${formatBytes(report.totalSize)} total`);
   out.push('');
@@ -318,9 +314,8 @@ async function analyze([file], opts) {
   } finally {
     snapshot.close();
   }
-  report = { ...report, top: report.top.map((t) => ({ ...t, retainerPath: redactPath(t.retainerPath, opts.redact) })) };
-  if (opts.html) writeHtml(opts.html, snapshotReport({ file: path.basename(file), report, redact: opts.redact }));
-  if (opts.json) print(`${JSON.stringify(report, null, 2)}\n`);
+  if (opts.html) writeHtml(opts.html, snapshotReport({ file: path.basename(file), report }));
+  if (opts.json) print(`${jsonForTerminal(report)}\n`);
   else printReport(file, report);
   return 0;
 }
@@ -331,7 +326,8 @@ function bySizeChange(rows) {
   return [...rows].sort((a, b) => Math.abs(b.sizeDelta) - Math.abs(a.sizeDelta) || a.name.localeCompare(b.name));
 }
 
-function printDiff(rows) {
+function printDiff(rawRows) {
+  const rows = escapeTerminalDeep(rawRows);
   print(
     `${table(
       [
@@ -362,7 +358,7 @@ async function diff([before, after], opts) {
   }
   const shown = opts.topGiven ? rows.slice(0, opts.top) : rows;
   if (opts.html) writeHtml(opts.html, diffReport({ files: [before, after].map((f) => path.basename(f)), diff: shown }));
-  if (opts.json) print(`${JSON.stringify(plainDiff(shown), null, 2)}\n`);
+  if (opts.json) print(`${jsonForTerminal(plainDiff(shown))}\n`);
   else printDiff(rows.slice(0, opts.top));
   return 0;
 }
@@ -379,13 +375,12 @@ async function leaks(files, opts) {
   } finally {
     for (const s of snaps) s.close();
   }
-  suspects = suspects.map((s) => ({ ...s, retainerPath: redactPath(s.retainerPath, opts.redact) }));
-  if (opts.html) writeHtml(opts.html, leaksReport({ files: files.map((f) => path.basename(f)), suspects, diff: rows, redact: opts.redact }));
-  if (opts.json) print(`${JSON.stringify(suspects, null, 2)}\n`);
+  if (opts.html) writeHtml(opts.html, leaksReport({ files: files.map((f) => path.basename(f)), suspects, diff: rows }));
+  if (opts.json) print(`${jsonForTerminal(suspects)}\n`);
   else if (suspects.length === 0) print(`No leak suspects: nothing accumulated across the ${files.length} snapshots.\n`);
   else {
     const out = [];
-    suspects.forEach((s, i) => {
+    escapeTerminalDeep(suspects).forEach((s, i) => {
       out.push(`${i + 1}. [${s.kind}, ${s.confidence} confidence] ${s.explanation}`);
       out.push('   retained by:');
       out.push(formatPath(s.retainerPath, { indent: '     ' }));

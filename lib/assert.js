@@ -10,8 +10,9 @@ const inspector = require('node:inspector');
 const { AssertionError } = require('node:assert');
 const { loadSnapshot } = require('./snapshot.js');
 const { findLeaks } = require('./leaks.js');
-const { argError } = require('./errors.js');
+const { argError, checkOptions } = require('./errors.js');
 const { formatBytes, formatPath } = require('./format.js');
+const { escapeTerminalDeep } = require('./terminal.js');
 
 let cachedGc;
 /** A full-GC function, even when the process was not started with --expose-gc. */
@@ -48,7 +49,9 @@ function checkPositiveInt(value, name, fallback) {
 }
 
 function describeSuspects(suspects) {
-  return suspects
+  // Test runners print this message to a terminal: no control characters
+  // from the snapshot's names may reach it raw.
+  return escapeTerminalDeep(suspects)
     .map((s, i) => {
       const path = formatPath(s.retainerPath, { indent: '     ' });
       return `  ${i + 1}. [${s.kind}, ${s.confidence} confidence] ${s.explanation}\n     retained by:\n${path}`;
@@ -63,7 +66,7 @@ function describeSuspects(suspects) {
  */
 async function expectNoLeak(fn, options = {}) {
   if (typeof fn !== 'function') throw argError('expectNoLeak needs a function to run');
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
+  checkOptions(options, 'expectNoLeak');
   const iterations = checkPositiveInt(options.iterations, 'iterations', 100);
   const warmup = options.warmup === 0 ? 0 : checkPositiveInt(options.warmup, 'warmup', Math.max(1, Math.ceil(iterations / 4)));
   // A leak of one object per call leaves ~`iterations` survivors per round;
@@ -159,7 +162,7 @@ function expectCollected(target, options = {}) {
   // awaited values in its frame, which would keep the object alive. Only a
   // WeakRef crosses into the part that waits.
   try {
-    if (options === null || typeof options !== 'object') throw argError('options must be an object');
+    checkOptions(options, 'expectCollected');
     const attempts = checkPositiveInt(options.attempts, 'attempts', 3);
     if (typeof target !== 'function') return confirmCollected(weakRefTo(target, false), attempts);
     const result = target();
@@ -202,7 +205,7 @@ async function confirmCollected(ref, attempts) {
     const path = node ? snap.retainerPath(id) : [];
     const err = new AssertionError({
       message: node
-        ? `expected ${node.className} @${id} to be garbage-collected, but it is still reachable (${formatBytes(node.retainedSize)} retained):\n${formatPath(path)}`
+        ? `expected ${escapeTerminalDeep(node.className)} @${id} to be garbage-collected, but it is still reachable (${formatBytes(node.retainedSize)} retained):\n${formatPath(escapeTerminalDeep(path))}`
         : `expected object @${id} to be garbage-collected, but it is still alive`,
       operator: 'fail', // as in expectNoLeak: Jest shows the message, not a comparison
       stackStartFn: confirmCollected,

@@ -47,14 +47,18 @@ function table(columns, rows) {
   return lines.join('\n');
 }
 
-/** A retainer path as one line per step: `global .requestLog → Array [0] → Object`. */
+/**
+ * A retainer path as one line per step: `global .requestLog → Array [0] → Object`;
+ * a capped path shows `… N steps …` where steps were left out.
+ */
 function formatPath(steps, { indent = '  ', maxName = 60 } = {}) {
   return steps
     .map((s, i) => {
       const edge = s.edgeLabel ? `${s.edgeLabel} ` : '';
       const name = truncate(s.node.name || s.node.className, maxName);
       const label = s.node.className && s.node.className !== name ? `${s.node.className} ${name}` : name;
-      return `${indent}${i === 0 ? '' : '→ '}${edge}${truncate(label, maxName + 30)} @${s.node.id} (${formatBytes(s.node.retainedSize)} retained)`;
+      const gap = s.skipped ? `${indent}  … ${formatCount(s.skipped)} steps …\n` : '';
+      return `${gap}${indent}${i === 0 ? '' : '→ '}${edge}${truncate(label, maxName + 30)} @${s.node.id} (${formatBytes(s.node.retainedSize)} retained)`;
     })
     .join('\n');
 }

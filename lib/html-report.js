@@ -5,24 +5,27 @@
 // of the classes that grew most.
 
 const { formatBytes, formatCount } = require('./format.js');
+const { escapeTerminal } = require('./terminal.js');
 
-const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string']);
-
+// Every text from a snapshot is markup-escaped, and its control characters
+// (which a browser would drop or, for bidirectional overrides, obey) are shown
+// as visible escapes, as in the terminal. Redaction happens in the engine
+// (`{ redact: true }`), before any text reaches this file.
 function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  return escapeTerminal(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
-/** Heap snapshots hold user data; with `redact`, string contents are not shown. */
-function nodeLabel(node, redact) {
-  if (redact && STRING_TYPES.has(node.type)) return `${node.className} ‹redacted›`;
+function nodeLabel(node) {
   const name = node.name && node.name !== node.className ? ` ${node.name.slice(0, 80)}` : '';
   return `${node.className}${name}`;
 }
 
-function pathHtml(steps, redact) {
+/** A retainer path; a capped one shows "… N steps …" where steps were left out. */
+function pathHtml(steps) {
   const items = steps.map((s) => {
+    const gap = s.skipped ? `<li class="gap">… ${formatCount(s.skipped)} steps …</li>` : '';
     const edge = s.edgeLabel ? `<code class="edge">${escapeHtml(s.edgeLabel)}</code> ` : '';
-    return `<li>${edge}<span class="node">${escapeHtml(nodeLabel(s.node, redact))}</span> <span class="id">@${s.node.id}</span> <span class="size">${formatBytes(s.node.retainedSize)}</span></li>`;
+    return `${gap}<li>${edge}<span class="node">${escapeHtml(nodeLabel(s.node))}</span> <span class="id">@${s.node.id}</span> <span class="size">${formatBytes(s.node.retainedSize)}</span></li>`;
   });
   return `<ol class="path">${items.join('')}</ol>`;
 }
@@ -58,6 +61,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{margin-top:2rem;font-size:1.15rem;bor
 .suspect.medium{border-left-color:#f08c00}.suspect.low{border-left-color:#868e96}
 .kind{display:inline-block;font-size:.75rem;text-transform:uppercase;letter-spacing:.05em;background:#1d2330;color:#fff;border-radius:3px;padding:1px 6px;margin-right:.4rem}
 ol.path{margin:.5rem 0 0;padding-left:1.4rem;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
+ol.path li.gap{list-style:none;color:#868e96;font-style:italic}
 .edge{color:#0b7285}.id{color:#868e96}.size{color:#5c940d}
 table.diff{border-collapse:collapse;width:100%;font-size:13px}table.diff td,table.diff th{border-bottom:1px solid #eceef3;padding:4px 6px;text-align:right}
 table.diff td:first-child,table.diff th:first-child{text-align:left}
@@ -76,13 +80,13 @@ ${body}
 `;
 }
 
-function leaksReport({ files, suspects, diff, redact = false }) {
+function leaksReport({ files, suspects, diff }) {
   const cards = suspects.length
     ? suspects
         .map(
           (s, i) => `<section class="suspect ${s.confidence}" id="suspect-${i + 1}"><div><span class="kind">${escapeHtml(s.kind)}</span><strong>${i + 1}. ${escapeHtml(s.holder.className)}${s.holderName ? ` <code>${escapeHtml(s.holderName)}</code>` : ''}</strong> <span class="muted">${escapeHtml(s.confidence)} confidence, +${formatBytes(s.growth)}</span></div>
 <p class="explanation">${escapeHtml(s.explanation)}</p>
-<div class="muted">Retained by:</div>${pathHtml(s.retainerPath, redact)}</section>`,
+<div class="muted">Retained by:</div>${pathHtml(s.retainerPath)}</section>`,
         )
         .join('\n')
     : '<p class="none">No leak suspects: nothing accumulated across the three snapshots.</p>';
@@ -95,13 +99,13 @@ function diffReport({ files, diff }) {
   return page('leakwatch: snapshot comparison', files.join('  →  '), body);
 }
 
-function snapshotReport({ file, report, redact = false }) {
+function snapshotReport({ file, report }) {
   const classes = report.classes
     .map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>${formatCount(c.count)}</td><td>${formatBytes(c.selfSize)}</td><td>${formatBytes(c.retainedSize)}</td></tr>`)
     .join('');
   const top = report.top
-    .map((t, i) => `<section class="suspect low" id="object-${i + 1}"><div><strong>${i + 1}. ${escapeHtml(nodeLabel(t.node, redact))}</strong> <span class="id">@${t.node.id}</span> <span class="muted">${formatBytes(t.node.retainedSize)} retained, ${formatBytes(t.node.selfSize)} shallow</span></div>
-<div class="muted">Retained by:</div>${pathHtml(t.retainerPath, redact)}</section>`)
+    .map((t, i) => `<section class="suspect low" id="object-${i + 1}"><div><strong>${i + 1}. ${escapeHtml(nodeLabel(t.node))}</strong> <span class="id">@${t.node.id}</span> <span class="muted">${formatBytes(t.node.retainedSize)} retained, ${formatBytes(t.node.selfSize)} shallow</span></div>
+<div class="muted">Retained by:</div>${pathHtml(t.retainerPath)}</section>`)
     .join('\n');
   const body = `<p>${formatCount(report.nodeCount)} nodes, ${formatCount(report.edgeCount)} edges, ${formatBytes(report.totalSize)} total</p>
 <h2>Largest objects (${report.top.length})</h2>${top}
@@ -109,4 +113,4 @@ function snapshotReport({ file, report, redact = false }) {
   return page('leakwatch: heap snapshot', file, body);
 }
 
-module.exports = { leaksReport, diffReport, snapshotReport, escapeHtml, nodeLabel };
+module.exports = { leaksReport, diffReport, snapshotReport, escapeHtml, nodeLabel, pathHtml };

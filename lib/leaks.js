@@ -2,7 +2,7 @@
 
 const native = require('./native.js');
 const { Snapshot, loadSnapshot } = require('./snapshot.js');
-const { callNative, translate, argError } = require('./errors.js');
+const { callNative, translate, argError, checkOptions: checkOptionsObject, checkBoolean } = require('./errors.js');
 
 // Accept loaded snapshots or anything loadSnapshot accepts; load the others
 // concurrently and close only what we opened.
@@ -25,10 +25,15 @@ async function withSnapshots(sources, options, fn) {
   }
 }
 
-function checkOptions(options) {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
-  return options;
+/** Redaction asked for, or implied by a snapshot loaded with `redact: true`. */
+function redacting(opts, snapshots) {
+  return opts.redact === true || snapshots.some((s) => s.redacted);
+}
+
+function checkOptions(options, fnName) {
+  const o = checkOptionsObject(options, fnName);
+  checkBoolean(o.redact, 'redact', { fnName });
+  return o;
 }
 
 /**
@@ -36,9 +41,11 @@ function checkOptions(options) {
  * and objects of `before` that were freed, matched by heap id.
  */
 async function diffSnapshots(before, after, options) {
-  const opts = checkOptions(options);
+  const opts = checkOptions(options, 'diffSnapshots');
   if (before == null || after == null) throw argError('diffSnapshots needs two snapshots');
-  return withSnapshots([before, after], opts, ([a, b]) => callNative(() => native.diffSnapshots(a._native, b._native)));
+  return withSnapshots([before, after], opts, ([a, b]) =>
+    callNative(() => native.diffSnapshots(a._native, b._native, { redact: redacting(opts, [a, b]) })),
+  );
 }
 
 function checkCount(v, name) {
@@ -52,12 +59,15 @@ function checkCount(v, name) {
  * a baseline, after some work, after the same amount of work again.
  */
 async function findLeaks(snapshots, options) {
-  const opts = checkOptions(options);
+  const opts = checkOptions(options, 'findLeaks');
   if (!Array.isArray(snapshots) || snapshots.length !== 3 || snapshots.some((s) => s == null)) {
     throw argError('findLeaks needs an array of three snapshots, oldest first');
   }
   const nativeOptions = { minCount: checkCount(opts.minCount, 'minCount'), maxSuspects: checkCount(opts.maxSuspects, 'maxSuspects') };
-  return withSnapshots(snapshots, opts, ([a, b, c]) => callNative(() => native.findLeaksIn(a._native, b._native, c._native, nativeOptions)));
+  return withSnapshots(snapshots, opts, (snaps) => {
+    const [a, b, c] = snaps;
+    return callNative(() => native.findLeaksIn(a._native, b._native, c._native, { ...nativeOptions, redact: redacting(opts, snaps) }));
+  });
 }
 
 module.exports = { diffSnapshots, findLeaks };

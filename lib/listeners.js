@@ -1,494 +1,719 @@
 'use strict';
 
-// Listener tracking. Counts, history and the growth test live in Rust; this
-// file only hooks emitters, which must happen in JS.
+// Listener tracking: counts per (emitter, event), the growth test and add
+// sites.
 //
-// The counters of each (emitter, event) are six f64 in memory the Rust
-// registry owns and maps here as Float64Arrays (pages of PAGE_KEYS keys): an
-// add or remove updates them in JS, and Rust reads them when observing and
-// reporting. A napi call per on()/off() cost 150-250 ns, more than the
-// on()+off() itself. Per emitter, `keys` maps event names to their counter
-// offsets: a cache of slot numbers, bounded by the distinct events used.
+// The counters an add or remove updates are plain fields of a JS record held
+// on the emitter itself under a symbol, collected with the emitter. A napi
+// call per on()/off() would cost more than the on()+off(), and so did a
+// WeakMap lookup and registering every emitter with Rust and a
+// FinalizationRegistry (6 µs against 0.12 µs for a first listener). A
+// private class field would hide the record from reflection too, but its
+// `#field in obj` check cost 5-9 ns more per lookup than a symbol load (two
+// lookups per on()+off() of ~35 ns), and Object.defineProperty (to make the
+// symbol non-enumerable) 175 ns per emitter: the record is an ordinary
+// symbol-keyed property that prints as one short line.
+//
+// Only a key worth watching goes to Rust: every key of an emitter tracked
+// with trackEmitter(), and, under install(), a key whose count reached half
+// its threshold. Rust keeps the watched keys' names, floors, rising streaks,
+// warnings and sampled add sites, and reads their counters when the
+// observer or report() hands them over. An emitter that never held that
+// many listeners for one event costs Rust nothing, and nothing outlives it.
 
 const native = require('./native.js');
 const { EventEmitter, getEventListeners } = require('node:events');
+const { inspect } = require('node:util');
 const { argError, callNative } = require('./errors.js');
 const { captureSite } = require('./site.js');
+const { processGlobal } = require('./process-global.js');
+const { plainTimers } = require('./timers.js');
 
 const WARNING_CODE = 'LEAKWATCH_LISTENER_GROWTH';
-// Field order and sizes: src/trackers/listeners.rs.
-const PEAK = 1;
-const ADDS = 2;
-const REMOVES = 3;
-const TROUGH = 4;
-const ARM = 5;
-const STRIDE = 6;
-const PAGE_KEYS = 1024;
-// Captured before timers.install() can wrap it: the observer is ours, not the user's.
-const plainSetInterval = setInterval;
-const plainClearInterval = clearInterval;
-
-const config = { threshold: 10, intervalMs: 1000 };
+// Row layout of the counters handed to Rust: src/trackers/listeners.rs.
+const ROW = 7;
+const ROW_ARM = 6;
+/** The install generation of states made by trackEmitter(). */
+const EXPLICIT = -1;
+/** A state of no generation: untracked, counted by nobody. */
+const UNUSED = -2;
+const NO_TYPE = Symbol('no event yet');
+/** Events per emitter kept in an array before a Map. */
+const MAP_KEYS = 8;
 /**
- * emitter -> { id, keys: Map(event -> counter ref), mode, epoch, undo,
- * lastType, lastKey }; the last key used skips the Map lookup, which took
- * about a tenth of a tracked on()+off() (keys are never removed, so it never
- * goes stale).
+ * Add-site sampling: the first SAMPLES_PER_STRIDE candidate adds of a key
+ * are each sampled, then about every 2nd, 4th, ... up to every MAX_STRIDE-th.
+ * A stack costs 5-20 µs here, so a stack per add of a leaking key made
+ * on()+off() 20-150x a plain one; this way a million adds take about 130
+ * stacks. The gap to the next sample is drawn at random around the stride
+ * (a fixed one would keep missing an add that recurs with a period), and
+ * each sample stands for the adds of its gap. Sampled listeners found no
+ * longer attached give their weight back (checkAttached), so sites rank by
+ * the listeners they left attached.
  */
-const states = new WeakMap();
-// A tracked emitter that is collected takes its native state with it.
-const collected = new FinalizationRegistry((id) => native.listenerForget(id));
-const pages = [];
-// install() looks the state up on every add and remove; a WeakMap lookup
-// was a tenth of a wrapped on()+off(), so install-mode states are also
-// kept on the emitter itself, non-enumerable, under this symbol. (A new
-// symbol per install() would spare the epoch check, but it turned the
-// lookup megamorphic: 1.9x instead of 1.2x.)
-const kState = Symbol('leakwatch.listenerState');
-/** No event has been used yet (`undefined` is a valid event name). */
-const NO_TYPE = Symbol('none');
-/** Our install() wrappers -> the functions they wrap. */
-const unwrapped = new Map();
-let explicit = 0;
-let installed = null;
-let epoch = 0;
-let observer = null;
+const SAMPLES_PER_STRIDE = 8;
+const MAX_STRIDE = 65_536;
 
-function isEmitter(x) {
-  return x instanceof EventEmitter;
-}
+function createTracker() {
+  const config = { threshold: 10, intervalMs: 1000 };
+  /**
+   * Native emitter id -> that emitter's watched keys, until it is untracked
+   * or collected. (Held strongly: a WeakRef per key kept every key alive
+   * to the end of the job that made it, 1M of them in a loop of
+   * trackEmitter() calls.)
+   */
+  const watched = new Map();
+  const collected = new FinalizationRegistry((id) => {
+    watched.delete(id);
+    native.listenerForget(id);
+  });
+  /** Our prototype wrappers -> the functions they wrap. */
+  const wrapped = new WeakMap();
+  /** States of non-extensible emitters. */
+  const sideStates = new WeakMap();
+  let useSideStates = false;
+  let installed = null;
+  let epoch = 0;
+  let explicit = 0;
+  let observer = null;
 
-function isTarget(x) {
-  return typeof EventTarget === 'function' && x instanceof EventTarget;
-}
+  const kState = Symbol('leakwatch.listeners');
 
-function eventName(type) {
-  return typeof type === 'symbol' ? type.toString() : String(type);
-}
-
-function checkThreshold(t, fallback) {
-  if (t === undefined) return fallback;
-  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) {
-    throw argError('threshold must be a positive integer');
-  }
-  return t;
-}
-
-/** The counters of one key: `a[o + field]`. */
-function counterRef(key) {
-  const p = Math.floor(key / PAGE_KEYS);
-  let a = pages[p];
-  if (a === undefined) {
-    a = new Float64Array(callNative(() => native.listenerPage(p)));
-    pages[p] = a;
-  }
-  return { key, a, o: (key % PAGE_KEYS) * STRIDE };
-}
-
-function keyOf(st, type, initial) {
-  let k = st.keys.get(type);
-  if (k === undefined) {
-    const key = native.listenerKey(st.id, eventName(type), Math.max(0, initial));
-    if (key === null) return undefined;
-    k = counterRef(key);
-    st.keys.set(type, k);
-  }
-  return k;
-}
-
-/** The key now has `n` listeners: the difference is adds or removes. */
-function sync(k, n, skip) {
-  const a = k.a;
-  const o = k.o;
-  const c = a[o];
-  if (n > c) {
-    a[o + ADDS] += n - c;
-    if (n > a[o + PEAK]) a[o + PEAK] = n;
-    a[o] = n;
-    // Rust arms this once the key looks suspicious (see listeners.rs).
-    if (n >= a[o + ARM]) native.listenerAddSite(k.key, captureSite(skip));
-  } else if (n < c) {
-    a[o + REMOVES] += c - n;
-    if (n < a[o + TROUGH]) a[o + TROUGH] = n;
-    a[o] = n;
-  }
-}
-
-/**
- * One listener was added: every EventEmitter add adds exactly one, so no
- * count is read back. An add that bypassed the hooks is corrected by the
- * next removal from a list of two or more, or by removeAllListeners, which
- * read the true count.
- *
- * The common case, an add to the event used last, is written out flat and
- * reports whether it applied (install()'s wrappers try it before looking
- * their state up). With the key lookup and `sync` on every add and remove,
- * install() cost 1.28-1.40x a plain on()+off(); with both cases flat,
- * 1.12-1.26x.
- */
-function addedToLast(st, type, skip) {
-  if (st.lastType !== type) return false;
-  const k = st.lastKey;
-  const a = k.a;
-  const o = k.o;
-  const n = a[o] + 1;
-  a[o] = n;
-  a[o + ADDS] += 1;
-  if (n > a[o + PEAK]) a[o + PEAK] = n;
-  if (n >= a[o + ARM]) native.listenerAddSite(k.key, captureSite(skip));
-  return true;
-}
-
-function added(st, emitter, type, skip) {
-  if (addedToLast(st, type, skip)) return;
-  let k = st.keys.get(type);
-  if (k === undefined) {
-    k = keyOf(st, type, emitter.listenerCount(type) - 1);
-    if (k === undefined) return;
-  }
-  st.lastType = type;
-  st.lastKey = k;
-  sync(k, k.a[k.o] + 1, skip);
-}
-
-/**
- * A removal while the key holds one listener or none: the count comes from
- * `_eventsCount`, which Node lowers exactly when a type loses its last
- * listener (any `_events` lookup costs about as much as the removal itself).
- * Returns `noFastPath` when this case does not apply.
- */
-const noFastPath = Symbol('noFastPath');
-function removeSingle(remove, k, emitter, type, listener) {
-  const a = k.a;
-  const o = k.o;
-  const c = a[o];
-  const before = emitter._eventsCount;
-  if (c > 1 || typeof before !== 'number') return noFastPath;
-  const r = remove.call(emitter, type, listener);
-  if (emitter._eventsCount < before && c > 0) {
-    a[o] = 0;
-    a[o + REMOVES] += c;
-    if (a[o + TROUGH] > 0) a[o + TROUGH] = 0;
-  }
-  return r;
-}
-
-/**
- * removeListener(type, listener) on an EventEmitter, and the count after.
- * With two or more listeners for `type`, the true count is read from the
- * listener list held before the call (Node shortens it in place), which
- * also corrects an add made behind the wrappers' back.
- */
-function removeAndCount(remove, st, emitter, type, listener) {
-  const k = st.lastType === type ? st.lastKey : st.keys.get(type);
-  if (k === undefined) return remove.call(emitter, type, listener);
-  const single = removeSingle(remove, k, emitter, type, listener);
-  if (single !== noFastPath) return single;
-  const events = emitter._events;
-  const list = events === undefined ? undefined : events[type];
-  const r = remove.call(emitter, type, listener);
-  let n;
-  if (events === undefined) n = emitter.listenerCount(type);
-  else if (list === undefined) n = 0;
-  else if (typeof list === 'function') n = list === listener || list.listener === listener ? 0 : 1;
-  else n = list.length;
-  sync(k, n, undefined);
-  return r;
-}
-
-function resync(st, emitter, types) {
-  for (const t of types) {
-    const k = st.keys.get(t);
-    if (k !== undefined) sync(k, emitter.listenerCount(t), undefined);
-  }
-}
-
-function newState(emitter, name, threshold, mode) {
-  const label = name ?? `${emitter.constructor?.name || 'Object'}`;
-  const id = callNative(() => native.listenerRegister(label, threshold));
-  const st = { id, keys: new Map(), mode, epoch, undo: null, lastType: NO_TYPE, lastKey: undefined };
-  states.set(emitter, st);
-  collected.register(emitter, id, st);
-  return st;
-}
-
-function dropState(emitter, st) {
-  if (emitter[kState] === st) delete emitter[kState];
-  states.delete(emitter);
-  collected.unregister(st);
-  native.listenerForget(st.id);
-}
-
-/** Defines own, non-enumerable methods on `obj`; returns the undo. */
-function patchInstance(obj, methods) {
-  const own = Object.keys(methods).map((n) => [n, Object.getOwnPropertyDescriptor(obj, n)]);
-  for (const [n, fn] of Object.entries(methods)) {
-    Object.defineProperty(fn, 'name', { value: n });
-    Object.defineProperty(obj, n, { value: fn, writable: true, configurable: true, enumerable: false });
-  }
-  return () => {
-    for (const [n, d] of own) {
-      if (d) Object.defineProperty(obj, n, d);
-      else delete obj[n];
+  // One per counted emitter: the generation that counts it, and its keys.
+  // The key used last is found without a lookup.
+  class EmitterState {
+    constructor(gen, threshold, name) {
+      this.epoch = gen;
+      this.threshold = threshold;
+      this.name = name;
+      this.id = 0;
+      this.lastType = NO_TYPE;
+      this.lastKey = null;
+      this.keys = null;
+      this.undo = null;
+      /** A WeakRef to the emitter, once one of its adds was sampled. */
+      this.ref = null;
     }
-  };
-}
 
-/** The emitter's method as it would be without any leakwatch wrapper. */
-function original(obj, n) {
-  const f = obj[n];
-  return unwrapped.get(f) ?? f;
-}
+    reset(gen, threshold, name) {
+      dropState(this);
+      this.epoch = gen;
+      this.threshold = threshold;
+      this.name = name;
+      this.lastType = NO_TYPE;
+      this.lastKey = null;
+      this.keys = null;
+      this.undo = null;
+      return this;
+    }
 
-// EventEmitter: this instance's add/remove methods are wrapped. Its own
-// 'newListener'/'removeListener' signals would need no patching, but Node
-// emits them as events, and those two emits made a tracked on()+off() 2.3x
-// a plain one (the target is 1.3x); they also vanished with a bare
-// removeAllListeners(). once/prependOnceListener go through on/prependListener
-// and removeListener, so they are counted without their own wrappers.
-function hookEmitter(emitter, st) {
-  for (const type of emitter.eventNames()) keyOf(st, type, emitter.listenerCount(type));
-  const on = original(emitter, 'on');
-  const addListener = original(emitter, 'addListener');
-  const prependListener = original(emitter, 'prependListener');
-  const removeListener = original(emitter, 'removeListener');
-  const off = original(emitter, 'off');
-  const removeAll = original(emitter, 'removeAllListeners');
-  const methods = {
-    on(type, listener) {
-      const r = on.call(this, type, listener);
-      added(st, this, type, methods.on);
-      return r;
-    },
-    addListener(type, listener) {
-      const r = addListener.call(this, type, listener);
-      added(st, this, type, methods.addListener);
-      return r;
-    },
-    prependListener(type, listener) {
-      const r = prependListener.call(this, type, listener);
-      added(st, this, type, methods.prependListener);
-      return r;
-    },
-    removeListener(type, listener) {
-      return removeAndCount(removeListener, st, this, type, listener);
-    },
-    off(type, listener) {
-      return removeAndCount(off, st, this, type, listener);
-    },
-    removeAllListeners(type) {
-      const r = Reflect.apply(removeAll, this, arguments);
-      resync(st, this, arguments.length === 0 ? st.keys.keys() : [type]);
-      return r;
-    },
-  };
-  st.undo = patchInstance(emitter, methods);
-}
+    [inspect.custom]() {
+      return `[leakwatch listener counts${this.epoch === EXPLICIT ? `: ${this.name}` : ''}]`;
+    }
+  }
 
-// EventTarget has no signals; wrap this instance's methods and read the true
-// count back, since duplicates are ignored and `once`/`signal` remove silently.
-function hookTarget(target, st) {
-  const methods = {};
-  for (const n of ['addEventListener', 'removeEventListener', 'dispatchEvent']) {
-    const orig = original(target, n);
-    methods[n] = function (type, ...rest) {
-      const r = Reflect.apply(orig, this, [type, ...rest]);
-      const t = n === 'dispatchEvent' ? type?.type : type;
-      const k = keyOf(st, t, 0);
-      if (k !== undefined) sync(k, getEventListeners(target, t).length, methods[n]);
+  /** The counters of one (emitter, event). */
+  class Key {
+    constructor(state, type, n, arm) {
+      this.state = state;
+      this.type = type;
+      this.count = n;
+      this.peak = n;
+      this.adds = 0;
+      this.removes = 0;
+      /** Lowest count since the last observation. */
+      this.trough = n;
+      /** Adds that bring the count to this or above are sampling candidates. */
+      this.arm = arm;
+      /** Node's listener array while it holds two or more (see refresh). */
+      this.list = undefined;
+      /** Rust's key once watched, else 0. */
+      this.id = 0;
+      this.countdown = 1;
+      this.gap = 1;
+      this.stride = 1;
+      this.samples = 0;
+      /** Sampled listeners not yet found gone: { listener, site, adds }. */
+      this.sampled = null;
+    }
+
+    [inspect.custom]() {
+      return `[leakwatch counts of '${eventName(this.type)}': ${this.count}]`;
+    }
+  }
+
+  function stateOf(o) {
+    const st = o[kState];
+    return st === undefined && useSideStates ? sideStates.get(o) : st;
+  }
+
+  /** The emitter's state, made or reused for generation `gen`. */
+  function newState(emitter, gen, threshold, name) {
+    const old = stateOf(emitter);
+    if (old !== undefined) return old.reset(gen, threshold, name);
+    const st = new EmitterState(gen, threshold, name);
+    if (Object.isExtensible(emitter)) {
+      emitter[kState] = st;
+    } else {
+      useSideStates = true;
+      sideStates.set(emitter, st);
+    }
+    return st;
+  }
+
+  function dropState(st) {
+    if (st.id !== 0) {
+      collected.unregister(st);
+      watched.delete(st.id);
+      native.listenerForget(st.id);
+      st.id = 0;
+    }
+  }
+
+  function isTarget(x) {
+    return typeof EventTarget === 'function' && x instanceof EventTarget;
+  }
+
+  /** Node's own count, read through its API. */
+  function countNow(emitter, type) {
+    return isTarget(emitter) ? getEventListeners(emitter, type).length : emitter.listenerCount(type);
+  }
+
+  /**
+   * Node's count for an EventEmitter key and the listener array behind it,
+   * which Node shortens in place on removal: holding it makes the count after
+   * a removal one property read. Held only while it holds two or more.
+   */
+  function refresh(k, emitter, type) {
+    const events = emitter._events;
+    const list = events === undefined || events === null ? undefined : events[type];
+    if (Array.isArray(list)) {
+      k.list = list.length >= 2 ? list : undefined;
+      return list.length;
+    }
+    k.list = undefined;
+    if (typeof list === 'function') return 1;
+    return list === undefined && events ? 0 : emitter.listenerCount(type);
+  }
+
+  function newKey(st, emitter, type) {
+    // No lookup for an emitter with no listeners at all, as a new one.
+    const n = emitter._eventsCount === 0 ? 0 : countNow(emitter, type);
+    const arm = Math.max(1, Math.floor(st.threshold / 2));
+    const k = new Key(st, type, n, arm);
+    if (n >= 2 && !isTarget(emitter)) refresh(k, emitter, type);
+    if (st.epoch === EXPLICIT) watch(st, k, emitter);
+    return k;
+  }
+
+  /**
+   * The key of `type` (hot callers check the key used last themselves).
+   * An emitter's keys are a short array, searched in order: most emitters
+   * use a few events, and a Map per emitter cost a request's emitters
+   * about 0.2 µs. Past MAP_KEYS events they move to a Map.
+   */
+  function keyFor(st, emitter, type) {
+    if (st.lastType === type) return st.lastKey;
+    const keys = st.keys;
+    let k;
+    if (keys instanceof Map) {
+      k = keys.get(type);
+    } else if (keys !== null) {
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i].type === type) {
+          k = keys[i];
+          break;
+        }
+      }
+    }
+    if (k === undefined) {
+      k = newKey(st, emitter, type);
+      if (keys === null) st.keys = [k];
+      else if (keys instanceof Map) keys.set(type, k);
+      else if (keys.length < MAP_KEYS) keys.push(k);
+      else st.keys = new Map([...keys.map((x) => [x.type, x]), [type, k]]);
+    }
+    st.lastType = type;
+    st.lastKey = k;
+    return k;
+  }
+
+  function eventName(type) {
+    return typeof type === 'symbol' ? type.toString() : String(type);
+  }
+
+  /** Hands the key to Rust; its count so far closes a first window. */
+  function watch(st, k, emitter) {
+    if (st.id === 0) {
+      const name = st.name ?? (emitter.constructor?.name || 'Object');
+      st.id = callNative(() => native.listenerRegister(name, st.threshold));
+      watched.set(st.id, []);
+      collected.register(emitter, st.id, st);
+    }
+    const id = native.listenerKey(st.id, eventName(k.type), k.trough);
+    if (id === null) return;
+    k.id = id;
+    k.trough = k.count;
+    watched.get(st.id).push(k);
+  }
+
+  // xorshift32 for the sampling gaps: seeded, so one program samples the
+  // same adds on every run, and a test of the estimates cannot flake.
+  let seed = 0x2545f491;
+  function nextRandom() {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  }
+
+  function sampleSite(k, emitter, listener) {
+    const site = captureSite();
+    native.listenerAddSite(k.id, site, k.gap);
+    if (listener !== null && (typeof listener === 'function' || typeof listener === 'object')) {
+      (k.sampled ??= []).push({ listener, site, adds: k.gap });
+      // To tell, when observing, which sampled listeners are still attached.
+      // Made only here: a WeakRef keeps its target alive to the end of the
+      // job that made it, which a loop of trackEmitter() calls would feel.
+      k.state.ref ??= new WeakRef(emitter);
+    }
+    k.samples++;
+    if (k.samples % SAMPLES_PER_STRIDE === 0 && k.stride < MAX_STRIDE) k.stride *= 2;
+    k.gap = 1 + (nextRandom() % (2 * k.stride - 1));
+    k.countdown = k.gap;
+  }
+
+  /**
+   * A sampled add (the count at or above the key's arm level, and its
+   * countdown run out). A key not yet watched has a countdown of one, so
+   * its first such add also hands it to Rust.
+   */
+  function sampledAdd(st, k, emitter, listener) {
+    if (k.id === 0) watch(st, k, emitter);
+    if (k.id !== 0) sampleSite(k, emitter, listener);
+  }
+
+  /**
+   * The sampled listeners of watched keys that are no longer attached no
+   * longer count for their site: a handler that adds and removes a listener
+   * per request adds as often as one that leaks one.
+   */
+  function checkAttached() {
+    for (const list of watched.values()) {
+      for (const k of list) {
+        const emitter = k.sampled?.length > 0 ? k.state.ref?.deref() : undefined;
+        if (emitter === undefined) continue;
+        const attached = new Set(isTarget(emitter) ? getEventListeners(emitter, k.type) : emitter.rawListeners(k.type));
+        k.sampled = k.sampled.filter((s) => {
+          if (attached.has(s.listener)) return true;
+          native.listenerDetachSite(k.id, s.site, s.adds);
+          return false;
+        });
+      }
+    }
+  }
+
+  /**
+   * The one place counts change: the key now has `n` listeners; `listener`
+   * is the one an add added (for sampling), else undefined.
+   */
+  function setCount(st, k, emitter, n, listener) {
+    const c = k.count;
+    if (n > c) {
+      k.count = n;
+      k.adds += n - c;
+      if (n > k.peak) k.peak = n;
+      if (n >= k.arm && --k.countdown <= 0) sampledAdd(st, k, emitter, listener);
+    } else if (n < c) {
+      k.count = n;
+      k.removes += c - n;
+      if (n < k.trough) k.trough = n;
+    }
+  }
+
+  /**
+   * After an EventEmitter add: every add adds exactly one listener, so the
+   * count is not read back, except from the listener array's length once
+   * there is one (which also corrects adds made behind the wrappers' back).
+   */
+  function added(st, k, emitter, listener) {
+    let n = k.count + 1;
+    const list = k.list;
+    if (n >= 2 && (list === undefined || list.length !== n)) n = refresh(k, emitter, k.type);
+    setCount(st, k, emitter, n, listener);
+  }
+
+  /**
+   * After an EventEmitter removal: the count is the held array's length, or,
+   * for a key with one listener or none, whether Node lowered `_eventsCount`
+   * (`before`, read before the call: Node lowers it exactly when a type
+   * loses its last listener). Node 24 and later copy a listener array that
+   * is being emitted before changing it; an array that did not shorten is
+   * looked up again.
+   */
+  function removed(st, k, emitter, list, before) {
+    let n;
+    if (list !== undefined) {
+      n = list.length;
+      // Unchanged: nothing was removed, or (Node 24+) the removal went to a
+      // copy Node made because the array was being emitted. Look it up.
+      if (n === k.count) n = refresh(k, emitter, k.type);
+      else if (n < 2) k.list = undefined;
+    } else if (k.count < 2) {
+      n = emitter._eventsCount < before ? 0 : k.count;
+    } else {
+      n = refresh(k, emitter, k.type);
+    }
+    setCount(st, k, emitter, n);
+  }
+
+  function resync(st, emitter, types) {
+    for (const k of types) setCount(st, k, emitter, refresh(k, emitter, k.type));
+  }
+
+  function keysOf(st) {
+    if (st.keys === null) return [];
+    return st.keys instanceof Map ? [...st.keys.values()] : st.keys.slice();
+  }
+
+  /** Defines own, non-enumerable methods on `obj`; returns the undo. */
+  function patchInstance(obj, methods) {
+    const own = Object.keys(methods).map((n) => [n, Object.getOwnPropertyDescriptor(obj, n)]);
+    for (const [n, fn] of Object.entries(methods)) {
+      Object.defineProperty(fn, 'name', { value: n });
+      Object.defineProperty(obj, n, { value: fn, writable: true, configurable: true, enumerable: false });
+    }
+    return () => {
+      for (const [n, d] of own) {
+        if (d) Object.defineProperty(obj, n, d);
+        else delete obj[n];
+      }
+    };
+  }
+
+  /** The emitter's method without our install() wrapper (it would only pass through). */
+  function base(obj, n) {
+    const f = obj[n];
+    return wrapped.get(f) ?? f;
+  }
+
+  // trackEmitter() wraps the instance's own methods. Its 'newListener' /
+  // 'removeListener' events would need no patching, but Node emits them as
+  // two extra emits per add and remove (a tracked on()+off() at 2.3x a plain
+  // one), and a bare removeAllListeners() removed them. once() and
+  // prependOnceListener() go through on(), prependListener() and
+  // removeListener().
+  function hookEmitter(emitter, st) {
+    const on = base(emitter, 'on');
+    const addListener = base(emitter, 'addListener');
+    const prependListener = base(emitter, 'prependListener');
+    const removeListener = base(emitter, 'removeListener');
+    const off = base(emitter, 'off');
+    const removeAll = base(emitter, 'removeAllListeners');
+    const adder = (add) => function (type, listener) {
+      if (this !== emitter) return add.call(this, type, listener);
+      const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
+      const r = add.call(this, type, listener);
+      added(st, k, this, listener);
+      return r;
+    };
+    const remover = (remove) => function (type, listener) {
+      if (this !== emitter) return remove.call(this, type, listener);
+      const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
+      const list = k.list;
+      const before = this._eventsCount;
+      const r = remove.call(this, type, listener);
+      removed(st, k, this, list, before);
+      return r;
+    };
+    return patchInstance(emitter, {
+      on: adder(on),
+      addListener: adder(addListener),
+      prependListener: adder(prependListener),
+      removeListener: remover(removeListener),
+      off: remover(off),
+      removeAllListeners(type) {
+        const r = Reflect.apply(removeAll, this, arguments);
+        if (this === emitter) resync(st, this, arguments.length === 0 ? keysOf(st) : [keyFor(st, this, type)]);
+        return r;
+      },
+    });
+  }
+
+  // EventTarget has no count to read cheaply and ignores duplicates, and
+  // `once`/`signal` listeners leave silently: read Node's count after each call.
+  function targetCounter(orig, dispatch, stateFor) {
+    return function (type) {
+      const st = stateFor(this);
+      if (st === null) return Reflect.apply(orig, this, arguments);
+      const t = dispatch ? type?.type : type;
+      const k = keyFor(st, this, t);
+      const r = Reflect.apply(orig, this, arguments);
+      setCount(st, k, this, getEventListeners(this, t).length, dispatch ? undefined : arguments[1]);
       return r;
     };
   }
-  st.undo = patchInstance(target, methods);
-}
 
-/**
- * Tracks one EventEmitter or EventTarget (AbortSignal included).
- * @param {EventEmitter | EventTarget} emitter
- * @param {{ name?: string, threshold?: number }} [options]
- */
-function trackEmitter(emitter, options = {}) {
-  const ee = isEmitter(emitter);
-  if (!ee && !isTarget(emitter)) throw argError('trackEmitter needs an EventEmitter or EventTarget');
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
-  if (options.name !== undefined && typeof options.name !== 'string') throw argError('options.name must be a string');
-  const threshold = checkThreshold(options.threshold, config.threshold);
-  const prev = states.get(emitter);
-  if (prev && prev.mode !== 'install') return emitter;
-  if (prev) dropState(emitter, prev);
-  const st = newState(emitter, options.name, threshold, ee ? 'signals' : 'target');
-  if (ee) hookEmitter(emitter, st);
-  else hookTarget(emitter, st);
-  explicit++;
-  startObserver();
-  return emitter;
-}
-
-function untrack(emitter) {
-  const st = emitter !== null && typeof emitter === 'object' ? states.get(emitter) : undefined;
-  if (!st || st.mode === 'install') return false;
-  st.undo();
-  dropState(emitter, st);
-  explicit--;
-  stopObserverIfIdle();
-  return true;
-}
-
-// Install mode: state for any emitter on first use, unless tracked explicitly.
-function installState(emitter) {
-  const cached = emitter[kState];
-  if (cached !== undefined && cached.epoch === epoch) return cached;
-  const st = states.get(emitter);
-  if (st && (st.mode !== 'install' || st.epoch === epoch)) return st.mode === 'install' ? st : null;
-  if (st) dropState(emitter, st);
-  const fresh = newState(emitter, undefined, config.threshold, 'install');
-  if (Object.isExtensible(emitter)) {
-    Object.defineProperty(emitter, kState, { value: fresh, writable: true, configurable: true, enumerable: false });
+  function hookTarget(target, st) {
+    const methods = {};
+    for (const n of ['addEventListener', 'removeEventListener', 'dispatchEvent']) {
+      methods[n] = targetCounter(base(target, n), n === 'dispatchEvent', (o) => (o === target ? st : null));
+    }
+    return patchInstance(target, methods);
   }
-  return fresh;
-}
 
-function install() {
-  if (installed) return;
-  const E = EventEmitter.prototype;
-  const T = typeof EventTarget === 'function' ? EventTarget.prototype : null;
-  const slots = [
-    [E, 'on'], [E, 'addListener'], [E, 'prependListener'],
-    [E, 'removeListener'], [E, 'off'], [E, 'removeAllListeners'],
-  ];
-  if (T) slots.push([T, 'addEventListener'], [T, 'removeEventListener'], [T, 'dispatchEvent']);
-  const origDispatch = T ? T.dispatchEvent : null;
-  const saved = slots.map(([obj, n]) => [obj, n, Object.getOwnPropertyDescriptor(obj, n)]);
-  const wrapped = new Map();
-  // `on` and `addListener` are one function: wrap it once so both stay identical.
-  const wrap = (orig, make) => {
-    if (!wrapped.has(orig)) wrapped.set(orig, make(orig));
-    return wrapped.get(orig);
-  };
-  // The state lookup is written out here (then installState only on a
-  // miss): these wrappers run on every add and remove of every emitter.
-  const eeAdd = (orig) => function (type, listener) {
-    const r = orig.call(this, type, listener);
-    const st = this[kState];
-    if (st === undefined || st.epoch !== epoch || !addedToLast(st, type, undefined)) {
-      const slow = installState(this);
-      if (slow) added(slow, this, type, undefined);
+  function checkOptionsObject(options, what = 'options') {
+    if (options === undefined) return {};
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw argError(`${what} must be an object, got ${describe(options)}`);
     }
-    return r;
-  };
-  const eeRemove = (orig) => function (type, listener) {
-    if (this === null || this === undefined) return orig.call(this, type, listener); // Node's own error
-    const cached = this[kState];
-    if (cached !== undefined && cached.epoch === epoch && cached.lastType === type) {
-      const single = removeSingle(orig, cached.lastKey, this, type, listener);
-      if (single !== noFastPath) return single;
+    return options;
+  }
+
+  function checkThreshold(t, fallback) {
+    if (t === undefined) return fallback;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) throw argError(`threshold must be a positive integer, got ${describe(t)}`);
+    return t;
+  }
+
+  /**
+   * Tracks one EventEmitter or EventTarget (AbortSignal included).
+   * @param {EventEmitter | EventTarget} emitter
+   * @param {{ name?: string, threshold?: number }} [options]
+   */
+  function trackEmitter(emitter, options) {
+    const ee = emitter instanceof EventEmitter;
+    if (!ee && !isTarget(emitter)) throw argError(`trackEmitter needs an EventEmitter or EventTarget, got ${describe(emitter)}`);
+    const o = checkOptionsObject(options);
+    if (o.name !== undefined && typeof o.name !== 'string') throw argError(`options.name must be a string, got ${describe(o.name)}`);
+    const threshold = checkThreshold(o.threshold, config.threshold);
+    const prev = stateOf(emitter);
+    if (prev !== undefined && prev.epoch === EXPLICIT) return emitter;
+    if (!Object.isExtensible(emitter)) {
+      throw argError('trackEmitter cannot wrap the methods of a frozen, sealed or non-extensible emitter; track it before freezing it, or use listeners.install(), which counts every emitter without touching the instance');
     }
-    const st = installState(this);
-    if (!st) return orig.call(this, type, listener);
-    // Listeners added before install() are the baseline of a new key.
-    if (st.keys.get(type) === undefined) keyOf(st, type, this.listenerCount(type));
-    return removeAndCount(orig, st, this, type, listener);
-  };
-  const eeRemoveAll = (orig) => function (type) {
-    const r = Reflect.apply(orig, this, arguments);
-    const st = states.get(this);
-    if (st && st.mode === 'install' && st.epoch === epoch) {
-      resync(st, this, arguments.length === 0 ? st.keys.keys() : [type]);
-    }
-    return r;
-  };
-  const etCount = (orig) => function (type) {
-    const r = Reflect.apply(orig, this, arguments);
-    const st = installState(this);
-    const t = orig === origDispatch ? type?.type : type;
-    const k = st ? keyOf(st, t, 0) : undefined;
-    if (k !== undefined) sync(k, getEventListeners(this, t).length, undefined);
-    return r;
-  };
-  const makers = { on: eeAdd, addListener: eeAdd, prependListener: eeAdd, removeListener: eeRemove, off: eeRemove, removeAllListeners: eeRemoveAll };
-  for (const [obj, n, d] of saved) {
-    const make = obj === E ? makers[n] : etCount;
-    const fn = wrap(d.value, (orig) => {
-      const f = make(orig);
-      Object.defineProperty(f, 'name', { value: orig.name });
-      Object.defineProperty(f, 'length', { value: orig.length });
-      unwrapped.set(f, orig);
-      return f;
+    const st = newState(emitter, EXPLICIT, threshold, o.name ?? (emitter.constructor?.name || 'Object'));
+    watchExisting(st, emitter, ee);
+    st.undo = ee ? hookEmitter(emitter, st) : hookTarget(emitter, st);
+    explicit++;
+    startObserver();
+    return emitter;
+  }
+
+  /** An explicitly tracked emitter appears in report() from the start, with every event it already has. */
+  function watchExisting(st, emitter, ee) {
+    st.id = callNative(() => native.listenerRegister(st.name, st.threshold));
+    watched.set(st.id, []);
+    collected.register(emitter, st.id, st);
+    if (ee) for (const type of emitter.eventNames()) keyFor(st, emitter, type);
+  }
+
+  function untrack(emitter) {
+    if (emitter === null || typeof emitter !== 'object') return false;
+    const st = stateOf(emitter);
+    if (st === undefined || st.epoch !== EXPLICIT) return false;
+    st.undo();
+    st.reset(UNUSED, 0, undefined);
+    explicit--;
+    stopObserverIfIdle();
+    return true;
+  }
+
+  // install(): state for any emitter on first use, unless tracked explicitly
+  // (its instance wrappers count it). Null: not ours to count.
+  function installState(o, gen) {
+    const st = stateOf(o);
+    if (st !== undefined && st.epoch === gen) return st;
+    if (st !== undefined && st.epoch === EXPLICIT) return null;
+    return newState(o, gen, config.threshold, undefined);
+  }
+
+  /** The state install() generation `gen` counts `o` with, or null. */
+  function current(o, gen) {
+    if (epoch !== gen || o === null || typeof o !== 'object') return null;
+    const st = o[kState];
+    return st !== undefined && st.epoch === gen ? st : installState(o, gen);
+  }
+
+  function install() {
+    if (installed !== null) return;
+    const gen = ++epoch;
+    const E = EventEmitter.prototype;
+    const T = typeof EventTarget === 'function' ? EventTarget.prototype : null;
+    const stateFor = (o) => current(o, gen);
+    const adder = (add) => function (type, listener) {
+      const st = current(this, gen);
+      if (st === null) return add.call(this, type, listener);
+      const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
+      const r = add.call(this, type, listener);
+      added(st, k, this, listener);
+      return r;
+    };
+    const remover = (remove) => function (type, listener) {
+      const st = current(this, gen);
+      if (st === null) return remove.call(this, type, listener);
+      const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
+      const list = k.list;
+      const before = this._eventsCount;
+      const r = remove.call(this, type, listener);
+      removed(st, k, this, list, before);
+      return r;
+    };
+    const removeAller = (removeAll) => function (type) {
+      const r = Reflect.apply(removeAll, this, arguments);
+      const st = epoch === gen && this !== null && typeof this === 'object' ? stateOf(this) : undefined;
+      if (st !== undefined && st.epoch === gen) resync(st, this, arguments.length === 0 ? keysOf(st) : [keyFor(st, this, type)]);
+      return r;
+    };
+    const makers = {
+      on: adder, addListener: adder, prependListener: adder,
+      removeListener: remover, off: remover, removeAllListeners: removeAller,
+      addEventListener: (f) => targetCounter(f, false, stateFor),
+      removeEventListener: (f) => targetCounter(f, false, stateFor),
+      dispatchEvent: (f) => targetCounter(f, true, stateFor),
+    };
+    const slots = [[E, 'on'], [E, 'addListener'], [E, 'prependListener'], [E, 'removeListener'], [E, 'off'], [E, 'removeAllListeners']];
+    if (T) slots.push([T, 'addEventListener'], [T, 'removeEventListener'], [T, 'dispatchEvent']);
+    // `on` and `addListener` are one function (so are removeListener and
+    // off): each is wrapped once, so they stay one.
+    const made = new Map();
+    installed = slots.map(([obj, n]) => {
+      const d = Object.getOwnPropertyDescriptor(obj, n);
+      // A wrapper of ours left under someone else's patch by uninstall()
+      // only passes through: wrap what it wraps.
+      const orig = wrapped.get(d.value) ?? d.value;
+      let fn = made.get(orig);
+      if (fn === undefined) {
+        fn = makers[n](orig);
+        Object.defineProperty(fn, 'name', { value: orig.name });
+        Object.defineProperty(fn, 'length', { value: orig.length });
+        wrapped.set(fn, orig);
+        made.set(orig, fn);
+      }
+      Object.defineProperty(obj, n, { ...d, value: fn });
+      return { obj, n, d: { ...d, value: orig }, fn };
     });
-    Object.defineProperty(obj, n, { ...d, value: fn });
+    startObserver();
   }
-  installed = saved;
-  startObserver();
-}
 
-/** Restores every patched method to the exact original descriptor. */
-function uninstall() {
-  if (!installed) return;
-  for (const [obj, n, d] of installed) Object.defineProperty(obj, n, d);
-  unwrapped.clear();
-  installed = null;
-  epoch++;
-  stopObserverIfIdle();
-}
-
-function observe() {
-  const found = native.listenerObserve();
-  for (const g of found) {
-    const site = g.topSite ? `${g.topSite} (${g.topSiteCount} adds)` : 'not captured yet';
-    process.emitWarning(
-      `Possible listener leak: ${g.emitter} has ${g.count} '${g.event}' listeners and the count keeps rising; top add site: ${site}`,
-      { code: WARNING_CODE, detail: `peak ${g.peak}; see leakwatch listeners.report()` },
-    );
+  /**
+   * Puts back each original property descriptor that still holds our
+   * wrapper. A method someone patched after install() keeps their patch:
+   * it calls our wrapper, which from now on only calls the original.
+   */
+  function uninstall() {
+    if (installed === null) return;
+    for (const { obj, n, d, fn } of installed) {
+      if (Object.getOwnPropertyDescriptor(obj, n)?.value === fn) Object.defineProperty(obj, n, d);
+    }
+    installed = null;
+    epoch++;
+    stopObserverIfIdle();
   }
-  return found;
-}
 
-function startObserver() {
-  if (observer || config.intervalMs === 0) return;
-  observer = plainSetInterval(observe, config.intervalMs);
-  observer.unref();
-}
-
-function stopObserverIfIdle() {
-  if (observer && explicit === 0 && !installed) {
-    plainClearInterval(observer);
-    observer = null;
+  /** The watched keys' counters as rows for Rust, and the keys in row order. */
+  function rows() {
+    const keys = [];
+    for (const list of watched.values()) for (const k of list) keys.push(k);
+    const a = new Float64Array(keys.length * ROW);
+    for (let i = 0, o = 0; i < keys.length; i++, o += ROW) {
+      const k = keys[i];
+      a[o] = k.id;
+      a[o + 1] = k.count;
+      a[o + 2] = k.peak;
+      a[o + 3] = k.adds;
+      a[o + 4] = k.removes;
+      a[o + 5] = k.trough;
+      a[o + 6] = k.arm;
+    }
+    return { keys, a };
   }
-}
 
-/**
- * @param {{ threshold?: number, samples?: number, intervalMs?: number }} options
- */
-function configure(options = {}) {
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
-  config.threshold = checkThreshold(options.threshold, config.threshold);
-  if (options.samples !== undefined) {
-    if (!Number.isInteger(options.samples) || options.samples < 1) throw argError('samples must be a positive integer');
-    native.listenerSetSamples(options.samples);
+  function describeSite(g) {
+    if (!g.topSite) return 'not sampled yet';
+    return `${g.topSite} (~${Math.round(g.topSiteShare * 100)}% of the sampled listeners still attached, ${g.samples} samples)`;
   }
-  if (options.intervalMs !== undefined) {
-    const ms = options.intervalMs;
-    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0) throw argError('intervalMs must be a non-negative integer (0 = observe only when called)');
-    config.intervalMs = ms;
-    if (observer) {
-      plainClearInterval(observer);
+
+  function observe() {
+    checkAttached();
+    const { keys, a } = rows();
+    const found = native.listenerObserve(a);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      k.arm = a[i * ROW + ROW_ARM] | 0;
+      k.trough = k.count;
+    }
+    for (const g of found) {
+      process.emitWarning(
+        `Possible listener leak: ${g.emitter} has ${g.count} '${g.event}' listeners and the count keeps rising; top add site: ${describeSite(g)}`,
+        { code: WARNING_CODE, detail: `peak ${g.peak}; see leakwatch listeners.report()` },
+      );
+    }
+    return found;
+  }
+
+  function startObserver() {
+    if (observer !== null || config.intervalMs === 0) return;
+    observer = plainTimers.setInterval(observe, config.intervalMs);
+    observer.unref();
+  }
+
+  function stopObserverIfIdle() {
+    if (observer !== null && explicit === 0 && installed === null) {
+      plainTimers.clearInterval(observer);
       observer = null;
     }
-    if (explicit > 0 || installed) startObserver();
   }
+
+  /**
+   * @param {{ threshold?: number, samples?: number, intervalMs?: number }} [options]
+   */
+  function configure(options) {
+    const o = checkOptionsObject(options);
+    const threshold = checkThreshold(o.threshold, config.threshold);
+    if (o.samples !== undefined && (typeof o.samples !== 'number' || !Number.isInteger(o.samples) || o.samples < 1 || o.samples > 2 ** 32 - 1)) {
+      throw argError(`samples must be a positive integer, got ${describe(o.samples)}`);
+    }
+    const ms = o.intervalMs;
+    if (ms !== undefined && (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > 2 ** 31 - 1)) {
+      throw argError(`intervalMs must be a non-negative integer (0 = observe only when called), got ${describe(ms)}`);
+    }
+    config.threshold = threshold;
+    if (o.samples !== undefined) native.listenerSetSamples(o.samples);
+    if (ms !== undefined) {
+      config.intervalMs = ms;
+      if (observer !== null) {
+        plainTimers.clearInterval(observer);
+        observer = null;
+      }
+      if (explicit > 0 || installed !== null) startObserver();
+    }
+  }
+
+  function report() {
+    checkAttached();
+    return { emitters: native.listenerReport(rows().a) };
+  }
+
+  const listeners = {
+    install,
+    uninstall,
+    observe,
+    report,
+    configure,
+    get installed() { return installed !== null; },
+  };
+
+  return { trackEmitter, untrack, listeners, LISTENER_WARNING_CODE: WARNING_CODE };
 }
 
-function report() {
-  return { emitters: native.listenerReport() };
+function describe(v) {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `a string`;
+  if (typeof v === 'bigint') return 'a bigint';
+  if (typeof v === 'symbol') return 'a symbol';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
 }
 
-const listeners = {
-  install,
-  uninstall,
-  observe,
-  report,
-  configure,
-  get installed() { return installed !== null; },
-};
-
-module.exports = { trackEmitter, untrack, listeners, LISTENER_WARNING_CODE: WARNING_CODE };
+module.exports = processGlobal(EventEmitter, 'listeners', createTracker);

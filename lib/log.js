@@ -7,19 +7,31 @@
 // stages string and JSON entries here, in a ring of references, and hands
 // them over joined, one call per batch (as UTF-16: V8 copies that without
 // the scan UTF-8 needs, and each entry's boundaries stay exact). Every read
-// flushes first, and so do close(), process exit and a microtask queued with
-// the first staged entry: a thread sees its own pushes at once, other
-// threads (shared logs) by the end of the pushing job. Reject mode pushes
-// directly, since only Rust knows whether the log is full.
+// flushes first, and so do close() and a full stage: a thread sees its own
+// pushes at once. A shared log, and one that spills, also flushes at the end
+// of the pushing job (a microtask queued with the first staged entry), so
+// other threads see the entries and the spill file gets what was evicted by
+// then. A log of one thread's own that does not spill waits for a read or a
+// full stage: a server pushing one entry per request would otherwise pay a
+// napi call per request, 40 times the push.
 //
-// A log of its own that drops its oldest entries, spills nothing and holds
-// at most ELIDE_ENTRIES entries stages up to maxEntries of them: a newer push
+// A reject-mode log is full when Rust says so, and push() must say at once
+// whether the entry went in. After each call Rust writes the entries and
+// bytes the log holds where this object reads them, so a log of one thread
+// stages an entry while it surely fits (counting three bytes per UTF-16
+// unit, the most UTF-8 takes) and asks Rust only near its bounds. Other
+// threads may fill a shared reject log at any time: it pushes directly.
+//
+// A log that drops its oldest entries, spills nothing and holds at most
+// ELIDE_ENTRIES entries stages up to maxEntries of them: a newer push
 // then overwrites the oldest staged entry, which is counted as dropped but
 // never copied. Pushing one by one would have evicted it all the same (a
 // log keeps the longest suffix of its pushes within both bounds, and the
 // overwritten entry is maxEntries pushes old), so contents and counts are
 // those of pushing one by one, and a flood costs a reference store per entry
-// plus one copy of what survives. Other logs stage STAGE_ENTRIES at most.
+// plus one copy of what survives; a shared one too, since every thread
+// opens it with the same options and evicting its own older pushes does not
+// depend on what other threads push. Other logs stage STAGE_ENTRIES at most.
 
 const native = require('./native.js');
 const { argError, callNative } = require('./errors.js');
@@ -35,8 +47,11 @@ const STAGE_CHARS = 4096;
 const STAGE_TOTAL_CHARS = 4096;
 const ELIDE_ENTRIES = 16_384;
 const ELIDE_TOTAL_CHARS = 1 << 20;
-// Layout of the staged-entry counters: src/bindings/trackers.rs.
+// Layout of the staged-entry records: src/bindings/trackers.rs.
 const STAGED_PER_PAGE = 256;
+const STAGED_FIELDS = 3;
+const HELD_ENTRIES = 1;
+const HELD_BYTES = 2;
 const stagedPages = [];
 const DEFAULTS = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, onOverflow: 'drop-oldest' };
 
@@ -64,24 +79,35 @@ function flushPending() {
 
 const FLUSH = Symbol('flush');
 
+function describe(v) {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'bigint') return 'a bigint';
+  if (typeof v === 'symbol') return 'a symbol';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
 function bound(v, name) {
   if (v === Infinity) return v;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw argError(`${name} must be a positive integer or Infinity`);
+    throw argError(`${name} must be a positive integer or Infinity, got ${describe(v)}`);
   }
   return v;
 }
 
 function checkOptions(options) {
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw argError(`options must be an object, got ${describe(options)}`);
+  }
   const o = { ...DEFAULTS, ...options };
   o.maxEntries = bound(o.maxEntries, 'maxEntries');
   o.maxBytes = bound(o.maxBytes, 'maxBytes');
   if (o.onOverflow !== 'drop-oldest' && o.onOverflow !== 'reject') {
-    throw argError("onOverflow must be 'drop-oldest' or 'reject'");
+    throw argError(`onOverflow must be 'drop-oldest' or 'reject', got ${describe(o.onOverflow)}`);
   }
-  if (o.spillTo !== undefined && (typeof o.spillTo !== 'string' || o.spillTo.length === 0)) {
-    throw argError('spillTo must be a non-empty file path');
+  if (o.spillTo !== undefined && (typeof o.spillTo !== 'string' || o.spillTo.length === 0 || o.spillTo.includes('\0'))) {
+    throw argError(`spillTo must be a non-empty file path, got ${describe(o.spillTo)}`);
   }
   return { maxEntries: o.maxEntries, maxBytes: o.maxBytes, onOverflow: o.onOverflow, spillTo: o.spillTo };
 }
@@ -131,12 +157,20 @@ class BoundedLog {
   /** Entries pushed since the last hand-over: `#count` plus those overwritten. */
   #pushed = 0;
   /**
-   * Rust-owned counter of this log's staged entries (Rust clears it when it
-   * takes them): a worker stopped mid-job by terminate() runs no more JS,
+   * Rust-owned record: this log's staged entries (Rust clears the count when
+   * it takes them: a worker stopped mid-job by terminate() runs no more JS,
    * and Rust counts what it left staged as dropped rather than losing it
-   * silently.
+   * silently), then the entries and bytes it held after the last call.
    */
   #staged;
+  /** Shared or spilling: staged entries are handed over by the end of the job. */
+  #flushAtJobEnd = false;
+  /** Reject mode, one thread: bounds, and the room left for staged entries. */
+  #reject = false;
+  #maxEntries;
+  #maxBytes;
+  #roomEntries = 0;
+  #roomBytes = 0;
 
   /**
    * @param {{ maxEntries?: number, maxBytes?: number, onOverflow?: 'drop-oldest' | 'reject', spillTo?: string }} [options]
@@ -148,13 +182,17 @@ class BoundedLog {
     const slot = callNative(() => native.logStagedSlot(this.#h));
     const p = Math.floor(slot / STAGED_PER_PAGE);
     stagedPages[p] ??= new Float64Array(callNative(() => native.logStagedPage(p)));
-    this.#staged = stagedPages[p].subarray(slot % STAGED_PER_PAGE, slot % STAGED_PER_PAGE + 1);
-    // Three UTF-8 bytes per unit at most: a staged entry can never be too big to store.
+    const at = (slot % STAGED_PER_PAGE) * STAGED_FIELDS;
+    this.#staged = stagedPages[p].subarray(at, at + STAGED_FIELDS);
+    // Three UTF-8 bytes per unit at most: a staged entry can never be too big
+    // to store. A reject log stages through #pushOther, which checks the room.
     this.#stageMax = o.onOverflow === 'reject' ? -1 : Math.min(STAGE_CHARS, Math.floor(o.maxBytes / 3));
-    // A shared log's bounds are its first opener's, which this thread may not know.
-    const elide = opening === null && o.onOverflow === 'drop-oldest' && o.spillTo === undefined &&
-      o.maxEntries <= ELIDE_ENTRIES;
+    this.#reject = o.onOverflow === 'reject' && opening === null;
+    this.#maxEntries = o.maxEntries;
+    this.#maxBytes = o.maxBytes;
+    const elide = o.onOverflow === 'drop-oldest' && o.spillTo === undefined && o.maxEntries <= ELIDE_ENTRIES;
     this.#capacity = elide ? o.maxEntries : STAGE_ENTRIES;
+    this.#flushAtJobEnd = opening !== null || o.spillTo !== undefined;
     this.#flushCount = elide ? -1 : STAGE_ENTRIES;
     this.#maxChars = elide ? ELIDE_TOTAL_CHARS : STAGE_TOTAL_CHARS;
     this.#ring = new Array(this.#capacity);
@@ -192,9 +230,15 @@ class BoundedLog {
       json = 1;
     }
     const len = text.length;
-    if (len > this.#stageMax) return this.#pushDirect(text, json);
+    if (len > this.#stageMax) return this.#pushOther(text, json, len);
+    this.#stage(text, json, len);
+    return true;
+  }
+
+  /** Stages one entry (a string, or JSON text when `json` is 1). */
+  #stage(text, json, len) {
     const pushed = this.#pushed;
-    if (pushed === 0) {
+    if (pushed === 0 && this.#flushAtJobEnd) {
       pending.add(this);
       if (!flushQueued) {
         flushQueued = true;
@@ -214,7 +258,22 @@ class BoundedLog {
     this.#chars = chars;
     if (chars > this.#maxChars) this.#recount();
     else if (this.#count === this.#flushCount) this[FLUSH]();
-    return true;
+  }
+
+  /** An entry that is not staged as it is: too long, or a reject log's. */
+  #pushOther(text, json, len) {
+    if (this.#reject && len <= STAGE_CHARS) {
+      if (this.#count >= this.#roomEntries || 3 * len > this.#roomBytes) {
+        this[FLUSH]();
+        this.#readRoom();
+      }
+      if (this.#count < this.#roomEntries && 3 * len <= this.#roomBytes) {
+        this.#roomBytes -= 3 * len;
+        this.#stage(text, json, len);
+        return true;
+      }
+    }
+    return this.#pushDirect(text, json);
   }
 
   /**
@@ -225,9 +284,19 @@ class BoundedLog {
   #pushDirect(entry, kind) {
     this[FLUSH]();
     // Bytes are copied now: the caller may reuse the buffer.
-    if (kind === BYTES) return callNative(() => native.logPushBytes(this.#h, entry));
-    if (kind === 1) return callNative(() => native.logPushJson(this.#h, entry));
-    return callNative(() => native.logPushText(this.#h, entry));
+    let stored;
+    if (kind === BYTES) stored = callNative(() => native.logPushBytes(this.#h, entry));
+    else if (kind === 1) stored = callNative(() => native.logPushJson(this.#h, entry));
+    else stored = callNative(() => native.logPushText(this.#h, entry));
+    this.#readRoom();
+    return stored;
+  }
+
+  /** The room a reject log of one thread has, as Rust last reported it. */
+  #readRoom() {
+    if (!this.#reject) return;
+    this.#roomEntries = this.#maxEntries - this.#staged[HELD_ENTRIES];
+    this.#roomBytes = this.#maxBytes - this.#staged[HELD_BYTES];
   }
 
   /**
@@ -271,6 +340,7 @@ class BoundedLog {
     this.#chars = 0;
     pending.delete(this);
     callNative(() => native.logPushBatch(this.#h, texts.join(''), meta, elided));
+    this.#readRoom();
   }
 
   /** The newest `n` entries, oldest first. */
@@ -329,6 +399,7 @@ class BoundedLog {
     native.logClose(this.#h);
     this.#closed = true;
     this.#stageMax = -1;
+    this.#reject = false;
   }
 
   get closed() { return this.#closed; }

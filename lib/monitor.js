@@ -10,7 +10,7 @@ const { EventEmitter } = require('node:events');
 const { PerformanceObserver, performance, constants: perfConstants } = require('node:perf_hooks');
 const v8 = require('node:v8');
 const native = require('./native.js');
-const { callNative, argError } = require('./errors.js');
+const { callNative, argError, describeValue, checkBoolean } = require('./errors.js');
 
 const DEFAULT_INTERVAL_MS = 10_000;
 const DEFAULT_PREFIX = 'leakwatch_';
@@ -36,7 +36,7 @@ function now() {
 
 function checkObject(value, name) {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object') throw argError(`${name} must be an object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw argError(`${name} must be an object, got ${describeValue(value)}`);
   return value;
 }
 
@@ -195,7 +195,7 @@ class Monitor extends EventEmitter {
       rss: checkNumber(r.rss, 'sample.rss') ?? 0,
       external: checkNumber(r.external, 'sample.external') ?? 0,
       arrayBuffers: checkNumber(r.arrayBuffers, 'sample.arrayBuffers') ?? 0,
-      afterGc: Boolean(r.afterGc),
+      afterGc: checkBoolean(r.afterGc, 'sample.afterGc'),
     };
     const transition = callNative(() => this.#native.record(sample));
     this.#lastReadingAt = sample.t;

@@ -5,7 +5,8 @@
 // `writeReportFile`, so what reaches a terminal or the disk is decided here
 // once: snapshots carry other people's strings, and reports carry those.
 
-const fs = require('node:fs');
+const { escapeTerminal } = require('./terminal.js');
+const { writeFileSecureSync } = require('./secure-file.js');
 
 // A reader that goes away early (`leakwatch diff a b --json | head`) is not
 // an error: drop the rest of the output and let the command finish with its
@@ -25,14 +26,19 @@ function write(stream, text) {
   stream.write(text);
 }
 
-/** Command output on stdout; `text` is written as given (add the newline). */
+/**
+ * Command output on stdout (add the newline). The command escapes the
+ * snapshot's names before laying them out (escapeTerminalDeep); here, as a
+ * second line of defence, any control character left but the newlines that
+ * lay out the text is shown escaped.
+ */
 function print(text) {
-  write(process.stdout, text);
+  write(process.stdout, String(text).split('\n').map(escapeTerminal).join('\n'));
 }
 
-/** One line for the user on stderr (errors, where a report was written). */
+/** One line for the user on stderr (errors, where a report was written), escaped whole. */
 function printError(line) {
-  write(process.stderr, `${line}\n`);
+  write(process.stderr, `${String(line).split('\n').map(escapeTerminal).join('\n')}\n`);
 }
 
 /**
@@ -43,9 +49,13 @@ function progressLine(line) {
   write(process.stderr, line ? `\r\x1b[K${line}` : '\r\x1b[K');
 }
 
-/** Writes a report the user asked for (--html), readable by its owner only. */
+/**
+ * Writes a report the user asked for (--html): 0600 whatever the umask,
+ * through a temporary file renamed over the target, so a symlink there is
+ * replaced rather than followed and an existing file's mode is not kept.
+ */
 function writeReportFile(file, content) {
-  fs.writeFileSync(file, content, { mode: 0o600 });
+  writeFileSecureSync(file, content);
 }
 
 module.exports = { print, printError, progressLine, writeReportFile };

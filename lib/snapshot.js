@@ -1,52 +1,129 @@
 'use strict';
 
 const native = require('./native.js');
-const { translate, callNative, argError, abortError } = require('./errors.js');
+const { translate, callNative, argError, abortError, checkOptions, checkInteger, checkBoolean, checkFunction } = require('./errors.js');
 
 const DEFAULT_PROGRESS_INTERVAL_MS = 200;
 
-function checkId(id) {
+// Documented limits (README "Limits"): every answer is bounded, whatever the
+// heap's shape. A retainer path shows at most `maxSteps` steps (a longer one
+// its first third and last two thirds, with `skipped` on the step after the
+// cut); queries whose answer grows with the heap return one page.
+const LIMITS = Object.freeze({
+  top: 1000,
+  maxClasses: 100_000,
+  topRetainers: 100_000,
+  pathSteps: { default: 24, min: 2, max: 1000 },
+  page: { default: 10_000, max: 100_000 },
+});
+
+const LOAD_KEYS = ['signal', 'onProgress', 'progressIntervalMs', 'redact'];
+const REPORT_KEYS = ['top', 'maxClasses', 'maxSteps', 'redact'];
+
+function checkId(id, fnName) {
   if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-    throw argError(`node id must be a non-negative integer, got ${typeof id === 'number' ? id : typeof id}`);
+    throw argError(`${fnName}: node id must be a non-negative integer, got ${describeId(id)}`);
   }
   return id;
 }
 
-function checkCount(n, name, fallback) {
-  if (n === undefined) return fallback;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-    throw argError(`${name} must be a non-negative integer`);
-  }
-  return n;
+function describeId(id) {
+  return typeof id === 'number' ? String(id) : typeof id;
 }
+
+/**
+ * The options a native query takes, checked: only the keys `known` lists.
+ * A snapshot loaded with `redact: true` redacts every answer, whatever the
+ * query asks: redaction cannot be turned off downstream of the load.
+ */
+function queryOptions(options, fnName, known, snapshot) {
+  const o = checkOptions(options, fnName, known);
+  const q = { redact: checkBoolean(o.redact, 'redact', { fnName }) || (snapshot !== undefined && snapshot.redacted) };
+  if (known.includes('offset')) {
+    q.offset = checkInteger(o.offset, 'offset', { fnName, max: 2 ** 32, fallback: 0 });
+    q.limit = checkInteger(o.limit, 'limit', { fnName, max: LIMITS.page.max, fallback: LIMITS.page.default });
+  }
+  if (known.includes('maxSteps')) {
+    const { default: fallback, min, max } = LIMITS.pathSteps;
+    q.maxSteps = checkInteger(o.maxSteps, 'maxSteps', { fnName, min, max, fallback });
+  }
+  return q;
+}
+
+/** A page as an array, with how many there are in all as `total`. */
+function page({ items, total }) {
+  Object.defineProperty(items, 'total', { value: total, enumerable: false });
+  return items;
+}
+
+const PAGE_KEYS = ['redact', 'offset', 'limit'];
 
 /** A loaded heap snapshot; the graph stays in native memory until close(). */
 class Snapshot {
   #native;
+  #redact;
 
-  constructor(nativeSnapshot) {
+  constructor(nativeSnapshot, { redact = false } = {}) {
     this.#native = nativeSnapshot;
+    this.#redact = redact;
   }
+
+  /** Whether every answer is redacted (the snapshot was loaded with `redact: true`). */
+  get redacted() { return this.#redact; }
 
   get nodeCount() { return callNative(() => this.#native.nodeCount); }
   get edgeCount() { return callNative(() => this.#native.edgeCount); }
   get totalSize() { return callNative(() => this.#native.totalSize); }
   get closed() { return this.#native.closed; }
 
-  summary() { return callNative(() => this.#native.summary()); }
-  topRetainers(n = 10) { return callNative(() => this.#native.topRetainers(checkCount(n, 'n', 10))); }
-  node(id) { return callNative(() => this.#native.node(checkId(id))); }
-  retainerPath(id) { return callNative(() => this.#native.retainerPath(checkId(id))); }
-  dominatorChain(id) { return callNative(() => this.#native.dominatorChain(checkId(id))); }
-  children(id) { return callNative(() => this.#native.children(checkId(id))); }
-  edges(id) { return callNative(() => this.#native.edges(checkId(id))); }
-  retainers(id) { return callNative(() => this.#native.retainers(checkId(id))); }
-  columns() { return callNative(() => this.#native.columns()); }
+  summary(options) {
+    const q = queryOptions(options, 'summary', ['redact'], this);
+    return callNative(() => this.#native.summary(q));
+  }
 
-  report(options = {}) {
-    const top = checkCount(options.top, 'top', 10);
-    const maxClasses = checkCount(options.maxClasses, 'maxClasses', 50);
-    return callNative(() => this.#native.report(top, maxClasses));
+  topRetainers(n = 10, options) {
+    const count = checkInteger(n, 'n', { fnName: 'topRetainers', max: LIMITS.topRetainers });
+    const q = queryOptions(options, 'topRetainers', ['redact'], this);
+    return callNative(() => this.#native.topRetainers(count, q));
+  }
+
+  node(id, options) {
+    const q = queryOptions(options, 'node', ['redact'], this);
+    return callNative(() => this.#native.node(checkId(id, 'node'), q));
+  }
+
+  retainerPath(id, options) {
+    const q = queryOptions(options, 'retainerPath', ['redact', 'maxSteps'], this);
+    return callNative(() => this.#native.retainerPath(checkId(id, 'retainerPath'), q));
+  }
+
+  dominatorChain(id, options) {
+    const q = queryOptions(options, 'dominatorChain', PAGE_KEYS, this);
+    return page(callNative(() => this.#native.dominatorChain(checkId(id, 'dominatorChain'), q)));
+  }
+
+  children(id, options) {
+    const q = queryOptions(options, 'children', PAGE_KEYS, this);
+    return page(callNative(() => this.#native.children(checkId(id, 'children'), q)));
+  }
+
+  edges(id, options) {
+    const q = queryOptions(options, 'edges', PAGE_KEYS, this);
+    return page(callNative(() => this.#native.edges(checkId(id, 'edges'), q)));
+  }
+
+  retainers(id, options) {
+    const q = queryOptions(options, 'retainers', PAGE_KEYS, this);
+    return page(callNative(() => this.#native.retainers(checkId(id, 'retainers'), q)));
+  }
+
+  columns(options) {
+    const q = queryOptions(options, 'columns', ['redact'], this);
+    return callNative(() => this.#native.columns(q));
+  }
+
+  report(options) {
+    return reportOf(this, options, 'report', REPORT_KEYS);
   }
 
   close() { this.#native.close(); }
@@ -79,16 +156,23 @@ function toBuffer(bytes) {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function checkOptions(options) {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') throw argError('options must be an object');
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw argError('options.signal must be an AbortSignal');
+function reportOf(snapshot, options, fnName, known) {
+  const o = checkOptions(options, fnName, known);
+  const top = checkInteger(o.top, 'top', { fnName, max: LIMITS.top, fallback: 10 });
+  const maxClasses = checkInteger(o.maxClasses, 'maxClasses', { fnName, max: LIMITS.maxClasses, fallback: 50 });
+  const q = queryOptions({ redact: o.redact, maxSteps: o.maxSteps }, fnName, ['redact', 'maxSteps'], snapshot);
+  return callNative(() => snapshot._native.report(top, maxClasses, q));
+}
+
+function loadOptions(options, fnName, known = LOAD_KEYS) {
+  const o = checkOptions(options, fnName, known);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw argError(`${fnName}: options.signal must be an AbortSignal`);
   }
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
-    throw argError('options.onProgress must be a function');
-  }
-  return options;
+  checkFunction(o.onProgress, 'onProgress', { fnName });
+  const progressIntervalMs = checkInteger(o.progressIntervalMs, 'progressIntervalMs', { fnName, min: 1, max: 2 ** 31 - 1, fallback: DEFAULT_PROGRESS_INTERVAL_MS });
+  const redact = checkBoolean(o.redact, 'redact', { fnName });
+  return { signal: o.signal, onProgress: o.onProgress, progressIntervalMs, redact };
 }
 
 /**
@@ -96,8 +180,11 @@ function checkOptions(options) {
  * @param {string | Uint8Array | AsyncIterable<Uint8Array>} source
  */
 async function loadSnapshot(source, options) {
+  return load(source, loadOptions(options, 'loadSnapshot'));
+}
+
+async function load(source, { signal, onProgress, progressIntervalMs, redact }) {
   checkSource(source);
-  const { signal, onProgress, progressIntervalMs = DEFAULT_PROGRESS_INTERVAL_MS } = checkOptions(options);
   if (signal && signal.aborted) throw abortError(signal);
   const job = new native.LoadJob();
   const onAbort = () => job.abort();
@@ -123,7 +210,7 @@ async function loadSnapshot(source, options) {
       nativeSnapshot = await callNative(() => native.loadSnapshot(arg, job, signal));
     }
     if (onProgress) onProgress(job.progress());
-    return new Snapshot(nativeSnapshot);
+    return new Snapshot(nativeSnapshot, { redact });
   } catch (err) {
     if (signal && signal.aborted) throw abortError(signal);
     throw translate(err);
@@ -134,30 +221,47 @@ async function loadSnapshot(source, options) {
 }
 
 /** Blocking variant of loadSnapshot for a path or a Buffer. */
-function loadSnapshotSync(source) {
+function loadSnapshotSync(source, options) {
+  const o = checkOptions(options, 'loadSnapshotSync', ['redact']);
+  const redact = checkBoolean(o.redact, 'redact', { fnName: 'loadSnapshotSync' });
   checkSource(source);
   if (isChunkStream(source)) throw argError('loadSnapshotSync cannot read a stream; use loadSnapshot');
   const arg = typeof source === 'string' ? source : toBuffer(source);
-  return new Snapshot(callNative(() => native.loadSnapshotSync(arg, null)));
+  return new Snapshot(callNative(() => native.loadSnapshotSync(arg, null)), { redact });
 }
 
 /** Totals, class summary and the largest objects with their retainer paths. */
-async function analyzeSnapshot(source, options = {}) {
-  const snapshot = source instanceof Snapshot ? source : await loadSnapshot(source, options);
+async function analyzeSnapshot(source, options) {
+  const o = checkOptions(options, 'analyzeSnapshot', [...LOAD_KEYS, ...REPORT_KEYS]);
+  // Report options are checked before the (long) load, not after it.
+  const { top, maxClasses, maxSteps, redact, ...load } = o;
+  const reportOptions = { top, maxClasses, maxSteps, redact };
+  if (redact !== undefined) load.redact = redact;
+  checkReportOptions(reportOptions, 'analyzeSnapshot');
+  const snapshot = source instanceof Snapshot ? source : await loadSnapshot(source, load);
   try {
-    return snapshot.report(options);
+    return reportOf(snapshot, reportOptions, 'analyzeSnapshot', REPORT_KEYS);
   } finally {
     if (snapshot !== source) snapshot.close();
   }
 }
 
-function analyzeSnapshotSync(source, options = {}) {
+function analyzeSnapshotSync(source, options) {
+  const o = checkOptions(options, 'analyzeSnapshotSync', REPORT_KEYS);
+  checkReportOptions(o, 'analyzeSnapshotSync');
   const snapshot = source instanceof Snapshot ? source : loadSnapshotSync(source);
   try {
-    return snapshot.report(options);
+    return reportOf(snapshot, o, 'analyzeSnapshotSync', REPORT_KEYS);
   } finally {
     if (snapshot !== source) snapshot.close();
   }
 }
 
-module.exports = { Snapshot, loadSnapshot, loadSnapshotSync, analyzeSnapshot, analyzeSnapshotSync };
+/** Throws for bad report options without needing a snapshot. */
+function checkReportOptions(o, fnName) {
+  checkInteger(o.top, 'top', { fnName, max: LIMITS.top, fallback: 10 });
+  checkInteger(o.maxClasses, 'maxClasses', { fnName, max: LIMITS.maxClasses, fallback: 50 });
+  queryOptions({ redact: o.redact, maxSteps: o.maxSteps }, fnName, ['redact', 'maxSteps']);
+}
+
+module.exports = { Snapshot, loadSnapshot, loadSnapshotSync, analyzeSnapshot, analyzeSnapshotSync, LIMITS };

@@ -14,18 +14,28 @@ const { isMainThread, threadId } = require('node:worker_threads');
 const native = require('./native.js');
 const { callNative, argError } = require('./errors.js');
 const { Monitor, monitor: startMonitor, now } = require('./monitor.js');
+const { plainTimers } = require('./timers.js');
 
-// Measured on Node 20: writing a snapshot raised peak RSS by 15-16x the heap
-// in use (44 MB heap: +646 MB; 277 MB heap: +4.5 GB).
-const DEFAULT_HEADROOM_FACTOR = 16;
+// Peak RSS while writing, over the heap in use (bench/snapshot-headroom.js,
+// Node 20-26, fast mode on and off, which changes it by under 0.5x): small
+// objects 12.6-14.2x, a graph with doubles, dates, closures and maps 6.6x,
+// large strings and arrays 4.4-5.0x, a TypeScript program 4.1x; a heap of
+// one-element arrays, the extreme, 25x; a real 59 MB heap was seen at 19x.
+const DEFAULT_HEADROOM_FACTOR = 24;
 const DEFAULT_MIN_INTERVAL_MS = 60_000;
 // A lease held this long belongs to a thread that died mid-snapshot.
 const LEASE_MAX_HOLD_MS = 30 * 60_000;
 const UNLIMITED = 2 ** 60;
+const TIMEOUT_MAX = 2 ** 31 - 1;
+
+const DIR_WARNING_CODE = 'LEAKWATCH_SNAPSHOT_DIR';
+const { O_CREAT, O_EXCL, O_RDWR, O_RDONLY } = fs.constants;
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 
 let sequence = 0;
 // Per thread: concurrent requests for the same directory share one write.
 const inFlight = new Map();
+const warnedDirs = new Set();
 
 function snapshotError(message, cause) {
   const err = new Error(message, { cause });
@@ -132,10 +142,102 @@ function writeSnapshot(file, fast) {
   return session !== null;
 }
 
-function fileName() {
+/** `<utc stamp>-<pid>-<thread>-<sequence>`: unique to this write. */
+function fileStem() {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '-');
   sequence += 1;
-  return `leakwatch-${stamp}-${process.pid}-${threadId}-${sequence}.heapsnapshot`;
+  return `${stamp}-${process.pid}-${threadId}-${sequence}`;
+}
+
+const myUid = typeof process.getuid === 'function' ? BigInt(process.getuid()) : null;
+
+/** A regular file (not a link) that belongs to this user. */
+function isOwnFile(st) {
+  return st.isFile() && (myUid === null || st.uid === myUid);
+}
+
+/**
+ * A path that names the open file itself, for V8 to write through: the file
+ * was created here, exclusively and without following links, and V8 opening
+ * this name cannot land anywhere else, whatever happens to the directory
+ * meanwhile. Null where the system has no such names.
+ */
+function fdPath(fd) {
+  for (const dir of ['/proc/self/fd', '/dev/fd']) {
+    if (process.platform !== 'win32' && fs.existsSync(dir)) return `${dir}/${fd}`;
+  }
+  return null;
+}
+
+/**
+ * Creates the directory 0700 (with any missing parents) or checks the one
+ * there: a directory every user may write to gets a warning, once.
+ */
+async function prepareDir(dir) {
+  let created;
+  try {
+    created = await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw snapshotError(`cannot create the snapshot directory ${dir}: ${err.message}`, err);
+  }
+  if (created !== undefined || warnedDirs.has(dir)) return;
+  const st = await fs.promises.stat(dir);
+  if ((st.mode & 0o002) !== 0) {
+    warnedDirs.add(dir);
+    process.emitWarning(
+      `heap snapshots go to ${dir}, which every user may write to (mode ${(st.mode & 0o7777).toString(8)}): others can see when snapshots are taken and fill the disk`,
+      { code: DIR_WARNING_CODE, detail: 'leakwatch creates its files 0600, exclusively and without following links; use a directory of your own (leakwatch creates a missing one 0700)' },
+    );
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+async function startsLikeASnapshot(file) {
+  const fh = await fs.promises.open(file, O_RDONLY | O_NOFOLLOW);
+  try {
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(12), 0, 12, 0);
+    const head = buffer.toString('latin1', 0, bytesRead);
+    return '{"snapshot":'.startsWith(head) || head.startsWith('{"snapshot":');
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Removes what interrupted writes left in `dir`: temporary files of ours
+ * (by name, and a regular file of this user's that starts like a snapshot)
+ * whose process is gone. The caller holds the process-wide lease, so no
+ * other thread of this process is writing one.
+ */
+async function removeStaleTemps(dir) {
+  const removed = [];
+  let names;
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = native.snapshotTempPid(name);
+    if (pid === null || (pid !== process.pid && alive(pid))) continue;
+    const file = path.join(dir, name);
+    try {
+      if (!isOwnFile(await fs.promises.lstat(file, { bigint: true })) || !(await startsLikeASnapshot(file))) continue;
+      await fs.promises.unlink(file);
+      removed.push(name);
+    } catch {
+      // Gone meanwhile, or not ours to read: leave it.
+    }
+  }
+  return removed;
 }
 
 async function applyRetention(dir, maxFiles, maxBytes) {
@@ -144,33 +246,55 @@ async function applyRetention(dir, maxFiles, maxBytes) {
   for (const name of await fs.promises.readdir(dir)) {
     if (!name.startsWith('leakwatch-') || !name.endsWith('.heapsnapshot')) continue;
     try {
-      const st = await fs.promises.stat(path.join(dir, name));
-      if (st.isFile()) files.push({ name, bytes: st.size, mtimeMs: st.mtimeMs });
+      const st = await fs.promises.lstat(path.join(dir, name), { bigint: true });
+      if (isOwnFile(st)) {
+        files.push({ name, bytes: Number(st.size), mtimeMs: Number(st.mtimeMs), dev: String(st.dev), ino: String(st.ino) });
+      }
     } catch {
       // Deleted meanwhile by another process.
     }
   }
+  // Only names carrying the mark of their own file are ours (see file_mark in Rust).
   const doomed = callNative(() => native.selectSnapshotsToDelete(files, maxFiles, maxBytes));
   for (const name of doomed) await fs.promises.rm(path.join(dir, name), { force: true });
   return doomed;
 }
 
+function describe(v) {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'bigint') return 'a bigint';
+  if (typeof v === 'symbol') return 'a symbol';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
 function checkCount(value, name) {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw argError(`${name} must be a non-negative integer`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw argError(`${name} must be a non-negative integer, got ${describe(value)}`);
+  return value;
+}
+
+function checkBoolean(value, name, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw argError(`${name} must be true or false, got ${describe(value)}`);
   return value;
 }
 
 function checkTakeOptions(options) {
-  if (options === null || typeof options !== 'object') throw argError('options must be an object with a dir');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw argError(`options must be an object with a dir, got ${describe(options)}`);
+  }
   const { dir } = options;
-  if (typeof dir !== 'string' || dir === '') throw argError('options.dir must be a non-empty path');
+  if (typeof dir !== 'string' || dir === '' || dir.includes('\0')) throw argError(`options.dir must be a non-empty path, got ${describe(dir)}`);
   const headroomFactor = options.headroomFactor ?? DEFAULT_HEADROOM_FACTOR;
-  if (typeof headroomFactor !== 'number' || !(headroomFactor >= 0)) throw argError('headroomFactor must be a non-negative number');
+  if (typeof headroomFactor !== 'number' || !(headroomFactor >= 0) || headroomFactor === Infinity) {
+    throw argError(`headroomFactor must be a finite non-negative number, got ${describe(headroomFactor)}`);
+  }
   return {
     dir: path.resolve(dir),
-    gcFirst: Boolean(options.gcFirst),
-    fast: options.fast ?? true,
+    gcFirst: checkBoolean(options.gcFirst, 'gcFirst', false),
+    fast: checkBoolean(options.fast, 'fast', true),
     headroomFactor,
     maxFiles: checkCount(options.maxFiles, 'maxFiles'),
     maxBytes: checkCount(options.maxBytes, 'maxBytes'),
@@ -178,11 +302,7 @@ function checkTakeOptions(options) {
 }
 
 async function writeOne(o) {
-  try {
-    await fs.promises.mkdir(o.dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw snapshotError(`cannot create the snapshot directory ${o.dir}: ${err.message}`, err);
-  }
+  await prepareDir(o.dir);
   if (o.gcFirst) fullGc();
   const heapUsed = v8.getHeapStatistics().used_heap_size;
   const room = callNative(() => native.checkSnapshotHeadroom(heapUsed, o.headroomFactor, cgroupFree(), systemAvailable()));
@@ -191,34 +311,61 @@ async function writeOne(o) {
   }
   const lease = native.acquireSnapshotLease(now(), LEASE_MAX_HOLD_MS);
   if (lease === null) return { skipped: true, reason: 'another snapshot is being written in this process', heapUsed };
-  const name = fileName();
-  const final = path.join(o.dir, name);
-  const temp = path.join(o.dir, `.${name}.tmp`);
-  const started = performance.now();
-  let fast;
+  let written;
+  let staleTemps;
   try {
-    // Created 0600 before V8 writes into it: the heap's secrets are never
-    // readable by others, not even while being written.
-    await fs.promises.writeFile(temp, '', { mode: 0o600, flag: 'wx' });
-    fast = writeSnapshot(temp, o.fast);
-    const fh = await fs.promises.open(temp, 'r+');
-    try {
-      await fh.chmod(0o600);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(temp, final);
-  } catch (err) {
-    await fs.promises.rm(temp, { force: true }).catch(() => {});
-    throw snapshotError(`writing a heap snapshot in ${o.dir} failed: ${err.message}`, err);
+    staleTemps = await removeStaleTemps(o.dir);
+    written = await writeFile(o);
   } finally {
     native.releaseSnapshotLease(lease);
   }
-  const durationMs = performance.now() - started;
-  const { size: bytes } = await fs.promises.stat(final);
   const deleted = await applyRetention(o.dir, o.maxFiles, o.maxBytes);
-  return { path: final, bytes, durationMs, fast, heapUsed, deleted };
+  return { ...written, heapUsed, deleted, staleTemps };
+}
+
+/**
+ * Writes the snapshot under a hidden temporary name created 0600,
+ * exclusively and without following links, then renames it to a name that
+ * carries the mark of its own inode (how retention knows its files).
+ */
+async function writeFile(o) {
+  const stem = fileStem();
+  const temp = path.join(o.dir, `.leakwatch-${stem}.tmp`);
+  const started = performance.now();
+  let fh;
+  try {
+    fh = await fs.promises.open(temp, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0o600);
+  } catch (err) {
+    throw snapshotError(`writing a heap snapshot in ${o.dir} failed: ${err.message}`, err);
+  }
+  try {
+    const fast = writeSnapshot(fdPath(fh.fd) ?? temp, o.fast);
+    await fh.chmod(0o600);
+    await fh.sync();
+    const st = await fh.stat({ bigint: true });
+    const final = path.join(o.dir, `leakwatch-${stem}-${native.snapshotFileMark(stem, String(st.dev), String(st.ino))}.heapsnapshot`);
+    await fh.close();
+    fh = null;
+    await fs.promises.rename(temp, final);
+    return { path: final, bytes: Number(st.size), durationMs: performance.now() - started, fast };
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    await fs.promises.rm(temp, { force: true }).catch(() => {});
+    throw snapshotError(`writing a heap snapshot in ${o.dir} failed: ${err.message}`, err);
+  }
+}
+
+/** A new schedule clears what interrupted writes left in its directory, in the background. */
+function cleanSoon(dir) {
+  setImmediate(async () => {
+    const lease = native.acquireSnapshotLease(now(), LEASE_MAX_HOLD_MS);
+    if (lease === null) return; // a write is under way; it cleans up first
+    try {
+      await removeStaleTemps(dir);
+    } finally {
+      native.releaseSnapshotLease(lease);
+    }
+  }).unref();
 }
 
 function takeChecked(o) {
@@ -258,28 +405,33 @@ class SnapshotSchedule extends EventEmitter {
     this.#options = checkTakeOptions(options);
     const o = options;
     const everyMs = o.everyMs;
-    if (everyMs !== undefined && (typeof everyMs !== 'number' || !(everyMs > 0) || !Number.isFinite(everyMs))) {
-      throw argError('everyMs must be a positive number');
+    // Node turns a longer interval into 1 ms.
+    if (everyMs !== undefined && (typeof everyMs !== 'number' || !(everyMs > 0) || everyMs > TIMEOUT_MAX)) {
+      throw argError(`everyMs must be a positive number of at most ${TIMEOUT_MAX}, got ${describe(everyMs)}`);
     }
     const minIntervalMs = o.minIntervalMs ?? Math.min(everyMs ?? DEFAULT_MIN_INTERVAL_MS, DEFAULT_MIN_INTERVAL_MS);
-    if (typeof minIntervalMs !== 'number' || !(minIntervalMs >= 0)) throw argError('minIntervalMs must be a non-negative number');
-    if (o.onGrowthPct !== undefined && (typeof o.onGrowthPct !== 'number' || !(o.onGrowthPct > 0))) {
-      throw argError('onGrowthPct must be a positive number');
+    if (typeof minIntervalMs !== 'number' || !(minIntervalMs >= 0) || minIntervalMs === Infinity) {
+      throw argError(`minIntervalMs must be a finite non-negative number, got ${describe(minIntervalMs)}`);
     }
-    if (o.monitor !== undefined && !(o.monitor instanceof Monitor)) throw argError('monitor must be a Monitor');
+    if (o.onGrowthPct !== undefined && (typeof o.onGrowthPct !== 'number' || !(o.onGrowthPct > 0) || o.onGrowthPct === Infinity)) {
+      throw argError(`onGrowthPct must be a positive number, got ${describe(o.onGrowthPct)}`);
+    }
+    if (o.monitor !== undefined && !(o.monitor instanceof Monitor)) throw argError(`monitor must be a Monitor, got ${describe(o.monitor)}`);
     if (o.signal !== undefined) {
       if (typeof o.signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(o.signal)) throw argError('signal must be a signal name such as "SIGUSR2"');
       if (!isMainThread) throw argError('signal triggers work only on the main thread');
       if (o.signal === 'SIGUSR1') throw argError('SIGUSR1 is reserved for the Node inspector');
     }
-    this.#analyze = Boolean(o.analyze);
+    const onLeakSuspected = checkBoolean(o.onLeakSuspected, 'onLeakSuspected', false);
+    this.#analyze = checkBoolean(o.analyze, 'analyze', false);
     this.#trigger = callNative(() => new native.NativeSnapshotTrigger(minIntervalMs, o.onGrowthPct));
 
     if (everyMs !== undefined) {
-      this.#timer = setInterval(() => this.take('interval'), everyMs);
+      // Node's own setInterval: not listed by timers.install(), not driven by a test's fake clock.
+      this.#timer = plainTimers.setInterval(() => this.take('interval'), everyMs);
       this.#timer.unref();
     }
-    if (o.onGrowthPct !== undefined || o.onLeakSuspected) {
+    if (o.onGrowthPct !== undefined || onLeakSuspected) {
       this.#monitor = o.monitor ?? startMonitor({ intervalMs: 0 });
       this.#ownMonitor = o.monitor === undefined;
       if (o.onGrowthPct !== undefined) {
@@ -287,12 +439,13 @@ class SnapshotSchedule extends EventEmitter {
           if (s.afterGc && this.#trigger.observeHeap(s.heapUsed)) this.take('growth');
         });
       }
-      if (o.onLeakSuspected) this.#listen(this.#monitor, 'leak-suspected', () => this.take('leak-suspected'));
+      if (onLeakSuspected) this.#listen(this.#monitor, 'leak-suspected', () => this.take('leak-suspected'));
     }
     if (o.signal !== undefined) {
       // Signal handles are unref'd by Node: listening does not hold the loop.
       this.#listen(process, o.signal, () => this.take('signal'));
     }
+    cleanSoon(this.#options.dir);
   }
 
   #listen(emitter, event, fn) {
@@ -329,7 +482,7 @@ class SnapshotSchedule extends EventEmitter {
       this.#fail(err);
       return undefined;
     } finally {
-      this.#trigger.finish(now());
+      this.#trigger.finish();
     }
     if (result.skipped) {
       this.emit('snapshot-skipped', result);
@@ -351,7 +504,7 @@ class SnapshotSchedule extends EventEmitter {
   }
 
   stop() {
-    clearInterval(this.#timer);
+    if (this.#timer !== null) plainTimers.clearInterval(this.#timer);
     this.#timer = null;
     for (const off of this.#unsubscribe.splice(0)) off();
     if (this.#ownMonitor) this.#monitor.stop();

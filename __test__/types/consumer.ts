@@ -29,6 +29,7 @@ import {
   monitor,
   snapshots,
   SnapshotSchedule,
+  LIMITS,
 } from 'leakwatch'
 import type {
   ActiveTimer,
@@ -70,7 +71,7 @@ function check<T>(name: string, value: T, shape: Shape<T>): T {
 }
 
 const nodeShape: Shape<NodeInfo> = { id: 'required', name: 'required', type: 'required', className: 'required', selfSize: 'required', retainedSize: 'required', distance: 'required' }
-const stepShape: Shape<PathStep> = { node: 'required', edgeType: 'optional', edgeName: 'optional', edgeLabel: 'optional' }
+const stepShape: Shape<PathStep> = { node: 'required', edgeType: 'optional', edgeName: 'optional', edgeLabel: 'optional', skipped: 'optional' }
 const suspectShape: Shape<Suspect> = {
   kind: 'required', explanation: 'required', holder: 'required', holderName: 'optional', retainerPath: 'required', leakedClass: 'required',
   retainedSizes: 'required', elementCounts: 'required', survivors: 'required', survivorBytes: 'required', newObjects: 'required',
@@ -112,6 +113,10 @@ async function analyzer(files: { bare: string; s1: string; s2: string; s3: strin
   const edges: EdgeInfo[] = snap.edges(biggest.id)
   check('EdgeInfo', edges[0], { type: 'required', name: 'required', label: 'required', node: 'required' })
   snap.retainers(biggest.id).forEach((e) => checkNode('retainers', e.node))
+  // Long answers come a page at a time, with the full count beside them.
+  const page = snap.edges(biggest.id, { offset: 0, limit: LIMITS.page.max, redact: true })
+  if (page.total < page.length) throw new Error('a page holds more than the total')
+  checkPath('capped PathStep', snap.retainerPath(biggest.id, { maxSteps: LIMITS.pathSteps.min, redact: true }))
   const columns: SnapshotColumns = snap.columns()
   check('SnapshotColumns', columns, { ids: 'required', selfSizes: 'required', retainedSizes: 'required', dominatorIds: 'required', distances: 'required', classIds: 'required', classKeys: 'required', classNames: 'required' })
   const report: SnapshotReport = snap.report({ top: 2, maxClasses: 5, redact: true })
@@ -265,7 +270,7 @@ async function watching(dir: string): Promise<void> {
     throw new Error(`snapshot skipped: ${skipped.reason}`)
   }
   check('SnapshotWritten', written, {
-    path: 'required', bytes: 'required', durationMs: 'required', fast: 'required', heapUsed: 'required', deleted: 'required', trigger: 'optional',
+    path: 'required', bytes: 'required', durationMs: 'required', fast: 'required', heapUsed: 'required', deleted: 'required', staleTemps: 'required', trigger: 'optional',
   })
   const schedule: SnapshotSchedule = snapshots.schedule({ dir, everyMs: 3_600_000, maxFiles: 2, headroomFactor: 0, analyze: true })
   const reported = new Promise<SnapshotReport>((resolve) => schedule.once('report', ({ report }) => resolve(report)))

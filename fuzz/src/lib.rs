@@ -5,8 +5,10 @@
 use leakwatch::analyzer::diff::diff;
 use leakwatch::analyzer::leaks::{find_leaks, LeakOptions};
 use leakwatch::analyzer::phases::{ESSENTIAL_BIT, NO_DISTANCE};
-use leakwatch::analyzer::snapshot::Quiet;
+use leakwatch::analyzer::snapshot::{Quiet, DEFAULT_PATH_STEPS};
 use leakwatch::analyzer::{Parser, Result, Snapshot, SnapshotError};
+
+pub mod shapes;
 
 /// Above this many nodes the quadratic dominator cross-check is skipped, so
 /// one input stays in the millisecond range.
@@ -156,7 +158,8 @@ pub fn check_invariants(s: &Snapshot) {
     // Named path steps cost a display name per step, so only a few nodes
     // get them; the report below adds those of the largest objects.
     for o in 0..n.min(4) as u32 {
-        assert_eq!(s.path_steps(o).len(), s.retainer_path(o).len());
+        let whole = s.retainer_path(o).len();
+        assert_eq!(s.path_steps(o).len(), whole.min(DEFAULT_PATH_STEPS));
     }
     for o in 0..n as u32 {
         check_retainer_path(s, o);
@@ -295,8 +298,10 @@ fn check_essential_dominators(s: &Snapshot) {
     }
 }
 
-/// The path is root-first, ends at the node, follows real edges, and gets
-/// strictly closer to the roots at every step back.
+/// The path is root-first, ends at the node, follows real edges, and is the
+/// Retainers view's path (each step back the shown retainer closest to the
+/// roots), except that a path topped by a NativeContext may start at the
+/// global object instead.
 fn check_retainer_path(s: &Snapshot, o: u32) {
     let g = &s.graph;
     let path = s.retainer_path(o);
@@ -307,9 +312,75 @@ fn check_retainer_path(s: &Snapshot, o: u32) {
         let e = e.expect("every step but the last has an edge");
         assert!(g.edges(a).contains(&e));
         assert_eq!(g.edge_target(e), b);
-        let (da, db) = (s.distance[a as usize], s.distance[b as usize]);
+    }
+    let reference = reference_path(s, o);
+    let anchored = path[0].0 != reference[0].0;
+    if anchored {
+        let top = s.node_name(reference[0].0);
+        assert_eq!(
+            top, "system / NativeContext",
+            "only a context's path is re-anchored"
+        );
+        assert!(path.len().abs_diff(reference.len()) <= 1);
+    } else {
+        assert_eq!(path, reference);
+    }
+    // Below the top two steps the path is the reference path.
+    let common = path.len().min(reference.len()).saturating_sub(2);
+    assert_eq!(
+        path[path.len() - common..],
+        reference[reference.len() - common..]
+    );
+    for w in path.windows(2).skip(usize::from(anchored)) {
+        let (da, db) = (s.distance[w[0].0 as usize], s.distance[w[1].0 as usize]);
         assert!(da != NO_DISTANCE && da < db, "distance {da} -> {db}");
     }
+    let capped = s.retainer_path_capped(o, 5);
+    assert!(capped.len() <= 5);
+    assert_eq!(capped.first().map(|p| p.node), path.first().map(|p| p.0));
+    assert_eq!(capped.last().map(|p| p.node), Some(o));
+    let shown = capped.len() as u64 + capped.iter().map(|p| p.skipped).sum::<u64>();
+    assert_eq!(
+        shown,
+        path.len() as u64,
+        "shown plus skipped steps are the whole path"
+    );
+}
+
+/// DevTools' Retainers view, one step at a time over the retainer lists:
+/// the shown retainer closest to the roots, the first in node order, through
+/// its first shown edge. Returned as (node, edge into the next node).
+pub fn reference_path(s: &Snapshot, o: u32) -> Vec<(u32, Option<usize>)> {
+    let g = &s.graph;
+    let mut path = vec![(o, None)];
+    let mut current = o;
+    loop {
+        let here = s.distance[current as usize];
+        if here == NO_DISTANCE {
+            break;
+        }
+        let best = s
+            .retaining_edges(current)
+            .into_iter()
+            .filter(|&(src, e)| {
+                let ty = g.edge_type(e);
+                ty != s.types.e_weak && ty != s.types.e_invisible && src != g.root
+            })
+            .filter(|&(src, _)| {
+                let d = s.distance[src as usize];
+                d != NO_DISTANCE && d < here
+            })
+            .min_by_key(|&(src, _)| s.distance[src as usize]);
+        match best {
+            Some((src, e)) => {
+                path.push((src, Some(e)));
+                current = src;
+            }
+            None => break,
+        }
+    }
+    path.reverse();
+    path
 }
 
 /// Names the analysis treats specially, plus a few plain ones.
@@ -324,6 +395,9 @@ const NAMES: &[&str] = &[
     "(GC roots)",
     "(Document DOM trees)",
     "system / NativeContext",
+    "global_object",
+    "global_proxy_object",
+    "global (global*)",
     "sloppy_function_map",
     "(map descriptors)",
     "system / ExternalStringData",

@@ -6,6 +6,7 @@
 //! one shape land in the same row on both sides.
 
 use super::classes::{match_interfaces, plain_objects};
+use super::redact::Names;
 use super::snapshot::Snapshot;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -221,6 +222,18 @@ pub fn diff(base: &Snapshot, current: &Snapshot) -> Vec<ClassDiff> {
         }
         let (name, now) = &after.groups[key];
         rows.extend(compare(key, name.clone(), &[], now));
+    }
+    rows
+}
+
+/// [`diff`] with class keys and names shown under `names`' policy.
+pub fn diff_shown(base: &Snapshot, current: &Snapshot, names: &Names) -> Vec<ClassDiff> {
+    let mut rows = diff(base, current);
+    if names.is_redacting() {
+        for r in &mut rows {
+            r.key = names.class_key(current, &r.key);
+            r.name = names.class_name(current, &r.name);
+        }
     }
     rows
 }

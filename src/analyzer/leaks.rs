@@ -7,8 +7,9 @@
 //! Node-aware names (arrays, maps, listeners, timers, closures, WeakRefs).
 
 use super::phases::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
-use super::report::{NodeSummary, PathStep};
-use super::snapshot::Snapshot;
+use super::redact::Names;
+use super::report::{NodeSummary, PathStep, View};
+use super::snapshot::{Snapshot, DEFAULT_PATH_STEPS};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -17,6 +18,9 @@ pub struct LeakOptions {
     pub min_count: u64,
     /// Suspects to return at most.
     pub max_suspects: usize,
+    /// Show names under the redaction policy (`redact`): every name in a
+    /// suspect, its sentence included, comes from the view's `Names`.
+    pub redact: bool,
 }
 
 impl Default for LeakOptions {
@@ -24,6 +28,7 @@ impl Default for LeakOptions {
         LeakOptions {
             min_count: 8,
             max_suspects: 10,
+            redact: false,
         }
     }
 }
@@ -400,6 +405,7 @@ pub fn find_leaks(snaps: [&Snapshot; 3], options: &LeakOptions) -> Vec<Suspect> 
         }
     }
 
+    let view = View::new(s3, Names::new(options.redact, &[s1, s2, s3]));
     let mut suspects: Vec<(String, Suspect)> = Vec::new();
     for grp in &mut holders {
         if grp.timers > 0 {
@@ -416,7 +422,7 @@ pub fn find_leaks(snaps: [&Snapshot; 3], options: &LeakOptions) -> Vec<Suspect> 
         if visible < options.min_count {
             continue;
         }
-        suspects.push(describe(snaps, grp, &parent));
+        suspects.push(describe(snaps, grp, &parent, &view));
     }
 
     // Fold holders reached by the same path shape (e.g. one growing array per
@@ -538,7 +544,32 @@ fn block_scope_name(s: &Snapshot, ctx: u32, slot: u32) -> Option<String> {
     names.get(slot as usize).map(|&n| s.node_name(n))
 }
 
-fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Suspect) {
+/// The holder's name in backticks for a sentence, as the view shows it.
+fn shown_holder_name(view: &View, parent: &[u32], raw: Option<&String>, named: u32) -> String {
+    raw.and_then(|_| shown_incoming_name(view, parent, named))
+        .map(|n| format!("`{n}`"))
+        .unwrap_or_default()
+}
+
+/// [`incoming_name`] as the view shows it.
+fn shown_incoming_name(view: &View, parent: &[u32], o: u32) -> Option<String> {
+    let s = view.snapshot;
+    let p = parent[o as usize];
+    if p == NONE {
+        return None;
+    }
+    let e = edge_between(s, p, o)?;
+    let ty = s.graph.edge_type(e);
+    let t = &s.types;
+    if ty == t.e_hidden {
+        // Variable names, like a context's, are code: kept under redaction.
+        return block_scope_name(s, p, s.graph.edge_name[e]);
+    }
+    (ty == t.e_property || ty == t.e_context || ty == t.e_shortcut || ty == t.e_internal)
+        .then(|| s.shown_edge_name(e, Some(p), &view.names))
+}
+
+fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32], view: &View) -> (String, Suspect) {
     let s3 = snaps[2];
     let g = &s3.graph;
     let t = &s3.types;
@@ -565,18 +596,21 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
         .map(|(c, _)| s3.classes.info(*c).name.clone())
         .unwrap_or_default();
     let entry_edge = edge_between(s3, holder, grp.entry);
-    let edge_text = entry_edge.map(|e| s3.edge_name(e)).unwrap_or_default();
     let mut holder_name = incoming_name(s3, parent, holder);
+    // The names as shown (redacted on request); the raw ones above decide.
+    let names = &view.names;
+    let shown_class = names.class_name(s3, &holder_class);
+    let shown_leaked = names.class_name(s3, &leaked_class);
+    let shown_edge = entry_edge
+        .map(|e| s3.shown_edge_name(e, Some(holder), names))
+        .unwrap_or_default();
+    // The node whose incoming edge `holder_name` names.
+    let mut named = holder;
 
     // Retainer path to the holder, then one step into the leaked objects.
-    let mut path = s3.path_steps(holder);
+    let mut path: Vec<PathStep> = view.path(holder, DEFAULT_PATH_STEPS);
     if let Some(e) = entry_edge {
-        path.push(PathStep {
-            node: s3.summarize_node(grp.entry),
-            edge_type: Some(s3.edge_type_name(e).to_string()),
-            edge_name: Some(s3.edge_name(e)),
-            edge_label: Some(s3.edge_label(e)),
-        });
+        path.push(view.step(grp.entry, Some(e), 0));
     }
 
     let growth_count = |c: [Option<u64>; 3]| -> Option<i64> { Some(c[2]? as i64 - c[1]? as i64) };
@@ -612,7 +646,7 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
     );
     if grp.timers * 2 >= grp.classes.values().sum::<u64>().max(1) / 4 && grp.timers >= 2 {
         kind = LeakKind::Timers;
-        let owners = timer_owners(s3, &grp.closures);
+        let owners = timer_owners(s3, &grp.closures, names);
         explanation = format!(
             "{} Timeout objects (intervals or timers) created between snapshots 1 and 2 are still scheduled, and {} more were created after snapshot 2; their callbacks keep {} alive. Clear them (clearInterval) when their owner is done. {}.",
             thousands(grp.timers),
@@ -622,13 +656,12 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
         );
     } else if under_events {
         kind = LeakKind::Listeners;
-        let event = if grp.edge_name.is_some() || holder_name.as_deref() != Some("_events") {
-            holder_name
-                .clone()
-                .filter(|n| n != "_events")
-                .unwrap_or(edge_text.clone())
+        let event = if (grp.edge_name.is_some() || holder_name.as_deref() != Some("_events"))
+            && holder_name.as_deref().is_some_and(|n| n != "_events")
+        {
+            shown_incoming_name(view, parent, holder).unwrap_or_default()
         } else {
-            edge_text.clone()
+            shown_edge.clone()
         };
         let emitter = if parent_of_holder != NONE {
             let emitter = if holder_name.as_deref() == Some("_events") {
@@ -637,11 +670,17 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
                 parent[parent_of_holder as usize]
             };
             if emitter != NONE {
-                holder_name = incoming_name(s3, parent, emitter).or(holder_name);
+                if let Some(name) = incoming_name(s3, parent, emitter) {
+                    holder_name = Some(name);
+                    named = emitter;
+                }
                 format!(
                     "{} `{}`",
-                    s3.class_of(emitter).name,
-                    holder_name.clone().unwrap_or_default()
+                    names.class_name(s3, &s3.class_of(emitter).name),
+                    holder_name
+                        .as_ref()
+                        .and_then(|_| shown_incoming_name(view, parent, named))
+                        .unwrap_or_default()
                 )
             } else {
                 "an EventEmitter".into()
@@ -657,7 +696,7 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
             },
             survivors_text
         );
-    } else if let Some(captured) = largest_context_variable(s3, &grp.closures).filter(|c| {
+    } else if let Some(captured) = largest_context_variable(s3, &grp.closures, names).filter(|c| {
         c.1.saturating_mul(grp.closures.len() as u64) * 2 >= grp.survivor_bytes.min(u64::MAX / 2)
     }) {
         // Most of what survived hangs off the closures' captured scopes.
@@ -665,11 +704,8 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
         let captured = Some(captured);
         explanation = format!(
             "{} {} keeps gaining closures{}{}. {}.",
-            holder_class,
-            holder_name
-                .as_ref()
-                .map(|n| format!("`{n}`"))
-                .unwrap_or_default(),
+            shown_class,
+            shown_holder_name(view, parent, holder_name.as_ref(), named),
             match element_counts {
                 [Some(a), _, Some(c)] if c > a => format!(
                     " ({} → {} from snapshot 1 to 3)",
@@ -690,13 +726,13 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
         kind = LeakKind::WeakRefs;
         explanation = format!(
             "{} {} keeps WeakRef entries whose keys are never deleted: {}; the WeakRefs free their targets but the {} itself grows. Delete the key when deref() returns undefined, or use a FinalizationRegistry.",
-            holder_class,
-            holder_name.as_ref().map(|n| format!("`{n}`")).unwrap_or_default(),
+            shown_class,
+            shown_holder_name(view, parent, holder_name.as_ref(), named),
             match element_counts {
                 [Some(a), _, Some(c)] => format!("{} → {} entries from snapshot 1 to 3", thousands(a), thousands(c)),
                 _ => format!("{} new entries", thousands(grp.survivors)),
             },
-            holder_class
+            shown_class
         );
     } else if matches!(holder_class.as_str(), "Array" | "Map" | "Set" | "Object")
         || holder_class.starts_with('{')
@@ -711,23 +747,23 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
         };
         explanation = match (delta, retained_sizes) {
             (Some(d), [_, Some(b), Some(c)]) if d > 0 => format!(
-                "{holder_class} {} grew by {} {unit} (+{}) between snapshots 2 and 3, mostly {leaked_class}. {}.",
-                holder_name.as_ref().map(|n| format!("`{n}`")).unwrap_or_default(),
+                "{shown_class} {} grew by {} {unit} (+{}) between snapshots 2 and 3, mostly {shown_leaked}. {}.",
+                shown_holder_name(view, parent, holder_name.as_ref(), named),
                 thousands(d as u64),
                 bytes(c.saturating_sub(b)),
                 survivors_text
             ),
             _ => format!(
-                "{holder_class} {} keeps accumulating {leaked_class} objects. {}.",
-                holder_name.as_ref().map(|n| format!("`{n}`")).unwrap_or_default(),
+                "{shown_class} {} keeps accumulating {shown_leaked} objects. {}.",
+                shown_holder_name(view, parent, holder_name.as_ref(), named),
                 survivors_text
             ),
         };
     } else {
         kind = LeakKind::Objects;
         explanation = format!(
-            "{holder_class} {} keeps accumulating {leaked_class} objects through `{edge_text}`. {}.",
-            holder_name.as_ref().map(|n| format!("`{n}`")).unwrap_or_default(),
+            "{shown_class} {} keeps accumulating {shown_leaked} objects through `{shown_edge}`. {}.",
+            shown_holder_name(view, parent, holder_name.as_ref(), named),
             survivors_text
         );
     }
@@ -756,16 +792,19 @@ fn describe(snaps: [&Snapshot; 3], grp: &Group, parent: &[u32]) -> (String, Susp
         parts.join("/")
     };
 
-    let holder_summary = s3.summarize_node(holder);
+    let holder_summary = view.node(holder);
+    let shown_name = holder_name
+        .as_ref()
+        .and_then(|_| shown_incoming_name(view, parent, named));
     (
         shape,
         Suspect {
             kind,
             explanation: explanation.replace("  ", " ").replace(" .", "."),
             holder: holder_summary,
-            holder_name,
+            holder_name: shown_name,
             retainer_path: path,
-            leaked_class,
+            leaked_class: shown_leaked,
             retained_sizes,
             element_counts,
             survivors: grp.survivors,
@@ -791,7 +830,11 @@ fn closure_context(s: &Snapshot, closure: u32) -> Option<u32> {
 
 /// The context variable with the largest retained size among the closures'
 /// scopes: what the seed's "closure retains largeData" leak keeps alive.
-fn largest_context_variable(s: &Snapshot, closures: &[u32]) -> Option<(String, u64)> {
+fn largest_context_variable(
+    s: &Snapshot,
+    closures: &[u32],
+    names: &Names,
+) -> Option<(String, u64)> {
     let g = &s.graph;
     let t = &s.types;
     let mut best: Option<(String, u64)> = None;
@@ -805,7 +848,7 @@ fn largest_context_variable(s: &Snapshot, closures: &[u32]) -> Option<(String, u
             }
             let size = s.retained[g.edge_target(e) as usize];
             if best.as_ref().is_none_or(|b| size > b.1) {
-                best = Some((s.edge_name(e), size));
+                best = Some((s.shown_edge_name(e, Some(ctx), names), size));
             }
         }
     }
@@ -814,7 +857,7 @@ fn largest_context_variable(s: &Snapshot, closures: &[u32]) -> Option<(String, u
 
 /// Classes of the objects timer callbacks close over (`this` of the method
 /// that started the interval, typically the owner that forgot to stop it).
-fn timer_owners(s: &Snapshot, closures: &[u32]) -> String {
+fn timer_owners(s: &Snapshot, closures: &[u32], names: &Names) -> String {
     let g = &s.graph;
     let t = &s.types;
     let mut counts: HashMap<String, u64> = HashMap::new();
@@ -826,7 +869,9 @@ fn timer_owners(s: &Snapshot, closures: &[u32]) -> String {
             if g.edge_type(e) == t.e_context {
                 let target = g.edge_target(e);
                 if g.node_type(target) == t.object {
-                    *counts.entry(s.class_of(target).name.clone()).or_insert(0) += 1;
+                    *counts
+                        .entry(names.class_name(s, &s.class_of(target).name))
+                        .or_insert(0) += 1;
                 }
             }
         }

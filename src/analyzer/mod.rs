@@ -14,6 +14,7 @@ pub mod meta;
 pub mod parser;
 pub mod phases;
 pub mod queries;
+pub mod redact;
 #[cfg(test)]
 mod regressions;
 pub mod report;

@@ -769,7 +769,8 @@ mod tests {
         let chain = 40u64;
         let s = graph(3, chain);
         let last_link = (3 + 3 + chain - 1) as u32;
-        let full = s.path_steps(last_link);
+        // Every step: `path_steps` shows at most DEFAULT_PATH_STEPS of them.
+        let full = crate::analyzer::report::View::plain(&s).path(last_link, usize::MAX / 2);
         assert_eq!(full.len() as u64, chain + 1, "global, then every link");
         for (first, last) in [(0, 0), (2, 3), (5, 0), (0, 5), (30, 30), (100, 100)] {
             let ends = s.path_ends(last_link, first, last, 100);

@@ -8,7 +8,8 @@ use super::ephemeron::EphemeronNames;
 use super::error::{Result, SnapshotError};
 use super::graph::{Graph, PackedColumns, SpareBuffers, Varints, EDGE_TYPE_MASK};
 use super::parser::Parser;
-use super::phases::{self, NodeBuffers, Retainers, NO_DISTANCE};
+use super::phases::{self, BitSet, NodeBuffers, Retainers, NO_DISTANCE};
+use super::redact::{self, Kind, Names, Vocabulary};
 use super::strings::{utf16_len, wtf8_to_string};
 use super::types::TypeIndices;
 use crate::fault::{self, Site};
@@ -34,6 +35,48 @@ impl Progress for Quiet {}
 const READ_CHUNK: usize = 16 << 20;
 const MAX_CONS_STRING_PARTS: u32 = 1 << 16;
 
+/// Steps a retainer path shows unless the caller asks for another number:
+/// enough for every path of an ordinary program; a longer one (a linked
+/// list, a deep chain) shows its first third and its last two thirds with
+/// the count of steps left out between them.
+pub const DEFAULT_PATH_STEPS: usize = 24;
+/// The fewest steps a capped path can show: where it starts and where it ends.
+pub const MIN_PATH_STEPS: usize = 2;
+
+const NO_EDGE: u32 = u32::MAX;
+/// Edges per block of the edge-to-source index (4 bytes per block).
+const EDGE_BLOCK_BITS: u32 = 8;
+
+/// One step of a retainer path, root first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathNode {
+    pub node: u32,
+    /// The edge from the previous step into this node (none on the first).
+    pub edge_in: Option<usize>,
+    /// Steps left out between the previous step and this one.
+    pub skipped: u64,
+}
+
+/// How a path whose top is a NativeContext (Node 26 puts the realm's
+/// context above the global object) is re-anchored at the global a user
+/// recognises.
+enum Anchor {
+    Keep,
+    /// The path goes through the global object: start there.
+    Drop,
+    /// The global holds the next step itself: start at the global instead.
+    Replace {
+        global: u32,
+        edge: usize,
+    },
+    /// Only the context holds the next step: start at the global proxy,
+    /// which holds the context.
+    Prepend {
+        global: u32,
+        edge: usize,
+    },
+}
+
 pub struct Snapshot {
     pub graph: Graph,
     pub types: TypeIndices,
@@ -49,6 +92,17 @@ pub struct Snapshot {
     pub interface_strings: std::collections::HashMap<Vec<u8>, u32>,
     /// Ordinals sorted by node id, built on the first lookup by id.
     by_id: OnceCell<Vec<u32>>,
+    /// Per node, the edge its retainer path arrives through (or none), built
+    /// on the first path query: one pass over the edges, then every path is
+    /// a walk of array lookups however long it is.
+    path_parents: OnceCell<Vec<u32>>,
+    /// Per block of `EDGE_BLOCK` edges, the node its first edge leaves from:
+    /// finding an edge's source is then a search among a few nodes.
+    edge_blocks: OnceCell<Vec<u32>>,
+    /// The names in this heap that are code, built on the first redacted query.
+    vocabulary: OnceCell<Vocabulary>,
+    /// Keys this snapshot's redaction placeholders (see `redact`).
+    redaction_nonce: u64,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -269,7 +323,19 @@ impl Snapshot {
             interface_definitions: names.definitions,
             interface_strings: names.interface_strings,
             by_id: OnceCell::new(),
+            path_parents: OnceCell::new(),
+            edge_blocks: OnceCell::new(),
+            vocabulary: OnceCell::new(),
+            redaction_nonce: redact::new_nonce(),
         })
+    }
+
+    pub fn vocabulary(&self) -> &Vocabulary {
+        self.vocabulary.get_or_init(|| Vocabulary::build(self))
+    }
+
+    pub fn redaction_nonce(&self) -> u64 {
+        self.redaction_nonce
     }
 
     pub fn retainers(&self) -> &Retainers {
@@ -441,9 +507,11 @@ impl Snapshot {
 
     /// An edge as DevTools prints it in a path: `.prop`, `[3]`, `->ctx`, `{internal}`.
     pub fn edge_label(&self, e: usize) -> String {
-        let name = self.edge_name(e);
+        self.label(self.graph.edge_type(e), &self.edge_name(e))
+    }
+
+    fn label(&self, ty: u8, name: &str) -> String {
         let t = &self.types;
-        let ty = self.graph.edge_type(e);
         if ty == t.e_context {
             format!("->{name}")
         } else if ty == t.e_element {
@@ -461,11 +529,136 @@ impl Snapshot {
         }
     }
 
-    /// Whether DevTools' Retainers view lists this edge: not weak, not
-    /// invisible, and not from the synthetic root.
-    fn shown_retainer(&self, src: u32, e: usize) -> bool {
+    /// The node that edge `e` leaves from: the last node whose edges start
+    /// at or before `e`, searched for among the nodes that share `e`'s block.
+    pub fn edge_source(&self, e: usize) -> u32 {
+        let first = &self.graph.first_edge;
+        let blocks = self.edge_blocks.get_or_init(|| {
+            let mut owners = Vec::with_capacity((self.graph.edge_count() >> EDGE_BLOCK_BITS) + 1);
+            for o in 0..self.graph.node_count() {
+                let (start, end) = (first[o] as usize, first[o + 1] as usize);
+                while (owners.len() << EDGE_BLOCK_BITS) < end {
+                    debug_assert!(owners.len() << EDGE_BLOCK_BITS >= start);
+                    owners.push(o as u32);
+                }
+            }
+            owners
+        });
+        let block = e >> EDGE_BLOCK_BITS;
+        let lo = blocks[block] as usize;
+        let hi = blocks
+            .get(block + 1)
+            .map_or(self.graph.node_count() - 1, |&h| h as usize);
+        (lo + first[lo..=hi + 1].partition_point(|&f| f as usize <= e) - 1) as u32
+    }
+
+    /// The node's name as shown under `names`' policy (see `redact`).
+    pub fn shown_node_name(&self, o: u32, names: &Names) -> String {
+        let name = self.node_name(o);
+        if !names.is_redacting() {
+            return name;
+        }
+        let g = &self.graph;
+        let t = &self.types;
+        let ty = g.node_type(o);
+        if ty == t.string || ty == t.cons_string || ty == t.sliced_string {
+            return names.data(Kind::String, name);
+        }
+        if ty == t.regexp {
+            return names.data(Kind::RegExp, name);
+        }
+        if ty == t.object {
+            return if g.strings.wtf8(g.node_name[o as usize]) == b"Object" {
+                // DevTools' `{a, b}` name of a plain object: its keys.
+                names.class_name(self, &name)
+            } else {
+                names.code_or(Kind::Class, name)
+            };
+        }
+        if ty == t.closure {
+            return names.code_or(Kind::Function, name);
+        }
+        if [t.code, t.native, t.hidden, t.synthetic, t.array].contains(&ty) {
+            return name;
+        }
+        match self.node_type_name(o) {
+            "object shape" => name,
+            "number" if !name.bytes().any(|b| b.is_ascii_digit()) => name,
+            "number" => names.data(Kind::Number, name),
+            "symbol" if name == "symbol" => name,
+            "symbol" => names.data(Kind::Symbol, name),
+            "bigint" if name == "bigint" => name,
+            "bigint" => names.data(Kind::BigInt, name),
+            _ => names.code_or(Kind::Name, name),
+        }
+    }
+
+    /// The class name of a node as shown under `names`' policy.
+    pub fn shown_class_name(&self, o: u32, names: &Names) -> String {
+        names.class_name(self, &self.class_of(o).name)
+    }
+
+    /// Whether `o`'s own property names are declared by code (instances of
+    /// a class the heap compiled, and functions) rather than data (plain
+    /// objects, the global object and the built-in containers used as maps).
+    fn declares_properties(&self, o: u32, names: &Names) -> bool {
+        let g = &self.graph;
+        let ty = g.node_type(o);
+        if ty == self.types.closure {
+            return true;
+        }
+        if ty != self.types.object {
+            return false;
+        }
+        let raw = wtf8_to_string(g.strings.wtf8(g.node_name[o as usize]));
+        !redact::is_map_like(&raw)
+            && !raw.starts_with('{')
+            && names.code_or(Kind::Class, raw.to_string()) == raw
+    }
+
+    /// An edge's name as shown under `names`' policy; `src` is the node the
+    /// edge leaves from, when the caller knows it.
+    pub fn shown_edge_name(&self, e: usize, src: Option<u32>, names: &Names) -> String {
+        let name = self.edge_name(e);
+        if !names.is_redacting() {
+            return name;
+        }
+        let t = &self.types;
         let ty = self.graph.edge_type(e);
-        ty != self.types.e_weak && ty != self.types.e_invisible && src != self.graph.root
+        if ty == t.e_property {
+            let src = src.unwrap_or_else(|| self.edge_source(e));
+            return if self.declares_properties(src, names) {
+                name
+            } else {
+                names.key(name)
+            };
+        }
+        if ty == t.e_internal && name.contains(" / part of key (") {
+            // Ephemeron edges name the key's and value's classes.
+            return "part of key -> value pair in WeakMap".to_string();
+        }
+        if [
+            t.e_context,
+            t.e_element,
+            t.e_hidden,
+            t.e_internal,
+            t.e_shortcut,
+            t.e_weak,
+            t.e_invisible,
+        ]
+        .contains(&ty)
+        {
+            return name;
+        }
+        names.key(name)
+    }
+
+    /// An edge's label (`.prop`, `[3]`, `->ctx`) as shown under `names`' policy.
+    pub fn shown_edge_label(&self, e: usize, src: Option<u32>, names: &Names) -> String {
+        self.label(
+            self.graph.edge_type(e),
+            &self.shown_edge_name(e, src, names),
+        )
     }
 
     /// Edges into `o` as (source ordinal, edge ordinal), in source order.
@@ -487,49 +680,232 @@ impl Snapshot {
         out
     }
 
-    /// Shortest retaining path, as DevTools' Retainers view unfolds it: from a
-    /// node, step to the retainer closest to the roots (weak and invisible
-    /// edges skipped), until a root child is reached. Returned root-first as
-    /// (node, edge into the next node).
-    pub fn retainer_path(&self, o: u32) -> Vec<(u32, Option<usize>)> {
-        let mut path: Vec<(u32, Option<usize>)> = vec![(o, None)];
-        let mut current = o;
-        let limit = self.graph.node_count();
-        while path.len() <= limit {
-            let here = self.distance[current as usize];
-            if here == NO_DISTANCE {
-                break;
-            }
-            let best = self
-                .retaining_edges(current)
-                .into_iter()
-                .filter(|&(src, e)| self.shown_retainer(src, e))
-                .filter(|&(src, _)| {
-                    let d = self.distance[src as usize];
-                    d != NO_DISTANCE && d < here
-                })
-                .min_by_key(|&(src, _)| self.distance[src as usize]);
-            match best {
-                Some((src, e)) => {
-                    path.push((src, Some(e)));
-                    current = src;
+    /// Per node, the edge its retainer path arrives through: from a node,
+    /// DevTools' Retainers view unfolds the shown retainer (weak and
+    /// invisible edges skipped, the synthetic root never) closest to the
+    /// roots, the first such retainer in node order, through its first such
+    /// edge. Edges are grouped by source in node order, so one pass finds
+    /// each node's least retainer distance and a second pass the first edge
+    /// that attains it.
+    fn path_parents(&self) -> &[u32] {
+        self.path_parents.get_or_init(|| {
+            let g = &self.graph;
+            let t = &self.types;
+            let n = g.node_count();
+            let shown_sources = || {
+                (0..n as u32)
+                    .filter(|&src| src != g.root && self.distance[src as usize] != NO_DISTANCE)
+            };
+            let shown = |e: usize| {
+                let ty = g.edge_type(e);
+                ty != t.e_weak && ty != t.e_invisible
+            };
+            // First the least distance per node (kept in the same array),
+            // then the edge that reaches it first.
+            let mut parent = vec![NO_EDGE; n];
+            for src in shown_sources() {
+                let ds = self.distance[src as usize] as u32;
+                for e in g.edges(src) {
+                    let o = g.edge_target(e) as usize;
+                    let d = self.distance[o];
+                    if shown(e) && d != NO_DISTANCE && ds < d as u32 && ds < parent[o] {
+                        parent[o] = ds;
+                    }
                 }
-                None => break,
             }
-        }
-        path.reverse();
-        path
+            let mut found = BitSet::new(n);
+            for src in shown_sources() {
+                let ds = self.distance[src as usize] as u32;
+                for e in g.edges(src) {
+                    let o = g.edge_target(e) as usize;
+                    if !found.get(o)
+                        && parent[o] == ds
+                        && shown(e)
+                        && self.distance[o] != NO_DISTANCE
+                    {
+                        parent[o] = e as u32;
+                        found.set(o);
+                    }
+                }
+            }
+            parent
+        })
     }
 
-    /// Immediate dominators from the node up to the root.
-    pub fn dominator_chain(&self, o: u32) -> Vec<u32> {
-        let mut chain = vec![o];
-        let mut x = o;
-        while x != self.graph.root && chain.len() <= self.graph.node_count() {
-            x = self.dominator[x as usize];
-            chain.push(x);
+    /// The edge `o`'s retainer path arrives through, and the node it leaves.
+    pub fn path_parent(&self, o: u32) -> Option<(u32, usize)> {
+        match self.path_parents()[o as usize] {
+            NO_EDGE => None,
+            e => Some((self.edge_source(e as usize), e as usize)),
         }
-        chain
+    }
+
+    /// How to re-anchor a path whose top is `top` and next step `next`.
+    fn anchor(&self, top: u32, next: Option<u32>) -> Anchor {
+        let g = &self.graph;
+        let t = &self.types;
+        if g.node_type(top) != t.hidden
+            || g.strings.wtf8(g.node_name[top as usize]) != b"system / NativeContext"
+        {
+            return Anchor::Keep;
+        }
+        let slot = |name: &[u8]| {
+            g.edges(top)
+                .find(|&e| g.edge_type(e) == t.e_internal && g.strings.wtf8(g.edge_name[e]) == name)
+                .map(|e| g.edge_target(e))
+        };
+        let shown_edge = |from: u32, to: u32| {
+            g.edges(from).find(|&e| {
+                let ty = g.edge_type(e);
+                g.edge_target(e) == to && ty != t.e_weak && ty != t.e_invisible
+            })
+        };
+        if let Some(global) = slot(b"global_object") {
+            if next == Some(global) {
+                return Anchor::Drop;
+            }
+            if let Some(edge) = next.and_then(|x| shown_edge(global, x)) {
+                return Anchor::Replace { global, edge };
+            }
+        }
+        if let Some(proxy) = slot(b"global_proxy_object") {
+            if let Some(edge) = shown_edge(proxy, top) {
+                return Anchor::Prepend {
+                    global: proxy,
+                    edge,
+                };
+            }
+        }
+        Anchor::Keep
+    }
+
+    /// The retainer path of `o`, root first, showing at most `max_steps`
+    /// steps: a longer path keeps its first third and last two thirds, and
+    /// the first step after the cut says how many were left out. Time is
+    /// one walk along the path (two array lookups per step) plus a scan of
+    /// the top's edges; memory is the steps shown.
+    ///
+    /// The distances on the path are DevTools' own; where Node 26 puts the
+    /// realm's NativeContext above the global object, the path is shown from
+    /// the global object (or the global proxy holding the context) instead.
+    pub fn retainer_path_capped(&self, o: u32, max_steps: usize) -> Vec<PathNode> {
+        let max_steps = max_steps.max(MIN_PATH_STEPS);
+        let head = (max_steps / 3).max(1);
+        let tail = max_steps - head;
+        // One walk up from `o` (position 0) keeps the first `tail` steps and
+        // a window of the last `head + 2` (the top two for the re-anchoring);
+        // together they are the whole path whenever it fits.
+        let mut bottom: Vec<(u64, u32, Option<usize>)> = Vec::with_capacity(tail.min(64));
+        let mut top: std::collections::VecDeque<(u64, u32, Option<usize>)> =
+            std::collections::VecDeque::with_capacity((head + 2).min(64));
+        let mut x = o;
+        let mut pos = 0u64;
+        loop {
+            let parent = self.path_parent(x);
+            let step = (pos, x, parent.map(|p| p.1));
+            if bottom.len() < tail {
+                bottom.push(step);
+            } else {
+                if top.len() == head + 2 {
+                    top.pop_front();
+                }
+                top.push_back(step);
+            }
+            match parent {
+                Some((src, _)) => x = src,
+                None => break,
+            }
+            pos += 1;
+        }
+        let length = pos + 1;
+        let mut walked = bottom;
+        walked.extend(top);
+        let mut steps: Vec<PathNode> = Vec::with_capacity(walked.len() + 1);
+        let mut previous: Option<u64> = None;
+        for &(pos, node, edge_in) in walked.iter().rev() {
+            let skipped = previous.map_or(0, |p| p - pos - 1);
+            steps.push(PathNode {
+                node,
+                edge_in,
+                skipped,
+            });
+            previous = Some(pos);
+        }
+        let mut total = length;
+        let next = steps.get(1).filter(|s| s.skipped == 0).map(|s| s.node);
+        match self.anchor(steps[0].node, next) {
+            Anchor::Keep => {}
+            Anchor::Drop => {
+                steps.remove(0);
+                steps[0].edge_in = None;
+                total -= 1;
+            }
+            Anchor::Replace { global, edge } => {
+                steps[0] = PathNode {
+                    node: global,
+                    edge_in: None,
+                    skipped: 0,
+                };
+                steps[1].edge_in = Some(edge);
+            }
+            Anchor::Prepend { global, edge } => {
+                steps[0].edge_in = Some(edge);
+                steps.insert(
+                    0,
+                    PathNode {
+                        node: global,
+                        edge_in: None,
+                        skipped: 0,
+                    },
+                );
+                total += 1;
+            }
+        }
+        if total > max_steps as u64 {
+            let mut capped: Vec<PathNode> = steps[..head].to_vec();
+            let mut rest = steps[steps.len() - tail..].to_vec();
+            rest[0].skipped = total - (head + tail) as u64;
+            capped.append(&mut rest);
+            return capped;
+        }
+        steps
+    }
+
+    /// The whole retainer path of `o`, root first, as (node, edge into the
+    /// next node): for analyses that need every step (its length is the
+    /// node's distance, up to the node count). Shown paths use
+    /// [`Snapshot::retainer_path_capped`].
+    pub fn retainer_path(&self, o: u32) -> Vec<(u32, Option<usize>)> {
+        let steps = self.retainer_path_capped(o, usize::MAX / 2);
+        let mut out: Vec<(u32, Option<usize>)> = steps.iter().map(|s| (s.node, None)).collect();
+        for k in 1..steps.len() {
+            out[k - 1].1 = steps[k].edge_in;
+        }
+        out
+    }
+
+    /// Immediate dominators from the node up to the root, `limit` of them
+    /// from the `offset`-th, and how many there are in all.
+    pub fn dominator_chain_page(&self, o: u32, offset: u64, limit: usize) -> (Vec<u32>, u64) {
+        let mut page = Vec::new();
+        let mut x = o;
+        let mut pos = 0u64;
+        loop {
+            if pos >= offset && page.len() < limit {
+                page.push(x);
+            }
+            pos += 1;
+            if x == self.graph.root || pos > self.graph.node_count() as u64 {
+                break;
+            }
+            x = self.dominator[x as usize];
+        }
+        (page, pos)
+    }
+
+    /// Immediate dominators from the node up to the root (the whole chain).
+    pub fn dominator_chain(&self, o: u32) -> Vec<u32> {
+        self.dominator_chain_page(o, 0, usize::MAX).0
     }
 
     /// Ordinals of nodes sorted by retained size, largest first, skipping the
@@ -564,6 +940,72 @@ impl Snapshot {
         (0..self.graph.node_count() as u32)
             .filter(|&x| x != self.graph.root && self.dominator[x as usize] == o)
             .collect()
+    }
+
+    /// Dominator-tree children, largest retained size first (ties in node
+    /// order), `limit` of them from the `offset`-th, and how many in all.
+    /// One scan of the dominator column; only the page is sorted in full.
+    pub fn children_page(&self, o: u32, offset: u64, limit: usize) -> (Vec<u32>, u64) {
+        let mut kids = self.dominated_by(o);
+        let total = kids.len() as u64;
+        let key = |&k: &u32| (std::cmp::Reverse(self.retained[k as usize]), k);
+        let end = (offset.saturating_add(limit as u64)).min(total) as usize;
+        let start = (offset.min(total)) as usize;
+        if end < kids.len() && end > 0 {
+            kids.select_nth_unstable_by_key(end - 1, key);
+            kids.truncate(end);
+        }
+        kids.sort_unstable_by_key(key);
+        (
+            kids.get(start..end)
+                .map(<[u32]>::to_vec)
+                .unwrap_or_default(),
+            total,
+        )
+    }
+
+    /// Edges out of `o`, `limit` of them from the `offset`-th, and how many.
+    pub fn edges_slice(&self, o: u32, offset: u64, limit: usize) -> (std::ops::Range<usize>, u64) {
+        let all = self.graph.edges(o);
+        let total = all.len() as u64;
+        let start = all.start + offset.min(total) as usize;
+        let end = start + limit.min(all.end - start);
+        (start..end, total)
+    }
+
+    /// Edges into `o` as (source, edge), in source order, `limit` of them
+    /// from the `offset`-th, and how many in all.
+    pub fn retaining_edges_page(
+        &self,
+        o: u32,
+        offset: u64,
+        limit: usize,
+    ) -> (Vec<(u32, usize)>, u64) {
+        let sources = self.retainers().of(o);
+        let total = sources.len() as u64;
+        let mut page = Vec::new();
+        let mut pos = 0u64;
+        let mut last = u32::MAX;
+        for &s in sources {
+            let src = s & !phases::ESSENTIAL_BIT;
+            if src == last {
+                continue;
+            }
+            last = src;
+            for e in self.graph.edges(src) {
+                if self.graph.edge_target(e) != o {
+                    continue;
+                }
+                if pos >= offset {
+                    if page.len() == limit {
+                        return (page, total);
+                    }
+                    page.push((src, e));
+                }
+                pos += 1;
+            }
+        }
+        (page, total)
     }
 }
 
@@ -630,6 +1072,8 @@ fn io_error(path: &Path, e: std::io::Error) -> SnapshotError {
 
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+pub(crate) mod path_tests;
 
 #[cfg(test)]
 mod tests {

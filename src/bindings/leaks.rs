@@ -2,8 +2,9 @@
 
 use super::errors::{guarded, invalid_arg};
 use super::snapshot::{Held, NativeSnapshot, NodeInfo, PathStep};
-use crate::analyzer::diff::{diff, ClassDiff};
+use crate::analyzer::diff::{diff_shown, ClassDiff};
 use crate::analyzer::leaks::{find_leaks, LeakOptions, Suspect};
+use crate::analyzer::redact::Names;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ impl From<ClassDiff> for ClassDiffRow {
 pub struct DiffTask {
     base: Arc<Held>,
     current: Arc<Held>,
+    redact: bool,
 }
 
 #[napi]
@@ -52,7 +54,10 @@ impl Task for DiffTask {
     type JsValue = Vec<ClassDiffRow>;
 
     fn compute(&mut self) -> napi::Result<Vec<ClassDiff>> {
-        guarded(|| Ok(diff(&self.base, &self.current)))
+        guarded(|| {
+            let names = Names::new(self.redact, &[&self.base, &self.current]);
+            Ok(diff_shown(&self.base, &self.current, &names))
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Vec<ClassDiff>) -> napi::Result<Vec<ClassDiffRow>> {
@@ -60,15 +65,23 @@ impl Task for DiffTask {
     }
 }
 
+#[napi(object)]
+pub struct DiffOptions {
+    /// Show class names under the redaction policy.
+    pub redact: Option<bool>,
+}
+
 /// Per-class changes between two loaded snapshots (DevTools' Comparison view).
 #[napi(catch_unwind)]
 pub fn diff_snapshots(
     base: &NativeSnapshot,
     current: &NativeSnapshot,
+    options: Option<DiffOptions>,
 ) -> napi::Result<AsyncTask<DiffTask>> {
     Ok(AsyncTask::new(DiffTask {
         base: base.get()?.clone(),
         current: current.get()?.clone(),
+        redact: options.and_then(|o| o.redact).unwrap_or(false),
     }))
 }
 
@@ -130,6 +143,8 @@ pub struct FindLeaksOptions {
     pub min_count: Option<u32>,
     /// Suspects to return at most (default 10).
     pub max_suspects: Option<u32>,
+    /// Show every name under the redaction policy.
+    pub redact: Option<bool>,
 }
 
 pub struct LeaksTask {
@@ -173,6 +188,7 @@ pub fn find_leaks_in(
         if let Some(m) = o.max_suspects {
             opts.max_suspects = m as usize;
         }
+        opts.redact = o.redact.unwrap_or(false);
     }
     Ok(AsyncTask::new(LeaksTask {
         snapshots: [

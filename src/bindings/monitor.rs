@@ -300,9 +300,8 @@ impl NativeSnapshotTrigger {
     }
 
     #[napi(catch_unwind)]
-    pub fn finish(&mut self, now: f64) -> napi::Result<()> {
-        self.gate.finish(to_measure(now, "now")?);
-        Ok(())
+    pub fn finish(&mut self) {
+        self.gate.finish();
     }
 
     /// Feeds a post-GC heap size; true when it has grown enough to snapshot.
@@ -364,6 +363,21 @@ pub struct SnapshotFile {
     pub name: String,
     pub bytes: f64,
     pub mtime_ms: f64,
+    /// Device and inode numbers, in decimal (they may exceed 2^53).
+    pub dev: String,
+    pub ino: String,
+}
+
+/// The check value for a snapshot's final name (see `snapshot_policy::file_mark`).
+#[napi(catch_unwind)]
+pub fn snapshot_file_mark(stem: String, dev: String, ino: String) -> String {
+    snapshot_policy::file_mark(&stem, &dev, &ino)
+}
+
+/// The process id in the name of one of our temporary snapshot files.
+#[napi(catch_unwind)]
+pub fn snapshot_temp_pid(name: String) -> Option<u32> {
+    snapshot_policy::temp_file_pid(&name)
 }
 
 /// Names of our snapshot files to delete, oldest first.
@@ -380,6 +394,8 @@ pub fn select_snapshots_to_delete(
                 name: f.name,
                 bytes: to_measure(f.bytes, "bytes")?,
                 mtime_ms: to_measure(f.mtime_ms.max(0.0), "mtimeMs")?,
+                dev: f.dev,
+                ino: f.ino,
             })
         })
         .collect::<napi::Result<Vec<_>>>()?;

@@ -2,7 +2,12 @@
 //! `NativeSnapshot` handle whose graph stays in Rust memory.
 
 use super::errors::{from_core, guarded, invalid_arg, js_error, to_integer};
-use crate::analyzer::report::{NodeSummary, PathStep as CorePathStep, Report};
+use crate::analyzer::redact::Names;
+use crate::analyzer::report::{
+    EdgeSummary, NodeSummary, PathStep as CorePathStep, Report, View, DEFAULT_PAGE, MAX_CLASSES,
+    MAX_PAGE, MAX_PATH_STEPS, MAX_TOP,
+};
+use crate::analyzer::snapshot::{DEFAULT_PATH_STEPS, MIN_PATH_STEPS};
 use crate::analyzer::{Parser, Progress, Snapshot};
 use crate::fault::{self, Site};
 use napi::bindgen_prelude::*;
@@ -315,6 +320,8 @@ pub struct PathStep {
     pub edge_type: Option<String>,
     pub edge_name: Option<String>,
     pub edge_label: Option<String>,
+    /// On a capped path: steps left out between the previous step and this one.
+    pub skipped: Option<f64>,
 }
 
 impl From<CorePathStep> for PathStep {
@@ -324,6 +331,7 @@ impl From<CorePathStep> for PathStep {
             edge_type: s.edge_type,
             edge_name: s.edge_name,
             edge_label: s.edge_label,
+            skipped: (s.skipped > 0).then_some(s.skipped as f64),
         }
     }
 }
@@ -338,13 +346,81 @@ pub struct EdgeInfo {
     pub node: NodeInfo,
 }
 
-fn edge_info(s: &Snapshot, e: usize, other_end: u32) -> EdgeInfo {
-    EdgeInfo {
-        edge_type: s.edge_type_name(e).to_string(),
-        name: s.edge_name(e),
-        label: s.edge_label(e),
-        node: s.summarize_node(other_end).into(),
+impl From<EdgeSummary> for EdgeInfo {
+    fn from(e: EdgeSummary) -> Self {
+        EdgeInfo {
+            edge_type: e.edge_type,
+            name: e.name,
+            label: e.label,
+            node: e.node.into(),
+        }
     }
+}
+
+/// One page of a query whose answer can be as long as the heap is large.
+#[napi(object)]
+pub struct EdgePage {
+    pub items: Vec<EdgeInfo>,
+    /// How many there are in all.
+    pub total: f64,
+}
+
+#[napi(object)]
+pub struct NodePage {
+    pub items: Vec<NodeInfo>,
+    pub total: f64,
+}
+
+/// Options every query takes; the JS facade checks them first, so a
+/// wrong value here is a second line of defence.
+#[napi(object)]
+pub struct QueryOptions {
+    /// Show names under the redaction policy.
+    pub redact: Option<bool>,
+    /// First item of the page.
+    pub offset: Option<f64>,
+    /// Items in the page.
+    pub limit: Option<u32>,
+    /// Steps a retainer path shows at most.
+    pub max_steps: Option<u32>,
+}
+
+struct Query {
+    redact: bool,
+    offset: u64,
+    limit: usize,
+    max_steps: usize,
+}
+
+fn query(options: Option<QueryOptions>) -> napi::Result<Query> {
+    let o = options.unwrap_or(QueryOptions {
+        redact: None,
+        offset: None,
+        limit: None,
+        max_steps: None,
+    });
+    let limit = o.limit.map_or(DEFAULT_PAGE, |l| l as usize);
+    if limit > MAX_PAGE {
+        return Err(invalid_arg(format!(
+            "limit must be at most {MAX_PAGE}, got {limit}"
+        )));
+    }
+    let max_steps = o.max_steps.map_or(DEFAULT_PATH_STEPS, |m| m as usize);
+    if !(MIN_PATH_STEPS..=MAX_PATH_STEPS).contains(&max_steps) {
+        return Err(invalid_arg(format!(
+            "maxSteps must be from {MIN_PATH_STEPS} to {MAX_PATH_STEPS}, got {max_steps}"
+        )));
+    }
+    Ok(Query {
+        redact: o.redact.unwrap_or(false),
+        offset: o.offset.map_or(Ok(0), |v| to_integer(v, "offset"))?,
+        limit,
+        max_steps,
+    })
+}
+
+fn view<'a>(s: &'a Snapshot, q: &Query) -> View<'a> {
+    View::new(s, Names::new(q.redact, &[s]))
 }
 
 #[napi(object)]
@@ -474,10 +550,10 @@ impl NativeSnapshot {
     }
 
     #[napi(catch_unwind)]
-    pub fn summary(&self) -> napi::Result<Vec<ClassSummaryRow>> {
+    pub fn summary(&self, options: Option<QueryOptions>) -> napi::Result<Vec<ClassSummaryRow>> {
         fault::inject(Site::SyncCall);
-        Ok(self
-            .get()?
+        let q = query(options)?;
+        Ok(view(self.get()?, &q)
             .class_table()
             .into_iter()
             .map(|c| ClassSummaryRow {
@@ -492,92 +568,145 @@ impl NativeSnapshot {
     }
 
     #[napi(catch_unwind)]
-    pub fn top_retainers(&self, n: u32) -> napi::Result<Vec<NodeInfo>> {
+    pub fn top_retainers(
+        &self,
+        n: u32,
+        options: Option<QueryOptions>,
+    ) -> napi::Result<Vec<NodeInfo>> {
+        let q = query(options)?;
+        if n as usize > MAX_PAGE {
+            return Err(invalid_arg(format!(
+                "n must be at most {MAX_PAGE}, got {n}"
+            )));
+        }
         let s = self.get()?;
+        let v = view(s, &q);
         Ok(s.top_retainers(n as usize)
             .into_iter()
-            .map(|o| s.summarize_node(o).into())
+            .map(|o| v.node(o).into())
             .collect())
     }
 
     #[napi(catch_unwind)]
-    pub fn node(&self, id: f64) -> napi::Result<Option<NodeInfo>> {
+    pub fn node(&self, id: f64, options: Option<QueryOptions>) -> napi::Result<Option<NodeInfo>> {
+        let q = query(options)?;
         let s = self.get()?;
-        Ok(self.ordinal(id)?.map(|o| s.summarize_node(o).into()))
+        Ok(self.ordinal(id)?.map(|o| view(s, &q).node(o).into()))
     }
 
+    /// The shortest path from a root, capped at `maxSteps` shown steps.
     #[napi(catch_unwind)]
-    pub fn retainer_path(&self, id: f64) -> napi::Result<Vec<PathStep>> {
+    pub fn retainer_path(
+        &self,
+        id: f64,
+        options: Option<QueryOptions>,
+    ) -> napi::Result<Vec<PathStep>> {
+        let q = query(options)?;
         let o = self.require(id)?;
-        Ok(self
-            .get()?
-            .path_steps(o)
+        Ok(view(self.get()?, &q)
+            .path(o, q.max_steps)
             .into_iter()
             .map(Into::into)
             .collect())
     }
 
     #[napi(catch_unwind)]
-    pub fn dominator_chain(&self, id: f64) -> napi::Result<Vec<NodeInfo>> {
+    pub fn dominator_chain(
+        &self,
+        id: f64,
+        options: Option<QueryOptions>,
+    ) -> napi::Result<NodePage> {
+        let q = query(options)?;
         let o = self.require(id)?;
         let s = self.get()?;
-        Ok(s.dominator_chain(o)
-            .into_iter()
-            .map(|x| s.summarize_node(x).into())
-            .collect())
+        let v = view(s, &q);
+        let (page, total) = s.dominator_chain_page(o, q.offset, q.limit);
+        Ok(NodePage {
+            items: page.into_iter().map(|x| v.node(x).into()).collect(),
+            total: total as f64,
+        })
     }
 
     #[napi(catch_unwind)]
-    pub fn children(&self, id: f64) -> napi::Result<Vec<NodeInfo>> {
+    pub fn children(&self, id: f64, options: Option<QueryOptions>) -> napi::Result<NodePage> {
+        let q = query(options)?;
         let o = self.require(id)?;
         let s = self.get()?;
-        let mut kids = s.dominated_by(o);
-        kids.sort_by_key(|&k| std::cmp::Reverse(s.retained[k as usize]));
-        Ok(kids
-            .into_iter()
-            .map(|x| s.summarize_node(x).into())
-            .collect())
+        let v = view(s, &q);
+        let (page, total) = s.children_page(o, q.offset, q.limit);
+        Ok(NodePage {
+            items: page.into_iter().map(|x| v.node(x).into()).collect(),
+            total: total as f64,
+        })
     }
 
     #[napi(catch_unwind)]
-    pub fn edges(&self, id: f64) -> napi::Result<Vec<EdgeInfo>> {
+    pub fn edges(&self, id: f64, options: Option<QueryOptions>) -> napi::Result<EdgePage> {
+        let q = query(options)?;
         let o = self.require(id)?;
         let s = self.get()?;
-        Ok(s.graph
-            .edges(o)
-            .map(|e| edge_info(s, e, s.graph.edge_target(e)))
-            .collect())
+        let v = view(s, &q);
+        let (page, total) = s.edges_slice(o, q.offset, q.limit);
+        Ok(EdgePage {
+            items: page
+                .map(|e| v.edge(e, o, s.graph.edge_target(e)).into())
+                .collect(),
+            total: total as f64,
+        })
     }
 
     #[napi(catch_unwind)]
-    pub fn retainers(&self, id: f64) -> napi::Result<Vec<EdgeInfo>> {
+    pub fn retainers(&self, id: f64, options: Option<QueryOptions>) -> napi::Result<EdgePage> {
+        let q = query(options)?;
         let o = self.require(id)?;
         let s = self.get()?;
-        Ok(s.retaining_edges(o)
-            .into_iter()
-            .map(|(src, e)| edge_info(s, e, src))
-            .collect())
+        let v = view(s, &q);
+        let (page, total) = s.retaining_edges_page(o, q.offset, q.limit);
+        Ok(EdgePage {
+            items: page
+                .into_iter()
+                .map(|(src, e)| v.edge(e, src, src).into())
+                .collect(),
+            total: total as f64,
+        })
     }
 
     #[napi(catch_unwind)]
-    pub fn report(&self, top: u32, max_classes: u32) -> napi::Result<SnapshotReport> {
-        Ok(self
-            .get()?
-            .report(top as usize, max_classes as usize)
+    pub fn report(
+        &self,
+        top: u32,
+        max_classes: u32,
+        options: Option<QueryOptions>,
+    ) -> napi::Result<SnapshotReport> {
+        let q = query(options)?;
+        if top as usize > MAX_TOP {
+            return Err(invalid_arg(format!(
+                "top must be at most {MAX_TOP}, got {top}"
+            )));
+        }
+        if max_classes as usize > MAX_CLASSES {
+            return Err(invalid_arg(format!(
+                "maxClasses must be at most {MAX_CLASSES}, got {max_classes}"
+            )));
+        }
+        Ok(view(self.get()?, &q)
+            .report(top as usize, max_classes as usize, q.max_steps)
             .into())
     }
 
     #[napi(catch_unwind)]
-    pub fn columns(&self) -> napi::Result<SnapshotColumns> {
+    pub fn columns(&self, options: Option<QueryOptions>) -> napi::Result<SnapshotColumns> {
+        let q = query(options)?;
         let s = self.get()?;
+        let shown = Names::new(q.redact, &[s]);
         let g = &s.graph;
         let n = g.node_count();
         let classes = &s.classes;
         let (mut keys, mut names) = (Vec::new(), Vec::new());
         for c in 0..classes.class_count() as u32 {
             let info = classes.info(c);
-            keys.push(info.key.clone());
-            names.push(info.name.clone());
+            keys.push(shown.class_key(s, &info.key));
+            names.push(shown.class_name(s, &info.name));
         }
         Ok(SnapshotColumns {
             ids: Uint32Array::new(g.node_id.clone()),

@@ -39,8 +39,11 @@ struct ThreadState {
     listeners: Mutex<ListenerRegistry>,
     timers: Mutex<TimerRegistry>,
     logs: Mutex<HashMap<u32, OpenLog>>,
-    /// Per open log, how many entries the facade has staged and not yet
-    /// handed over; written by JS on every staged push.
+    /// Per open log: how many entries the facade has staged and not yet
+    /// handed over (`STAGED`, written by JS on every staged push), and the
+    /// entries and payload bytes the log held after this thread's last call
+    /// (`SIZE`, `BYTES`, written here: a reject-mode log of one thread stages
+    /// an entry only when these say it surely fits).
     staged: Mutex<CellPages>,
     next_log: Cell<u32>,
 }
@@ -53,6 +56,10 @@ struct OpenLog {
 }
 
 const STAGED_PER_PAGE: usize = 256;
+const STAGED: usize = 0;
+const SIZE: usize = 1;
+const BYTES: usize = 2;
+const STAGED_FIELDS: usize = 3;
 
 impl ThreadState {
     fn new() -> Self {
@@ -61,7 +68,7 @@ impl ThreadState {
             listeners: Mutex::new(ListenerRegistry::new(DEFAULT_SAMPLES)),
             timers: Mutex::new(TimerRegistry::new()),
             logs: Mutex::new(HashMap::new()),
-            staged: Mutex::new(CellPages::new(1, STAGED_PER_PAGE)),
+            staged: Mutex::new(CellPages::new(STAGED_FIELDS, STAGED_PER_PAGE)),
             next_log: Cell::new(1),
         }
     }
@@ -73,7 +80,7 @@ impl Drop for ThreadState {
         for open in self.logs.get_mut().values() {
             let mut log = open.log.lock();
             // Only a thread stopped mid-job leaves staged entries behind.
-            log.count_dropped_unstored(staged.get(open.staged, 0) as u64);
+            log.count_dropped_unstored(staged.get(open.staged, STAGED) as u64);
             log.flush();
         }
         LIVE_STATES.fetch_sub(1, Ordering::Relaxed);
@@ -125,13 +132,24 @@ pub struct ListenerGrowth {
     pub count: f64,
     pub peak: f64,
     pub top_site: Option<String>,
+    /// Listeners still attached that the top site's samples stand for.
     pub top_site_count: f64,
+    /// The top site's part of the sampled listeners still attached, 0 to 1.
+    pub top_site_share: f64,
+    /// Stacks captured for this event.
+    pub samples: f64,
 }
 
 #[napi(object)]
 pub struct AddSite {
     pub site: String,
+    /// Listeners from this site still attached, as its samples stand for them.
     pub count: f64,
+    /// Adds from this site, estimated the same way.
+    pub adds: f64,
+    pub samples: f64,
+    /// This site's part of the sampled listeners still attached.
+    pub share: f64,
 }
 
 #[napi(object)]
@@ -163,6 +181,8 @@ impl From<listeners::Growth> for ListenerGrowth {
             peak: g.peak as f64,
             top_site: g.top_site,
             top_site_count: g.top_site_count as f64,
+            top_site_share: g.top_site_share,
+            samples: g.samples as f64,
         }
     }
 }
@@ -190,6 +210,9 @@ impl From<listeners::EmitterReport> for ListenerEmitterReport {
                         .map(|s| AddSite {
                             site: s.site,
                             count: s.count as f64,
+                            adds: s.adds as f64,
+                            samples: s.samples as f64,
+                            share: s.share,
                         })
                         .collect(),
                 })
@@ -198,13 +221,12 @@ impl From<listeners::EmitterReport> for ListenerEmitterReport {
     }
 }
 
-/// Listener ids are handed out here and cached by the facade, so the hot
-/// path passes one integer.
 #[napi(catch_unwind)]
 pub fn listener_set_samples(samples: u32) {
     with_state(|s| s.listeners.lock().set_samples(samples))
 }
 
+/// An emitter the facade watches; its id is cached by the facade.
 #[napi(catch_unwind)]
 pub fn listener_register(name: String, threshold: f64) -> napi::Result<u32> {
     let threshold = to_bound(threshold, "threshold")?;
@@ -215,24 +237,24 @@ pub fn listener_register(name: String, threshold: f64) -> napi::Result<u32> {
 
 /// The key for an event, or null when the emitter is no longer tracked.
 #[napi(catch_unwind)]
-pub fn listener_key(emitter: u32, event: String, initial: u32) -> Option<u32> {
-    with_state(|s| s.listeners.lock().key(emitter, &event, initial as u64))
-}
-
-/// Counter page `p` (see `trackers::listeners::Counters`) as an ArrayBuffer
-/// over the registry's own memory, for the facade to update without a call
-/// per add or remove. The page lives as long as this thread's registry,
-/// which outlives every JS value of the thread.
-#[napi(catch_unwind)]
-pub fn listener_page(env: &Env, p: u32) -> napi::Result<ArrayBuffer<'_>> {
-    let (ptr, len) = with_state(|s| s.listeners.lock().counters().page(p as usize))
-        .ok_or_else(|| invalid_arg(format!("no listener counter page {p}")))?;
-    external(env, ptr.cast(), len * std::mem::size_of::<f64>())
+pub fn listener_key(emitter: u32, event: String, floor: f64) -> napi::Result<Option<u32>> {
+    let floor = to_integer(floor, "floor")?;
+    Ok(with_state(|s| {
+        s.listeners.lock().key(emitter, &event, floor)
+    }))
 }
 
 #[napi(catch_unwind)]
-pub fn listener_add_site(key: u32, site: String) {
-    with_state(|s| s.listeners.lock().add_site(key, &site))
+pub fn listener_add_site(key: u32, site: String, adds: f64) {
+    let adds = to_integer(adds, "adds").unwrap_or(1);
+    with_state(|s| s.listeners.lock().add_site(key, &site, adds))
+}
+
+/// A sampled listener from `site` was found no longer attached.
+#[napi(catch_unwind)]
+pub fn listener_detach_site(key: u32, site: String, adds: f64) {
+    let adds = to_integer(adds, "adds").unwrap_or(1);
+    with_state(|s| s.listeners.lock().detach_site(key, &site, adds))
 }
 
 #[napi(catch_unwind)]
@@ -246,14 +268,29 @@ pub fn listener_emitter_count() -> u32 {
 }
 
 #[napi(catch_unwind)]
-pub fn listener_observe() -> Vec<ListenerGrowth> {
-    let found = with_state(|s| s.listeners.lock().observe());
+pub fn listener_key_count() -> u32 {
+    with_state(|s| s.listeners.lock().key_count() as u32)
+}
+
+/// Closes an observation window over the watched keys' counter rows (see
+/// `trackers::listeners::ROW`) and writes each row's new arm level back.
+#[napi(catch_unwind)]
+pub fn listener_observe(mut rows: Float64Array) -> Vec<ListenerGrowth> {
+    // SAFETY: the view's memory is the caller's Float64Array, and no JS runs
+    // on this thread until this call returns.
+    let rows = unsafe { rows.as_mut() };
+    let found = with_state(|s| s.listeners.lock().observe(rows));
     found.into_iter().map(Into::into).collect()
 }
 
+/// The report, after taking the watched keys' current counter rows.
 #[napi(catch_unwind)]
-pub fn listener_report() -> Vec<ListenerEmitterReport> {
-    let report = with_state(|s| s.listeners.lock().report());
+pub fn listener_report(rows: &[f64]) -> Vec<ListenerEmitterReport> {
+    let report = with_state(|s| {
+        let mut reg = s.listeners.lock();
+        reg.update(rows);
+        reg.report()
+    });
     report.into_iter().map(Into::into).collect()
 }
 
@@ -449,11 +486,24 @@ fn open_log(opts: LogOptions) -> napi::Result<SharedLog> {
 }
 
 fn with_log<T>(handle: u32, f: impl FnOnce(&mut BoundedLog) -> T) -> napi::Result<T> {
-    let log = with_state(|s| s.logs.lock().get(&handle).map(|o| o.log.clone()))
-        .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))?;
+    let (log, record) = with_state(|s| {
+        s.logs
+            .lock()
+            .get(&handle)
+            .map(|o| (o.log.clone(), o.staged))
+    })
+    .ok_or_else(|| js_error("ERR_LOG_CLOSED", "the log has been closed"))?;
     let mut log = log.lock();
     fault::inject(Site::Tracker);
-    Ok(f(&mut log))
+    let out = f(&mut log);
+    let (size, bytes) = (log.len() as f64, log.payload_bytes() as f64);
+    drop(log);
+    with_state(|s| {
+        let staged = s.staged.lock();
+        staged.set(record, SIZE, size);
+        staged.set(record, BYTES, bytes);
+    });
+    Ok(out)
 }
 
 fn adopt(log: SharedLog) -> u32 {
@@ -519,7 +569,7 @@ pub fn log_push_batch(
         // stopped right after cannot count them as lost as well.
         with_state(|s| {
             if let Some(open) = s.logs.lock().get(&handle) {
-                s.staged.lock().set(open.staged, 0, 0.0);
+                s.staged.lock().set(open.staged, STAGED, 0.0);
             }
         });
         Ok(())
@@ -593,7 +643,7 @@ pub fn log_close(handle: u32) {
 }
 
 /// Where the facade counts this log's staged entries: the record's index
-/// in the pages of `log_staged_page`.
+/// in the pages of `log_staged_page`, of `STAGED_FIELDS` numbers each.
 #[napi(catch_unwind)]
 pub fn log_staged_slot(handle: u32) -> napi::Result<u32> {
     with_state(|s| s.logs.lock().get(&handle).map(|o| o.staged))

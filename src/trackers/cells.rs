@@ -1,6 +1,6 @@
 //! Memory shared with JS on the same thread: pages of f64 that the facade
-//! maps as Float64Arrays and writes on its hot paths, so that an `on()` or a
-//! `push()` needs no call into Rust. Rust owns the memory and reads it when
+//! maps as Float64Arrays and writes on its hot paths, so that a `push()`
+//! needs no call into Rust. Rust owns the memory and reads it when
 //! asked. `Cell` because JS writes it between calls; pages are never moved
 //! or freed while their owner lives, so JS views of them stay valid, and
 //! freed records are reused.

@@ -186,6 +186,43 @@ impl LogError {
     }
 }
 
+/// Opens a spill file for appending. Entries are the application's data, so
+/// the file is created 0600, a link in its place is refused rather than
+/// followed, and an existing file must be a regular file of this user's; one
+/// with a looser mode is narrowed to 0600 before anything is written.
+fn open_spill(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = file.metadata()?;
+        let refuse = |why: &str| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                why.to_string(),
+            ))
+        };
+        if !meta.is_file() {
+            return refuse("not a regular file");
+        }
+        // SAFETY: geteuid has no preconditions.
+        if meta.uid() != unsafe { libc::geteuid() } {
+            return refuse("owned by another user");
+        }
+        if meta.mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(file)
+}
+
 struct Spill {
     out: BufWriter<File>,
     lines: u64,
@@ -263,14 +300,10 @@ impl BoundedLog {
         let spill = match &opts.spill_to {
             None => None,
             Some(path) => {
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(Path::new(path))
-                    .map_err(|source| LogError::SpillOpen {
-                        path: path.clone(),
-                        source,
-                    })?;
+                let file = open_spill(Path::new(path)).map_err(|source| LogError::SpillOpen {
+                    path: path.clone(),
+                    source,
+                })?;
                 Some(Spill {
                     out: BufWriter::new(file),
                     lines: 0,
@@ -293,6 +326,20 @@ impl BoundedLog {
 
     pub fn options(&self) -> &LogOptions {
         &self.opts
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Payload bytes held.
+    pub fn payload_bytes(&self) -> u64 {
+        self.bytes
     }
 
     fn bytes_of(&self, slot: &Slot) -> Vec<u8> {
@@ -645,6 +692,35 @@ mod tests {
         let st = log.stats();
         assert_eq!((st.size, st.bytes, st.dropped), (0, 0, 0));
         assert_eq!(log.read_from(0, 10).1, 3);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn spill_files_are_0600_never_through_a_link_never_someone_elses_kind() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("leakwatch-spill-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let fresh = dir.join("new.jsonl");
+        open_spill(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+        let loose = dir.join("loose.jsonl");
+        std::fs::write(&loose, "old line\n").unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+        open_spill(&loose).unwrap();
+        assert_eq!(mode(&loose), 0o600, "a looser existing file is narrowed");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let link = dir.join("link.jsonl");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(
+            open_spill(&link).is_err(),
+            "a link is refused, not followed"
+        );
+        assert!(open_spill(&dir).is_err(), "a directory is not a spill file");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

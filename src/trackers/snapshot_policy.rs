@@ -16,10 +16,16 @@ pub enum Gate {
 }
 
 /// Debounce and single-flight for one schedule.
+///
+/// The interval is counted between the *starts* of two snapshots: counted
+/// from the end of a write, an `everyMs` equal to the interval found every
+/// second tick short by the write's duration and skipped it. A start up to
+/// 1% of the interval early (at most a second) still counts, since two
+/// ticks of a timer may land a few milliseconds closer than its period.
 #[derive(Debug, Default)]
 pub struct Trigger {
     min_interval_ms: u64,
-    last_ms: Option<u64>,
+    last_start_ms: Option<u64>,
     in_flight: bool,
 }
 
@@ -36,8 +42,9 @@ impl Trigger {
         if self.in_flight {
             return Gate::InFlight;
         }
-        if let Some(last) = self.last_ms {
-            let next = last.saturating_add(self.min_interval_ms);
+        if let Some(last) = self.last_start_ms {
+            let slack = (self.min_interval_ms / 100).min(1000);
+            let next = last.saturating_add(self.min_interval_ms - slack);
             if now_ms < next {
                 return Gate::Debounced {
                     retry_in_ms: next - now_ms,
@@ -45,14 +52,15 @@ impl Trigger {
             }
         }
         self.in_flight = true;
+        // Skipped or failed attempts count too: retrying a full disk on
+        // every trigger would only add load.
+        self.last_start_ms = Some(now_ms);
         Gate::Take
     }
 
-    /// Ends the snapshot started by `request`. Skipped or failed attempts are
-    /// debounced too: retrying a full disk every trigger would only add load.
-    pub fn finish(&mut self, now_ms: u64) {
+    /// Ends the snapshot started by `request`.
+    pub fn finish(&mut self) {
         self.in_flight = false;
-        self.last_ms = Some(now_ms);
     }
 }
 
@@ -157,16 +165,71 @@ pub struct FileEntry {
     pub name: String,
     pub bytes: u64,
     pub mtime_ms: u64,
+    /// The file's device and inode numbers, in decimal.
+    pub dev: String,
+    pub ino: String,
 }
 
 pub const FILE_PREFIX: &str = "leakwatch-";
 pub const FILE_SUFFIX: &str = ".heapsnapshot";
+pub const TEMP_PREFIX: &str = ".leakwatch-";
+pub const TEMP_SUFFIX: &str = ".tmp";
 
-/// Only files this library wrote are ever candidates for deletion.
-pub fn is_ours(name: &str) -> bool {
-    name.starts_with(FILE_PREFIX)
-        && name.ends_with(FILE_SUFFIX)
-        && name.len() > FILE_PREFIX.len() + FILE_SUFFIX.len()
+/// The check value a snapshot's final name carries: FNV-1a (64-bit) over
+/// the name's stem and the file's own device and inode. A file named like
+/// ours but written by someone else, or a copy of ours (a new inode), does
+/// not carry its own mark, so retention never touches it. Not a secret: it
+/// tells leakwatch's files from look-alikes, it does not authenticate them.
+pub fn file_mark(stem: &str, dev: &str, ino: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in stem
+        .bytes()
+        .chain(*b"\0")
+        .chain(dev.bytes())
+        .chain(*b"\0")
+        .chain(ino.bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The stem of a temporary file's name, `.leakwatch-<stem>.tmp`.
+fn temp_stem(name: &str) -> Option<&str> {
+    let stem = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    valid_stem(stem).then_some(stem)
+}
+
+/// `<utc stamp>-<pid>-<thread>-<sequence>`, as the facade writes it.
+fn valid_stem(stem: &str) -> bool {
+    let parts: Vec<&str> = stem.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The process id in the name of one of our temporary files, if `name` is
+/// one; the caller removes it only once that process is gone.
+pub fn temp_file_pid(name: &str) -> Option<u32> {
+    temp_stem(name)?.split('-').nth(2)?.parse().ok()
+}
+
+/// Whether `f` is a snapshot leakwatch wrote: `leakwatch-<stem>-<mark>.heapsnapshot`
+/// with the mark of its own stem, device and inode.
+pub fn is_ours(f: &FileEntry) -> bool {
+    let Some(body) = f
+        .name
+        .strip_prefix(FILE_PREFIX)
+        .and_then(|b| b.strip_suffix(FILE_SUFFIX))
+    else {
+        return false;
+    };
+    let Some((stem, mark)) = body.rsplit_once('-') else {
+        return false;
+    };
+    valid_stem(stem) && mark == file_mark(stem, &f.dev, &f.ino)
 }
 
 /// Which files to delete, oldest first, so at most `max_files` of ours remain
@@ -177,7 +240,7 @@ pub fn select_for_deletion(
     max_files: Option<usize>,
     max_bytes: Option<u64>,
 ) -> Vec<String> {
-    let mut ours: Vec<&FileEntry> = files.iter().filter(|f| is_ours(&f.name)).collect();
+    let mut ours: Vec<&FileEntry> = files.iter().filter(|f| is_ours(f)).collect();
     // Newest first; names carry a timestamp and sequence number, so they break mtime ties.
     ours.sort_by(|a, b| {
         b.mtime_ms
@@ -259,27 +322,43 @@ mod tests {
     const GB: u64 = 1 << 30;
 
     #[test]
-    fn trigger_debounces_and_coalesces() {
+    fn trigger_debounces_from_the_start_and_coalesces() {
         let mut t = Trigger::new(1000);
         assert_eq!(t.request(0), Gate::Take);
         assert_eq!(t.request(5), Gate::InFlight);
         assert_eq!(t.request(10), Gate::InFlight);
-        t.finish(100);
-        assert_eq!(t.request(600), Gate::Debounced { retry_in_ms: 500 });
-        assert_eq!(t.request(1100), Gate::Take);
-        t.finish(1100);
+        t.finish();
+        assert_eq!(t.request(600), Gate::Debounced { retry_in_ms: 390 });
+        // 1% early still counts as one interval later.
+        assert_eq!(t.request(990), Gate::Take);
+        t.finish();
         let mut no_debounce = Trigger::new(0);
         assert_eq!(no_debounce.request(0), Gate::Take);
-        no_debounce.finish(0);
+        no_debounce.finish();
         assert_eq!(no_debounce.request(0), Gate::Take);
         let mut far = Trigger::new(u64::MAX);
         assert_eq!(far.request(u64::MAX - 1), Gate::Take);
-        far.finish(u64::MAX - 1);
+        far.finish();
         // The deadline saturates instead of wrapping round to "long ago".
         assert_eq!(
             far.request(u64::MAX - 1),
             Gate::Debounced { retry_in_ms: 1 }
         );
+    }
+
+    #[test]
+    fn every_tick_of_an_interval_equal_to_the_debounce_is_taken() {
+        // everyMs = minIntervalMs = 30 s, writes of 2-5 s, ticks a few ms late or early.
+        let mut t = Trigger::new(30_000);
+        let mut taken = 0;
+        for (i, jitter) in [3i64, -2, 7, 0, -4, 5].iter().enumerate() {
+            let start = (30_000 * (i as i64 + 1) + jitter) as u64;
+            if t.request(start) == Gate::Take {
+                taken += 1;
+                t.finish();
+            }
+        }
+        assert_eq!(taken, 6);
     }
 
     #[test]
@@ -355,41 +434,73 @@ mod tests {
         ));
     }
 
-    fn entry(name: &str, bytes: u64, mtime_ms: u64) -> FileEntry {
+    /// One of our files: the name carries the mark of its own device and inode.
+    fn ours(stem_seq: u32, bytes: u64, mtime_ms: u64) -> FileEntry {
+        let stem = format!("20250101T000000-000Z-42-0-{stem_seq}");
+        let ino = (1000 + stem_seq).to_string();
+        let mark = file_mark(&stem, "2049", &ino);
+        FileEntry {
+            name: format!("leakwatch-{stem}-{mark}.heapsnapshot"),
+            bytes,
+            mtime_ms,
+            dev: "2049".into(),
+            ino,
+        }
+    }
+
+    fn other(name: &str, bytes: u64, mtime_ms: u64) -> FileEntry {
         FileEntry {
             name: name.into(),
             bytes,
             mtime_ms,
+            dev: "2049".into(),
+            ino: "7".into(),
         }
     }
 
     #[test]
     fn retention_deletes_oldest_of_ours_only() {
+        let (f1, f2, f3, f4) = (
+            ours(1, 10, 1),
+            ours(2, 20, 2),
+            ours(3, 30, 3),
+            ours(4, 40, 4),
+        );
+        // A copy of f1 (same name elsewhere would be a new inode) and look-alikes.
+        let mut copy = f1.clone();
+        copy.name = f1.name.replace("-1-", "-9-");
+        let mut moved = f2.clone();
+        moved.ino = "555".into();
+        moved.name = moved.name.replace("-2-", "-8-");
         let files = vec![
-            entry("leakwatch-3.heapsnapshot", 30, 3),
-            entry("leakwatch-1.heapsnapshot", 10, 1),
-            entry("app.heapsnapshot", 999, 0),
-            entry("leakwatch-2.heapsnapshot", 20, 2),
-            entry("leakwatch-4.heapsnapshot", 40, 4),
-            entry(".leakwatch-5.heapsnapshot.tmp", 50, 5),
-            entry("leakwatch-.heapsnapshot", 1, 0),
+            f3.clone(),
+            f1.clone(),
+            other("app.heapsnapshot", 999, 0),
+            other("leakwatch-baseline.heapsnapshot", 5, 0),
+            other(
+                "leakwatch-20250101T000000-000Z-42-0-7-0123456789abcdef.heapsnapshot",
+                5,
+                0,
+            ),
+            f2.clone(),
+            f4.clone(),
+            copy,
+            moved,
+            other(".leakwatch-20250101T000000-000Z-42-0-5.tmp", 50, 5),
         ];
+        let names = |v: Vec<&FileEntry>| v.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
         assert_eq!(
             select_for_deletion(&files, Some(2), None),
-            vec!["leakwatch-1.heapsnapshot", "leakwatch-2.heapsnapshot"]
+            names(vec![&f1, &f2])
         );
         // 40 + 30 = 70 fits in 75; adding 20 would not.
         assert_eq!(
             select_for_deletion(&files, None, Some(75)),
-            vec!["leakwatch-1.heapsnapshot", "leakwatch-2.heapsnapshot"]
+            names(vec![&f1, &f2])
         );
         assert_eq!(
             select_for_deletion(&files, Some(10), Some(1)),
-            vec![
-                "leakwatch-1.heapsnapshot",
-                "leakwatch-2.heapsnapshot",
-                "leakwatch-3.heapsnapshot"
-            ],
+            names(vec![&f1, &f2, &f3]),
             "the newest survives any byte budget"
         );
         assert!(select_for_deletion(&files, None, None).is_empty());
@@ -399,14 +510,29 @@ mod tests {
             "maxFiles 0 still keeps the newest"
         );
         // Same mtime: the name (timestamp, sequence) decides.
-        let tie = vec![
-            entry("leakwatch-a.heapsnapshot", 1, 5),
-            entry("leakwatch-b.heapsnapshot", 1, 5),
-        ];
+        let tie = vec![ours(5, 1, 5), ours(6, 1, 5)];
         assert_eq!(
             select_for_deletion(&tie, Some(1), None),
-            vec!["leakwatch-a.heapsnapshot"]
+            vec![tie[0].name.clone()]
         );
+    }
+
+    #[test]
+    fn temp_files_name_their_process() {
+        assert_eq!(
+            temp_file_pid(".leakwatch-20250101T000000-000Z-4242-1-3.tmp"),
+            Some(4242)
+        );
+        for bad in [
+            ".leakwatch-.tmp",
+            ".leakwatch-a-b.tmp",
+            ".leakwatch-20250101T000000-000Z-x-1-3.tmp",
+            "leakwatch-20250101T000000-000Z-4242-1-3.tmp",
+            ".leakwatch-20250101T000000-000Z-42/../x-1-3.tmp",
+            ".leakwatch-20250101T000000-000Z-4242-1-3.heapsnapshot",
+        ] {
+            assert_eq!(temp_file_pid(bad), None, "{bad}");
+        }
     }
 
     #[test]
