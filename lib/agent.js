@@ -287,7 +287,7 @@ class Agent extends EventEmitter {
         minSamples: c.minSamples,
       },
     });
-    this.#gate = new (require('../binding.js').NativeSnapshotTrigger)(c.minGapMs);
+    this.#gate = new (require('./native.js').NativeSnapshotTrigger)(c.minGapMs);
     this.#monitor.on('leak-suspected', (trend) => this.#onSuspected(trend));
     this.#monitor.start();
     this.#cleanup.push(() => this.#monitor.stop());

@@ -9,7 +9,7 @@
 const { EventEmitter } = require('node:events');
 const { PerformanceObserver, performance, constants: perfConstants } = require('node:perf_hooks');
 const v8 = require('node:v8');
-const native = require('../binding.js');
+const native = require('./native.js');
 const { callNative, argError, describeValue, checkBoolean } = require('./errors.js');
 
 const DEFAULT_INTERVAL_MS = 10_000;

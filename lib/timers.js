@@ -17,7 +17,7 @@
 // by the plain global) marks the timer `_destroyed`, as Node does for every
 // timer that ended, and a sweep finds it before anything reads the registry.
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const nodeTimers = require('node:timers');
 const timersPromises = require('node:timers/promises');
 const { syncBuiltinESMExports } = require('node:module');

@@ -498,8 +498,50 @@ fn incoming_name(s: &Snapshot, parent: &[u32], o: u32) -> Option<String> {
     let e = edge_between(s, p, o)?;
     let ty = s.graph.edge_type(e);
     let t = &s.types;
+    if ty == t.e_hidden {
+        return block_scope_name(s, p, s.graph.edge_name[e]);
+    }
     (ty == t.e_property || ty == t.e_context || ty == t.e_shortcut || ty == t.e_internal)
         .then(|| s.edge_name(e))
+}
+
+/// A block-scoped variable's name (`{ const sessions = [] }`; under Vitest
+/// every module's top level, which its runner wraps in a block). V8 names no
+/// slot of a block context, it only numbers the ones holding heap objects as
+/// hidden edges, while the context's ScopeInfo lists every slot's name in
+/// order. The numbers match the names one to one only when no slot holds a
+/// small integer (those take no number), that is when the highest number is
+/// the last name; otherwise no name is better than a wrong one.
+fn block_scope_name(s: &Snapshot, ctx: u32, slot: u32) -> Option<String> {
+    let g = &s.graph;
+    let t = &s.types;
+    if g.strings.wtf8(g.node_name[ctx as usize]) != b"system / Context" {
+        return None;
+    }
+    let (mut last, mut scope_info) = (0u32, None);
+    for e in g.edges(ctx) {
+        let ty = g.edge_type(e);
+        if ty == t.e_context {
+            return None; // a declaration context: V8 named its variables
+        } else if ty == t.e_hidden {
+            last = last.max(g.edge_name[e]);
+        } else if ty == t.e_internal && g.strings.wtf8(g.edge_name[e]) == b"scope_info" {
+            scope_info = Some(g.edge_target(e));
+        }
+    }
+    let names: Vec<u32> = g
+        .edges(scope_info?)
+        .filter(|&e| g.edge_type(e) == t.e_hidden)
+        .enumerate()
+        .take_while(|&(k, e)| {
+            g.edge_name[e] as usize == k && g.node_type(g.edge_target(e)) == t.string
+        })
+        .map(|(_, e)| g.edge_target(e))
+        .collect();
+    if names.len() != last as usize + 1 {
+        return None;
+    }
+    names.get(slot as usize).map(|&n| s.node_name(n))
 }
 
 /// The holder's name in backticks for a sentence, as the view shows it.
@@ -519,6 +561,10 @@ fn shown_incoming_name(view: &View, parent: &[u32], o: u32) -> Option<String> {
     let e = edge_between(s, p, o)?;
     let ty = s.graph.edge_type(e);
     let t = &s.types;
+    if ty == t.e_hidden {
+        // Variable names, like a context's, are code: kept under redaction.
+        return block_scope_name(s, p, s.graph.edge_name[e]);
+    }
     (ty == t.e_property || ty == t.e_context || ty == t.e_shortcut || ty == t.e_internal)
         .then(|| s.shown_edge_name(e, Some(p), &view.names))
 }
