@@ -384,7 +384,7 @@ async function writeFile(o) {
 
 /** A new schedule clears what interrupted writes left in its directory, in the background. */
 function cleanSoon(dir) {
-  setImmediate(async () => {
+  plainTimers.setImmediate(async () => {
     const lease = native.acquireSnapshotLease(now(), LEASE_MAX_HOLD_MS);
     if (lease === null) return; // a write is under way; it cleans up first
     try {
