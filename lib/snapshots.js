@@ -184,6 +184,46 @@ function isOwnFile(st) {
 }
 
 /**
+ * The name of a file of leakwatch's: `leakwatch-<stem>-<mark><ext>`, the mark
+ * a check value over the stem and the file's own device and inode (see
+ * file_mark in Rust). A file named like ours but written by someone else, or
+ * a copy of one of ours (a new inode), does not carry its own mark.
+ */
+function markedName(stem, st, ext) {
+  return `leakwatch-${stem}-${native.snapshotFileMark(stem, String(st.dev), String(st.ino))}${ext}`;
+}
+
+/**
+ * leakwatch's own files in `dir` whose names end with one of `exts`: regular
+ * files of this user's that carry their own mark.
+ * `[{ name, bytes, mtimeMs, dev, ino }]`.
+ */
+async function ownFiles(dir, exts) {
+  let names;
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    return [];
+  }
+  const files = [];
+  for (const name of names) {
+    const ext = exts.find((e) => name.endsWith(e));
+    if (ext === undefined || !name.startsWith('leakwatch-')) continue;
+    const body = name.slice('leakwatch-'.length, name.length - ext.length);
+    const stem = body.slice(0, body.lastIndexOf('-'));
+    try {
+      const st = await fs.promises.lstat(path.join(dir, name), { bigint: true });
+      if (stem !== '' && isOwnFile(st) && markedName(stem, st, ext) === name) {
+        files.push({ name, bytes: Number(st.size), mtimeMs: Number(st.mtimeMs), dev: String(st.dev), ino: String(st.ino) });
+      }
+    } catch {
+      // Deleted meanwhile.
+    }
+  }
+  return files;
+}
+
+/**
  * A path that names the open file itself, for V8 to write through: the file
  * was created here, exclusively and without following links, and V8 opening
  * this name cannot land anywhere else, whatever happens to the directory
@@ -269,19 +309,8 @@ async function removeStaleTemps(dir) {
 
 async function applyRetention(dir, maxFiles, maxBytes) {
   if (maxFiles === undefined && maxBytes === undefined) return [];
-  const files = [];
-  for (const name of await fs.promises.readdir(dir)) {
-    if (!name.startsWith('leakwatch-') || !name.endsWith('.heapsnapshot')) continue;
-    try {
-      const st = await fs.promises.lstat(path.join(dir, name), { bigint: true });
-      if (isOwnFile(st)) {
-        files.push({ name, bytes: Number(st.size), mtimeMs: Number(st.mtimeMs), dev: String(st.dev), ino: String(st.ino) });
-      }
-    } catch {
-      // Deleted meanwhile by another process.
-    }
-  }
-  // Only names carrying the mark of their own file are ours (see file_mark in Rust).
+  const files = await ownFiles(dir, ['.heapsnapshot']);
+  // The policy checks each mark again (see file_mark in Rust).
   const doomed = callNative(() => native.selectSnapshotsToDelete(files, maxFiles, maxBytes));
   for (const name of doomed) await fs.promises.rm(path.join(dir, name), { force: true });
   return doomed;
@@ -370,7 +399,7 @@ async function writeFile(o) {
     await fh.chmod(0o600);
     await fh.sync();
     const st = await fh.stat({ bigint: true });
-    const final = path.join(o.dir, `leakwatch-${stem}-${native.snapshotFileMark(stem, String(st.dev), String(st.ino))}.heapsnapshot`);
+    const final = path.join(o.dir, markedName(stem, st, '.heapsnapshot'));
     await fh.close();
     fh = null;
     await fs.promises.rename(temp, final);
@@ -544,4 +573,4 @@ function schedule(options) {
   return new SnapshotSchedule(options);
 }
 
-module.exports = { snapshots: { take, schedule }, SnapshotSchedule };
+module.exports = { snapshots: { take, schedule }, SnapshotSchedule, markedName, ownFiles, isOwnFile, alive };
