@@ -637,7 +637,9 @@ test('only files that carry their own mark are leakwatch\'s: pruning and the dis
   // A look-alike snapshot of 1 GiB (sparse): counted, it would exceed the
   // 600 MB budget and the investigation would be skipped.
   const big = 'leakwatch-20200101T000000-000Z-1-0-1-0123456789abcdef.heapsnapshot';
-  fs.truncateSync(fs.openSync(path.join(dir, big), 'w'), 1024 ** 3);
+  const fd = fs.openSync(path.join(dir, big), 'w');
+  fs.ftruncateSync(fd, 1024 ** 3);
+  fs.closeSync(fd);
   const stale = staged(deadPid);
   fs.writeFileSync(path.join(dir, stale), `${reportHead},\n  "status": "fou`);
   const emptyStale = staged(deadPid, 'html', 'ba9876543210');
