@@ -17,7 +17,8 @@ import { ROOT } from './helpers.mjs';
 const require = createRequire(import.meta.url);
 const { readConfig } = require('../lib/agent.js');
 const SERVICE = path.join(ROOT, '__test__', 'fixtures', 'agent-service.js');
-const REPORT = /^leakwatch-report-\d{8}T\d{6}-\d{3}Z-(\d+)(-\d+)?\.(json|html)$/;
+// The stem, then the mark of the file's own inode.
+const REPORT = /^leakwatch-report-\d{8}T\d{6}-\d{3}Z-(\d+)(-\d+)?-[0-9a-f]{16}\.(json|html)$/;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -77,13 +78,13 @@ class Service {
 }
 
 // Fixed concurrency over keep-alive connections, as a load balancer sends it.
-function load(port, sockets = 4) {
+function load(port, sockets = 4, headers = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   let stopped = false;
   let requests = 0;
   let errors = 0;
   const one = () => new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: `/order/${requests}`, agent }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: `/order/${requests}`, agent, headers }, (res) => {
       res.resume();
       res.on('end', resolve);
     });
@@ -185,14 +186,17 @@ test('a leaking service started with --import and env vars only: after the signa
     assert.ok(s.eventLoopPauseMs > 5 && s.eventLoopPauseMs <= s.writeMs + 50, JSON.stringify(s));
   }
   t.diagnostic(`event-loop pause per snapshot (ms): ${report.snapshots.map((s) => s.eventLoopPauseMs).join(', ')}; analysis ${report.analysisMs} ms; whole investigation ${report.durationMs} ms`);
+  t.diagnostic(`top suspect: ${report.suspects[0]?.explanation}; ${report.suspects.length} suspect(s)`);
 
   const top = report.suspects[0];
   assert.equal(top.kind, 'listeners');
   assert.match(top.explanation, /orderEvents/);
-  assert.match(top.explanation, /'update'/);
+  // Written reports are redacted by default: the event name is a key of
+  // Node's `_events` map, which redaction cannot tell from data.
+  assert.match(top.explanation, /keeps gaining '<key:[0-9a-f]{8}>' listeners/);
   assert.ok(top.retainerPath.length > 0 && top.growth > 0);
   assert.ok(warning.includes(top.explanation.slice(0, 60)) && warning.includes(json), warning);
-  const html = fs.readFileSync(json.replace(/\.json$/, '.html'), 'utf8');
+  const html = fs.readFileSync(path.join(dir, files.find((f) => f.endsWith('.html'))), 'utf8');
   assert.ok(html.startsWith('<!doctype html>') && html.includes('orderEvents'));
 
   // The application is unharmed and the minimum gap holds.
@@ -205,13 +209,56 @@ test('a leaking service started with --import and env vars only: after the signa
   assert.equal(svc.child.signalCode, 'SIGTERM');
 });
 
+test('written reports are redacted by default: a secret on the leak\'s path shows only with LEAKWATCH_REDACT=0', async (t) => {
+  // The service keeps an emitter per tenant under the request's API key,
+  // so the key is a property name on the leak's retainer path.
+  const secret = 'sk_live_PLANTED7f3a9c';
+  const investigate = async (env, key = secret) => {
+    const cwd = appDir();
+    const dir = path.join(cwd, 'reports');
+    const svc = await Service.start({
+      cwd,
+      args: ['-r', 'leakwatch/register'],
+      env: { SERVICE_LEAK: 'tenant', LEAKWATCH_DIR: dir, LEAKWATCH_SIGNAL: 'SIGUSR2', LEAKWATCH_INTERVAL_MS: '1000', ...env },
+    });
+    t.after(() => svc.stop());
+    const traffic = load(svc.port, 4, { 'x-api-key': key });
+    await sleep(2000);
+    svc.child.kill('SIGUSR2');
+    await svc.waitFor(/\[LEAKWATCH_LEAK_FOUND\].*/);
+    await traffic.stop();
+    const { report, files } = readReport(dir);
+    const text = files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    return { report, text, stderr: svc.stderr };
+  };
+
+  const redacted = await investigate({});
+  assert.equal(redacted.report.redacted, true);
+  assert.equal(redacted.report.suspects[0].kind, 'listeners');
+  // Code identifiers stay: the sentence still says what leaks.
+  assert.match(redacted.report.suspects[0].explanation, /EventEmitter .*keeps gaining .* listeners/);
+  t.diagnostic(`redacted top suspect: ${redacted.report.suspects[0].explanation}`);
+  assert.ok(!redacted.text.includes('PLANTED'), 'no part of the secret in the JSON or HTML report');
+  assert.ok(!redacted.stderr.includes('PLANTED'), 'nor in the warnings');
+
+  // The control: the same investigation unredacted shows the key. Here the
+  // key ends in an 8-bit CSI and a NEL (latin-1 header bytes, which
+  // JSON.stringify passes through raw): the files hold them as escapes.
+  const plain = await investigate({ LEAKWATCH_REDACT: '0' }, `${secret}\x9b2J\x85`);
+  assert.equal(plain.report.redacted, false);
+  assert.equal(plain.report.suspects[0].kind, 'listeners');
+  assert.ok(plain.text.includes(secret), 'unredacted, the report shows the key on the path');
+  assert.ok(JSON.stringify(plain.report.suspects).includes(`${secret}\u009b2J\u0085`), 'the JSON holds the exact key');
+  assert.ok(!/[\u0085\u009b]/.test(plain.text), 'no raw control character in the JSON or HTML report');
+});
+
 test('the same service without the leak, started with -r: the report has no suspects', async (t) => {
   const cwd = appDir();
   const dir = path.join(cwd, 'reports');
   const svc = await Service.start({
     cwd,
     args: ['-r', 'leakwatch/register'],
-    env: { SERVICE_LEAK: '0', LEAKWATCH_DIR: dir, LEAKWATCH_SIGNAL: 'sigusr2', LEAKWATCH_INTERVAL_MS: '1000', LEAKWATCH_TRACKERS: 'listeners,timers' },
+    env: { SERVICE_LEAK: '0', SERVICE_SECRET: 'sk_live_AUDIT41d2', LEAKWATCH_DIR: dir, LEAKWATCH_SIGNAL: 'sigusr2', LEAKWATCH_INTERVAL_MS: '1000', LEAKWATCH_TRACKERS: 'listeners,timers' },
   });
   t.after(() => svc.stop());
   const traffic = load(svc.port);
@@ -233,6 +280,11 @@ test('the same service without the leak, started with -r: the report has no susp
   assert.ok(Array.isArray(report.runtime.listeners.emitters), JSON.stringify(report.runtime.listeners).slice(0, 500));
   assert.ok(report.runtime.listeners.emitters.every((e) => e.events.some((ev) => ev.peak >= e.threshold / 2)));
   assert.equal(typeof report.runtime.timers.count, 'number');
+  // The audit emitter's event is named from data: redacted, like the analysis.
+  const audit = report.runtime.listeners.emitters.flatMap((e) => e.events).find((ev) => ev.count === 6);
+  assert.match(audit?.event ?? '', /^<event:[0-9a-f]{8}>$/, JSON.stringify(report.runtime.listeners));
+  for (const f of files) assert.ok(!fs.readFileSync(path.join(dir, f), 'utf8').includes('AUDIT41d2'), f);
+  assert.ok(!svc.stderr.includes('AUDIT41d2'));
 });
 
 test('the growth trigger (NODE_OPTIONS, short alert settings) investigates a leak on its own, and not the fixed service', async (t) => {
@@ -481,10 +533,129 @@ test('worker threads: -r starts an agent per thread; a worker investigates its o
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
   assert.ok(out.threadId > 0 && out.same && out.mainStarted, JSON.stringify(out));
   assert.ok(out.status === 'found' || out.status === 'clean', JSON.stringify(out));
-  assert.ok(path.basename(out.path).endsWith(`-${out.threadId}.json`), out.path);
+  assert.equal(Number(REPORT.exec(path.basename(out.path))?.[2]?.slice(1)), out.threadId, out.path);
   assert.equal(JSON.parse(fs.readFileSync(out.path, 'utf8')).threadId, out.threadId);
   // The environment is the process's: its problems are reported once, by the main thread.
   assert.equal(r.stderr.split('\n').filter((l) => l.includes('ignoring LEAKWATCH_WINDOW_MS')).length, 1, r.stderr);
+});
+
+test('the agent\'s own timers are Node\'s: never in the application\'s timer registry, and an investigation runs under a fake clock', () => {
+  const cwd = appDir();
+  const program = `
+    const agent = require('leakwatch/register');
+    const { timers } = require('leakwatch');
+    const FakeTimers = require(${JSON.stringify(require.resolve('@sinonjs/fake-timers'))});
+    // The control: the application's own timers are listed.
+    const busy = setInterval(() => {}, 1000);
+    const sites = new Set();
+    let samples = 0;
+    const sampler = setInterval(() => {
+      samples++;
+      for (const t of timers.active().timers) sites.add(t.site);
+    }, 25);
+    // A test's fake clock, installed by the application and never ticked.
+    const clock = FakeTimers.install();
+    agent.investigate({ trigger: 'test' }).then((r) => {
+      clock.uninstall();
+      clearInterval(sampler);
+      clearInterval(busy);
+      console.log(JSON.stringify({ status: r.status, fast: r.report.snapshots?.map((s) => s.fast), samples, sites: [...sites], left: timers.active().count }));
+    });
+  `;
+  const r = spawnSync(process.execPath, ['-r', 'leakwatch/register', '-e', program], {
+    cwd,
+    env: baseEnv({ LEAKWATCH_DIR: path.join(cwd, 'reports'), LEAKWATCH_TRACKERS: 'timers', LEAKWATCH_INTERVAL_MS: '300' }),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  // With the globals, the agent's sleeps waited for the fake clock forever.
+  assert.ok(out.status === 'found' || out.status === 'clean', JSON.stringify(out));
+  assert.deepEqual(out.fast, [true, true, true]);
+  // Samples through two 300 ms sleeps between the snapshots: only the
+  // application's two intervals were ever listed.
+  assert.ok(out.samples >= 10, JSON.stringify(out));
+  assert.equal(out.sites.length, 2, JSON.stringify(out.sites));
+  assert.ok(out.sites.every((site) => site.includes('[eval]')), JSON.stringify(out.sites));
+  assert.equal(out.left, 0);
+});
+
+test('only files that carry their own mark are leakwatch\'s: pruning and the disk budget leave look-alikes and copies alone', async () => {
+  const cwd = appDir();
+  const dir = path.join(cwd, 'reports');
+  // Investigations in a process of its own, one after another.
+  const run = (count) => {
+    const program = `
+      const agent = require('leakwatch/register');
+      // The agent's timers are unref'd: the program's own work keeps it alive.
+      const busy = setInterval(() => {}, 1000);
+      (async () => {
+        const out = [];
+        for (let i = 0; i < ${count}; i++) {
+          const r = await agent.investigate({ trigger: 'test' });
+          out.push({ status: r.status, reason: r.report?.reason, json: r.path && require('path').basename(r.path), html: r.htmlPath && require('path').basename(r.htmlPath) });
+        }
+        console.log(JSON.stringify(out));
+        clearInterval(busy);
+      })();
+    `;
+    const r = spawnSync(process.execPath, ['-r', 'leakwatch/register', '-e', program], {
+      cwd,
+      env: baseEnv({ LEAKWATCH_DIR: dir, LEAKWATCH_INTERVAL_MS: '50', LEAKWATCH_MIN_GAP_MS: '0', LEAKWATCH_MAX_REPORTS: '1', LEAKWATCH_MAX_DISK_BYTES: '600M' }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1));
+  };
+
+  const [first] = run(1);
+  assert.ok(first.status === 'found' || first.status === 'clean', JSON.stringify(first));
+  assert.match(first.json, REPORT);
+  // The user restores a copy of that report (a new inode under the same
+  // name), and keeps files named like leakwatch's beside it.
+  const copy = fs.readFileSync(path.join(dir, first.json));
+  fs.writeFileSync(path.join(cwd, 'copy.json'), copy);
+  fs.renameSync(path.join(cwd, 'copy.json'), path.join(dir, first.json));
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+  // Temporary names of the secure writer, as an interrupted report write leaves them.
+  const staged = (pid, ext = 'json', random = '0123456789ab') => `.leakwatch-report-20200101T000000-000Z-${pid}.${ext}.${pid}.${random}.tmp`;
+  const reportHead = '{\n  "tool": "leakwatch",\n  "version": "0.1.0"';
+  const planted = {
+    'leakwatch-report-20200101T000000-000Z-1.json': 'a user\'s file',
+    'leakwatch-report-20200101T000000-000Z-1-0123456789abcdef.html': 'a mark that is not its own',
+    [staged(process.pid)]: `${reportHead} (staged by a live process)`,
+    [staged(deadPid, 'html')]: 'a dead process\'s name, and not a report',
+  };
+  for (const [name, text] of Object.entries(planted)) fs.writeFileSync(path.join(dir, name), text);
+  // A link under a dead process's name: neither it nor its target is touched.
+  const victim = path.join(cwd, 'victim.json');
+  fs.writeFileSync(victim, reportHead);
+  const link = staged(deadPid, 'json', 'aaaaaaaaaaaa');
+  fs.symlinkSync(victim, path.join(dir, link));
+  // A look-alike snapshot of 1 GiB (sparse): counted, it would exceed the
+  // 600 MB budget and the investigation would be skipped.
+  const big = 'leakwatch-20200101T000000-000Z-1-0-1-0123456789abcdef.heapsnapshot';
+  const fd = fs.openSync(path.join(dir, big), 'w');
+  fs.ftruncateSync(fd, 1024 ** 3);
+  fs.closeSync(fd);
+  const stale = staged(deadPid);
+  fs.writeFileSync(path.join(dir, stale), `${reportHead},\n  "status": "fou`);
+  const emptyStale = staged(deadPid, 'html', 'ba9876543210');
+  fs.writeFileSync(path.join(dir, emptyStale), '');
+
+  const [a, b] = run(2);
+  for (const r of [a, b]) assert.ok(r.status === 'found' || r.status === 'clean', JSON.stringify(r));
+  const left = reportFiles(dir);
+  // LEAKWATCH_MAX_REPORTS=1: the first of the two is pruned, the second
+  // stays; the copy, the look-alikes and the live process's staged file stay.
+  assert.deepEqual(left, [...Object.keys(planted), big, link, first.json, b.json, b.html].sort());
+  assert.ok(!left.includes(a.json) && !left.includes(a.html));
+  assert.ok(!left.includes(stale) && !left.includes(emptyStale), 'what an interrupted write of a process that is gone left is removed');
+  assert.equal(fs.readFileSync(victim, 'utf8'), reportHead);
+  for (const name of Object.keys(planted)) assert.equal(fs.readFileSync(path.join(dir, name), 'utf8'), planted[name]);
+  assert.deepEqual(fs.readFileSync(path.join(dir, first.json)), copy);
 });
 
 test('readConfig: every setting parsed, bounded, or replaced by its default with a reason', () => {
@@ -498,6 +669,7 @@ test('readConfig: every setting parsed, bounded, or replaced by its default with
     LEAKWATCH_PROM_CLIENT: 'all',
     LEAKWATCH_GROWTH_PCT_PER_HOUR: '2.5',
     LEAKWATCH_METRICS_PORT: '9464',
+    LEAKWATCH_REDACT: 'off',
   });
   assert.deepEqual(problems, []);
   assert.equal(config.dir, path.resolve('rel/dir'));
@@ -509,8 +681,10 @@ test('readConfig: every setting parsed, bounded, or replaced by its default with
   assert.equal(config.promClient, 'all');
   assert.equal(config.growthPctPerHour, 2.5);
   assert.equal(config.metricsPort, 9464);
+  assert.equal(config.redact, false);
 
   const defaults = readConfig({}).config;
+  assert.equal(defaults.redact, true, 'reports are redacted unless asked otherwise');
   assert.equal(defaults.dir, null);
   assert.equal(defaults.signal, null, 'no signal unless asked: process managers use SIGUSR2');
   assert.equal(defaults.metricsPort, null);
@@ -526,6 +700,7 @@ test('readConfig: every setting parsed, bounded, or replaced by its default with
     LEAKWATCH_TRACKERS: ['listeners,,bogus'],
     LEAKWATCH_AGENT: ['enabled'],
     LEAKWATCH_PROM_CLIENT: ['some'],
+    LEAKWATCH_REDACT: ['partly'],
   };
   for (const [name, values] of Object.entries(bad)) {
     for (const value of values) {

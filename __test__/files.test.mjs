@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { OUT, ROOT } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
-const { writeFileSecureSync, writeFileSecure } = require('../lib/secure-file.js');
+const { writeFileSecureSync, writeFileSecure, writeFileSecureAs } = require('../lib/secure-file.js');
 const { makeScenario } = require('./fixtures/scenarios.js');
 const CLI = path.join(ROOT, 'bin', 'leakwatch.js');
 
@@ -60,6 +60,30 @@ for (const [flavour, write] of [
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
   });
 }
+
+test('writeFileSecureAs: the final name comes from the written file itself; 0600; nothing left when naming fails', async () => {
+  const dir = scratch('secure-as');
+  const victim = path.join(dir, 'victim.txt');
+  fs.writeFileSync(victim, 'keep me');
+  let seen;
+  const written = await writeFileSecureAs(path.join(dir, 'report.json'), '{"a":1}', (st) => {
+    seen = st;
+    const final = path.join(dir, `report-${st.ino}.json`);
+    // Planted at the final name: replaced, not followed.
+    fs.symlinkSync(victim, final);
+    return final;
+  });
+  assert.equal(written, path.join(dir, `report-${seen.ino}.json`));
+  assert.equal(typeof seen.ino, 'bigint');
+  assert.equal(fs.lstatSync(written, { bigint: true }).ino, seen.ino, 'the name is the file\'s own');
+  assert.equal(mode(written), 0o600);
+  assert.equal(fs.readFileSync(written, 'utf8'), '{"a":1}');
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me');
+
+  await assert.rejects(writeFileSecureAs(path.join(dir, 'other.json'), 'x', () => { throw new Error('no name'); }), /no name/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), [path.basename(written), 'victim.txt'].sort(), 'no temporary file left');
+  await assert.rejects(writeFileSecureAs(path.join(dir, 'x.json'), 'x', 'name'), { code: 'ERR_INVALID_ARG' });
+});
 
 test('a permissive umask does not loosen the mode', () => {
   const dir = scratch('umask');

@@ -71,9 +71,15 @@ const EDGE_TYPES = HEADER.meta.edge_types[0].length + 1; // with DevTools' `invi
 const arrayOf = (text, key) => JSON.parse(text.slice(...span(text, key)));
 const NODES = arrayOf(real, 'nodes');
 const STRINGS = arrayOf(real, 'strings');
+// The record layout comes from the file's meta: Node 20 and 22 write 7
+// fields per node, Node 24 and later 6 (no trace_node_id).
+const FIELDS = HEADER.meta.node_fields;
+const F = FIELDS.length;
+const [NAME, ID, SELF, EDGES, DETACHED] = ['name', 'id', 'self_size', 'edge_count', 'detachedness'].map((f) => FIELDS.indexOf(f));
+assert.ok([NAME, ID, SELF, EDGES, DETACHED].every((i) => i >= 0) && FIELDS.at(-1) === 'detachedness', `node_fields ${FIELDS}`);
 // The second node is the synthetic "(GC roots)": a name to edit in place.
-const GC_ROOTS_ID = NODES[9];
-assert.equal(STRINGS[NODES[8]], '(GC roots)');
+const GC_ROOTS_ID = NODES[F + ID];
+assert.equal(STRINGS[NODES[F + NAME]], '(GC roots)');
 
 // A hand-written snapshot: root --shortcut "g"--> global --property "x"--> Thing.
 const META = {
@@ -213,8 +219,8 @@ function firstBadNode(text, width, detachedness) {
   for (let k = 0; (k + 1) * width <= v.length; k++) {
     const r = v.slice(k * width, (k + 1) * width);
     if (r[0] >= NODE_TYPES) return [k, `type ${r[0]} is not in the type enum`];
-    if (detachedness && r[6] > 3) return [k, `detachedness ${r[6]} is not 0..3`];
-    if (r[1] > 0xffffffff || r[2] > 0xffffffff || r[4] > 0xffffffff) return [k, 'exceeds 2^32'];
+    if (detachedness && r[DETACHED] > 3) return [k, `detachedness ${r[DETACHED]} is not 0..3`];
+    if (r[NAME] > 0xffffffff || r[ID] > 0xffffffff || r[EDGES] > 0xffffffff) return [k, 'exceeds 2^32'];
   }
   return null;
 }
@@ -223,8 +229,8 @@ function firstBadEdge(text, width) {
   for (let k = 0; (k + 1) * width <= v.length; k++) {
     const r = v.slice(k * width, (k + 1) * width);
     if (r[0] >= EDGE_TYPES) return [k, `type ${r[0]} is not in the type enum`];
-    if (r[2] % 7 !== 0) return [k, `target ${r[2]} is not a node offset`];
-    if (r[2] / 7 >= N) return [k, `target ${r[2]} points outside the ${N}-node array`];
+    if (r[2] % F !== 0) return [k, `target ${r[2]} is not a node offset`];
+    if (r[2] / F >= N) return [k, `target ${r[2]} points outside the ${N}-node array`];
     if (r[1] > 0xffffffff) return [k, 'name index exceeds 2^32'];
   }
   return null;
@@ -246,40 +252,40 @@ const deep = Math.floor(M * 0.8);
 const hostileCases = [
   ['the original', (t) => t, same],
   // Meta inconsistent with the arrays.
-  ['node_fields gains a field', (t) => once(t, '"detachedness"],', '"detachedness","extra"],'), misread('node', 8, true)],
-  ['node_fields loses a field', (t) => once(t, ',"detachedness"],', '],'), misread('node', 6, false)],
+  ['node_fields gains a field', (t) => once(t, '"detachedness"],', '"detachedness","extra"],'), misread('node', F + 1, true)],
+  ['node_fields loses a field', (t) => once(t, ',"detachedness"],', '],'), misread('node', F - 1, false)],
   ['node_fields lacks self_size', (t) => once(t, '"self_size","edge_count"', '"selfsize","edge_count"'), fail('ERR_SNAPSHOT_META', /node_fields lacks SelfSize .* \(in the header at bytes 12\.\.\d+\)$/)],
   ['edge_fields lacks to_node', (t) => once(t, '"to_node"]', '"target"]'), fail('ERR_SNAPSHOT_META', /edge_fields lacks ToNode/)],
   ['edge_fields gains a field', (t) => once(t, '"to_node"]', '"to_node","extra"]'), misread('edge', 4)],
   // Consistent all through: offsets into the nodes array (edge targets,
-  // location object indices) step by 8 fields instead of 7.
+  // location object indices) step by F + 1 fields instead of F.
   ['an unknown node field, present in every record', (t) => {
     const rewrite = (text, key, map) => {
       const [start, end] = span(text, key);
       return `${text.slice(0, start)}[${arrayOf(text, key).map(map).join(',')}]${text.slice(end)}`;
     };
     let out = once(t, '"detachedness"],', '"detachedness","extra"],');
-    out = rewrite(out, 'nodes', (v, i) => (i % 7 === 6 ? `${v},${i}` : v));
-    out = rewrite(out, 'edges', (v, i) => (i % 3 === 2 ? (v / 7) * 8 : v));
-    return rewrite(out, 'locations', (v, i) => (i % 4 === 0 ? (v / 7) * 8 : v));
+    out = rewrite(out, 'nodes', (v, i) => (i % F === F - 1 ? `${v},${i}` : v));
+    out = rewrite(out, 'edges', (v, i) => (i % 3 === 2 ? (v / F) * (F + 1) : v));
+    return rewrite(out, 'locations', (v, i) => (i % 4 === 0 ? (v / F) * (F + 1) : v));
   }, same],
   ['nodes array one value short', (t) => {
     const [, end] = span(t, 'nodes');
     return t.slice(0, t.lastIndexOf(',', end - 2)) + t.slice(end - 1);
-  }, (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`\`nodes\` array length is not a multiple of its 7 fields: the record at byte ${valueAt(m, 'nodes', 7 * (N - 1))} is incomplete$`))],
+  }, (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`\`nodes\` array length is not a multiple of its ${F} fields: the record at byte ${valueAt(m, 'nodes', F * (N - 1))} is incomplete$`))],
   ['nodes array one value long', (t) => {
     const [, end] = span(t, 'nodes');
     return `${t.slice(0, end - 1)},0]${t.slice(end)}`;
-  }, (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`the record at byte ${valueAt(m, 'nodes', 7 * N)} is incomplete$`))],
+  }, (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`the record at byte ${valueAt(m, 'nodes', F * N)} is incomplete$`))],
   ['node_types missing', (t) => once(t, '"node_types":', '"node_typez":'), fail('ERR_SNAPSHOT_META', /node_types has no entry for `type`/)],
   ['node_types shorter than the types used', (t) => once(t, '"node_types":[["hidden","array","string",', '"node_types":[["hidden","array","string"],["x",'), (m) => fail('ERR_SNAPSHOT_NUMBER', new RegExp(`: node 0: type ${NODES[0]} is not in the type enum$`), valueAt(m, 'nodes', 0))],
   ['node_types with 64 entries', (t) => once(t, '"node_types":[["hidden",', `"node_types":[[${'"t",'.repeat(64 - NODE_TYPES)}"hidden",`), fail('ERR_SNAPSHOT_META', /node type enum has 64 entries/)],
   ['meta missing', (t) => once(t, '"meta":', '"mota":'), fail('ERR_SNAPSHOT_META', /`snapshot\.meta` is missing/)],
   // Edge targets.
   ['edge target not a node offset', (t) => replaceValue(t, 'edges', 2, '8'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: edge 0: target 8 is not a node offset$/, valueAt(m, 'edges', 0))],
-  ['edge target one past the last node', (t) => replaceValue(t, 'edges', 2, String(N * 7)), (m) => fail('ERR_SNAPSHOT_NUMBER', new RegExp(`: edge 0: target ${N * 7} points outside the ${N}-node array$`), valueAt(m, 'edges', 0))],
-  ['edge target beyond 2^32', (t) => replaceValue(t, 'edges', 2, '7000000000000'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: edge 0: target 7000000000000 points outside/, valueAt(m, 'edges', 0))],
-  ['edge target out of range deep in the array', (t) => replaceValue(t, 'edges', deep * 3 + 2, '999999994'), (m) => fail('ERR_SNAPSHOT_NUMBER', new RegExp(`: edge ${deep}: target 999999994 points outside`), valueAt(m, 'edges', deep * 3))],
+  ['edge target one past the last node', (t) => replaceValue(t, 'edges', 2, String(N * F)), (m) => fail('ERR_SNAPSHOT_NUMBER', new RegExp(`: edge 0: target ${N * F} points outside the ${N}-node array$`), valueAt(m, 'edges', 0))],
+  ['edge target beyond 2^32', (t) => replaceValue(t, 'edges', 2, String(F * 1e12)), (m) => fail('ERR_SNAPSHOT_NUMBER', new RegExp(`: edge 0: target ${F * 1e12} points outside`), valueAt(m, 'edges', 0))],
+  ['edge target out of range deep in the array', (t) => replaceValue(t, 'edges', deep * 3 + 2, String(F * 142857142)), (m) => fail('ERR_SNAPSHOT_NUMBER', new RegExp(`: edge ${deep}: target ${F * 142857142} points outside`), valueAt(m, 'edges', deep * 3))],
   // Counts that lie.
   // Beyond the supported 2^28 nodes / 2^32-1 edges a count is refused from the header alone.
   ['node_count 2^40', setCount('node_count', 2 ** 40), () => fail('ERR_SNAPSHOT_TOO_LARGE', new RegExp(`node_count ${2 ** 40} exceeds the 268435456 nodes supported \\(in the header at bytes \\d+\\.\\.\\d+\\)$`))],
@@ -293,22 +299,34 @@ const hostileCases = [
   ['node_count as a string', setCount('node_count', `"${N}"`), fail('ERR_SNAPSHOT_META', /`node_count` is not a non-negative integer/)],
   ['edge_count 2^40', setCount('edge_count', 2 ** 40), () => fail('ERR_SNAPSHOT_TOO_LARGE', new RegExp(`edge_count ${2 ** 40} exceeds the \\d+ edges supported \\(in the header at bytes \\d+\\.\\.\\d+\\)$`))],
   ['edge_count too small', setCount('edge_count', 3), fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`edge_count says 3 but .* holds ${M}$`))],
-  ['a node declares one edge too many', (t) => replaceValue(t, 'nodes', 4, String(NODES[4] + 1)), (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`nodes in ${nodesAt(m)} declare more edges than the ${M} in ${edgesAt(m)}$`))],
-  ['a node declares one edge too few', (t) => replaceValue(t, 'nodes', 4, String(NODES[4] - 1)), (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`nodes in ${nodesAt(m)} declare ${M - 1} edges but ${edgesAt(m)} holds ${M}$`))],
+  ['a node declares one edge too many', (t) => replaceValue(t, 'nodes', EDGES, String(NODES[EDGES] + 1)), (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`nodes in ${nodesAt(m)} declare more edges than the ${M} in ${edgesAt(m)}$`))],
+  ['a node declares one edge too few', (t) => replaceValue(t, 'nodes', EDGES, String(NODES[EDGES] - 1)), (m) => fail('ERR_SNAPSHOT_INCONSISTENT', new RegExp(`nodes in ${nodesAt(m)} declare ${M - 1} edges but ${edgesAt(m)} holds ${M}$`))],
   ['root_index not a node', setCount('node_count', `${N},"root_index":3`), (m) => fail('ERR_SNAPSHOT_META', new RegExp(`root_index 3 is not a node of ${nodesAt(m)}$`))],
   ['root_index fractional', setCount('node_count', `${N},"root_index":0.5`), fail('ERR_SNAPSHOT_META', /`root_index` is not a non-negative integer/)],
+  // V8 writes negative columns for code compiled with a negative column
+  // offset (Vitest's module wrapper on Node 24); DevTools reads the digits.
+  ['negative columns in locations', (t) => {
+    const [start, end] = span(t, 'locations');
+    let negated = 0;
+    const values = arrayOf(t, 'locations').map((v, i) => (i % 4 === 3 && v > 0 && negated++ % 2 === 0 ? `-${v}` : v));
+    assert.ok(negated > 100, `${negated} columns to negate`);
+    return `${t.slice(0, start)}[${values.join(',')}]${t.slice(end)}`;
+  }, same],
+  ['a minus sign without digits in locations', (t) => once(t, '"locations":[', '"locations":[-,'), (m) => fail('ERR_SNAPSHOT_SYNTAX', /expected a digit after `-`/, m.indexOf('"locations":[') + 14)],
+  // Any location value, as DevTools reads it: the digits.
+  ['a negative object index in locations', (t) => once(t, '"locations":[', '"locations":[-'), same],
   // Numbers where integers are expected.
-  ['self_size 2^53 + 1', (t) => replaceValue(t, 'nodes', 3, '9007199254740993'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: integer exceeds 2\^53$/, valueAt(m, 'nodes', 3))],
-  ['self_size beyond u64', (t) => replaceValue(t, 'nodes', 3, '123456789012345678901234567890'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: integer exceeds 2\^53$/, valueAt(m, 'nodes', 3))],
-  ['self_size 2^52', (t) => replaceValue(t, 'nodes', 10, '4503599627370496'), loaded((r, o) => {
+  ['self_size 2^53 + 1', (t) => replaceValue(t, 'nodes', SELF, '9007199254740993'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: integer exceeds 2\^53$/, valueAt(m, 'nodes', SELF))],
+  ['self_size beyond u64', (t) => replaceValue(t, 'nodes', SELF, '123456789012345678901234567890'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: integer exceeds 2\^53$/, valueAt(m, 'nodes', SELF))],
+  ['self_size 2^52', (t) => replaceValue(t, 'nodes', F + SELF, '4503599627370496'), loaded((r, o) => {
     assert.equal(r.nodeCount, o.nodeCount);
-    assert.equal(r.totalSize, o.totalSize - NODES[10] + 2 ** 52);
+    assert.equal(r.totalSize, o.totalSize - NODES[F + SELF] + 2 ** 52);
   })],
   // One number may be 2^53 - 1, but then the others push the sum past what a total can hold.
-  ['self_size 2^53 - 1', (t) => replaceValue(t, 'nodes', 10, '9007199254740991'), fail('ERR_SNAPSHOT_TOO_LARGE', /self sizes add up to more than 2\^53-1 bytes \(by byte \d+\)/)],
-  ['self_size fractional', (t) => replaceValue(t, 'nodes', 3, '0.5'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: expected a non-negative integer$/, valueAt(m, 'nodes', 3) + 1)],
-  ['self_size with an exponent', (t) => replaceValue(t, 'nodes', 3, '1e3'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: expected a non-negative integer$/, valueAt(m, 'nodes', 3) + 1)],
-  ['self_size negative', (t) => replaceValue(t, 'nodes', 3, '-1'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: expected a non-negative integer$/, valueAt(m, 'nodes', 3))],
+  ['self_size 2^53 - 1', (t) => replaceValue(t, 'nodes', F + SELF, '9007199254740991'), fail('ERR_SNAPSHOT_TOO_LARGE', /self sizes add up to more than 2\^53-1 bytes \(by byte \d+\)/)],
+  ['self_size fractional', (t) => replaceValue(t, 'nodes', SELF, '0.5'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: expected a non-negative integer$/, valueAt(m, 'nodes', SELF) + 1)],
+  ['self_size with an exponent', (t) => replaceValue(t, 'nodes', SELF, '1e3'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: expected a non-negative integer$/, valueAt(m, 'nodes', SELF) + 1)],
+  ['self_size negative', (t) => replaceValue(t, 'nodes', SELF, '-1'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: expected a non-negative integer$/, valueAt(m, 'nodes', SELF))],
   // Deep nesting: counted, never recursed.
   ['a million [ in a skipped value', (t) => once(t, '"samples":[]', `"samples":${'['.repeat(1e6)}${']'.repeat(1e6)}`), same],
   // The allocation trace tree is read, not skipped: nesting without a

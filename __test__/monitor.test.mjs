@@ -318,6 +318,35 @@ test('real process: samples after major GCs, counts GCs, and never keeps the pro
   assert.ok(out.history > out.gcSamples, 'interval samples too');
 });
 
+test('the monitor\'s own interval is Node\'s: not in the timer registry, not driven by a fake clock', () => {
+  const program = `
+    const { monitor, timers } = require(${JSON.stringify(ROOT)});
+    const FakeTimers = require(${JSON.stringify(require.resolve('@sinonjs/fake-timers'))});
+    timers.install();
+    const m = monitor({ intervalMs: 20 });
+    // The control: the application's own interval is listed.
+    const own = setInterval(() => {}, 1000);
+    const listed = timers.active().timers.map((t) => t.site);
+    // A test's fake clock, installed after the monitor and never ticked.
+    const clock = FakeTimers.install();
+    const before = m.history().length;
+    clock._setTimeout(() => {
+      const during = m.history().length - before;
+      clock.uninstall();
+      clearInterval(own);
+      m.stop();
+      console.log(JSON.stringify({ listed, during }));
+    }, 300);
+  `;
+  const r = spawnSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.listed.length, 1, JSON.stringify(out.listed));
+  assert.match(out.listed[0], /\[eval\]/);
+  // 300 ms of real time at 20 ms: about 15 samples, none of them from the fake clock.
+  assert.ok(out.during >= 5, `samples on real time: ${out.during}`);
+});
+
 test('monitor() in a worker thread keeps its own state', async () => {
   const { Worker } = await import('node:worker_threads');
   const code = `

@@ -123,10 +123,13 @@ test('disk full mid-write: error event, no partial file, process carries on', ()
     const { snapshots } = require(${JSON.stringify(ROOT)});
     const dir = fs.mkdtempSync(require('os').tmpdir() + '/leakwatch-full-');
     globalThis.keep = Array.from({ length: 50000 }, (_, i) => ({ i }));
-    const s = snapshots.schedule({ dir, minIntervalMs: 0 });
+    // No headroom check: this test is about the write failing, not the
+    // memory a busy test machine happens to have free.
+    const s = snapshots.schedule({ dir, minIntervalMs: 0, headroomFactor: 0 });
     s.on('error', (e) => {
       console.log(JSON.stringify({ code: e.code, cause: e.cause && e.cause.code, files: fs.readdirSync(dir) }));
     });
+    s.on('snapshot-skipped', (r) => console.log(JSON.stringify({ skipped: r })));
     s.take();
   `,
     { shellPrefix: 'ulimit -f 256;' },
@@ -337,4 +340,104 @@ test('a link planted under the temporary name is never written through', async (
   assert.equal(err?.code, 'ERR_SNAPSHOT_WRITE');
   assert.equal(err.cause.code, 'EEXIST');
   assert.equal(fs.readFileSync(victim, 'utf8'), 'keep me');
+});
+
+// Per snapshot file: each instance of `className`, known by the string its
+// `tag` property holds, mapped to its heap object id.
+async function idsByTag(files, className) {
+  const maps = [];
+  for (const file of files) {
+    const snap = await leakwatch.loadSnapshot(file);
+    try {
+      const { ids, classIds, classNames } = snap.columns();
+      const cls = classNames.indexOf(className);
+      const byTag = new Map();
+      for (let i = 0; i < ids.length; i++) {
+        if (classIds[i] !== cls) continue;
+        const tag = snap.edges(ids[i]).find((e) => e.name === 'tag');
+        byTag.set(tag.node.name, ids[i]);
+      }
+      maps.push(byTag);
+    } finally {
+      snap.close();
+    }
+  }
+  return maps;
+}
+
+test('a series of fast-mode snapshots keeps every long-lived object\'s id; a session disconnected between writes renumbers them', async (t) => {
+  // A process with 2,000 long-lived Survivor objects, and objects freed and
+  // allocated between the writes, as a service has. The control connects
+  // and disconnects an inspector session after each write, which is what
+  // fast mode did before: V8 then numbers the heap afresh, in heap order,
+  // so a survivor gets another id once the objects before it changed.
+  const series = (disconnect) => child(`
+    const { snapshots } = require(${JSON.stringify(ROOT)});
+    const { Session } = require('node:inspector');
+    class Survivor { constructor(i) { this.tag = 'survivor-' + i; } }
+    const early = Array.from({ length: 6000 }, (_, i) => ({ i }));
+    const survivors = Array.from({ length: 2000 }, (_, i) => new Survivor(i));
+    const grown = [];
+    (async () => {
+      const dir = require('fs').mkdtempSync(require('os').tmpdir() + '/leakwatch-ids-');
+      const out = [];
+      for (let k = 0; k < 3; k++) {
+        early.length -= 2000;
+        for (let j = 0; j < 2000; j++) grown.push({ j, text: 'item ' + j });
+        const r = await snapshots.take({ dir, fast: true, gcFirst: true });
+        out.push({ path: r.path, fast: r.fast });
+        if (${disconnect}) {
+          const s = new Session();
+          s.connect();
+          s.disconnect();
+        }
+      }
+      console.log(JSON.stringify({ snapshots: out, survivors: survivors.length }));
+    })();
+  `);
+  // Survivors whose id is the same in all three snapshots.
+  const kept = async (out) => {
+    assert.deepEqual(out.snapshots.map((s) => s.fast), [true, true, true]);
+    const [a, b, c] = await idsByTag(out.snapshots.map((s) => s.path), 'Survivor');
+    for (const s of out.snapshots) fs.rmSync(path.dirname(s.path), { recursive: true, force: true });
+    assert.deepEqual([a.size, b.size, c.size], [2000, 2000, 2000]);
+    return [...a].filter(([tag, id]) => b.get(tag) === id && c.get(tag) === id).length;
+  };
+  assert.equal(await kept(series(false)), 2000, 'every survivor has one id in all three snapshots');
+  const control = await kept(series(true));
+  t.diagnostic(`control: ${control} of 2000 survivors kept their ids`);
+  assert.ok(control < 1000, `with a disconnect between writes ${control} of 2000 survivors kept their ids`);
+});
+
+test('fast mode keeps no console arguments in a snapshot, though its session makes Node keep them', () => {
+  // Node 20 needs the inspector session for fast writes; while it is
+  // connected Node hands console calls to the inspector, which keeps their
+  // arguments. A plain write after the first fast one shows them (the
+  // control); the next fast write, which discards them first, does not.
+  const out = child(`
+    const v8 = require('node:v8');
+    const { snapshots, loadSnapshot } = require(${JSON.stringify(ROOT)});
+    class Logged { constructor(i) { this.i = i; } }
+    const dir = require('fs').mkdtempSync(require('os').tmpdir() + '/leakwatch-console-');
+    const count = async (file) => {
+      const snap = await loadSnapshot(file);
+      const row = snap.summary().find((c) => c.name === 'Logged');
+      snap.close();
+      return row ? row.count : 0;
+    };
+    (async () => {
+      const first = await snapshots.take({ dir });
+      const log = () => { for (let i = 0; i < 200; i++) console.error('request', new Logged(i)); };
+      log();
+      const plain = v8.writeHeapSnapshot(dir + '/plain.heapsnapshot');
+      log();
+      const fast = await snapshots.take({ dir });
+      console.log(JSON.stringify({ fast: fast.fast, plain: await count(plain), afterFast: await count(fast.path) }));
+      require('fs').rmSync(dir, { recursive: true });
+    })();
+  `);
+  assert.equal(out.fast, true);
+  assert.equal(out.afterFast, 0);
+  if (Number(process.versions.v8.split('.')[0]) < 12) assert.equal(out.plain, 200, 'the session keeps logged objects');
+  else assert.equal(out.plain, 0, 'no session on V8 12+');
 });

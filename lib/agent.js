@@ -16,6 +16,13 @@ const path = require('node:path');
 const diagnosticsChannel = require('node:diagnostics_channel');
 const { performance } = require('node:perf_hooks');
 const { isMainThread, threadId } = require('node:worker_threads');
+const { escapeTerminal, jsonForTerminal } = require('./terminal.js');
+
+// The boot timer's functions, as node:timers has them when the agent loads:
+// as a preload, before the application (or a test's fake clock) could
+// replace them, and before the addon behind lib/timers.js is loaded. Every
+// later timer of the agent's comes from lib/timers.js's plainTimers.
+const { setTimeout: setTimeoutAtLoad, clearTimeout: clearTimeoutAtLoad } = require('node:timers');
 
 const AGENT = Symbol.for('leakwatch.agent');
 const REPORT_CHANNEL = 'leakwatch:report';
@@ -61,6 +68,7 @@ const SETTINGS = [
   { key: 'intervalMs', env: 'LEAKWATCH_INTERVAL_MS', default: 60_000, parse: (v) => integer(v, 0, 24 * 3_600_000) },
   { key: 'minGapMs', env: 'LEAKWATCH_MIN_GAP_MS', default: 600_000, parse: (v) => integer(v, 0, 7 * 24 * 3_600_000) },
   { key: 'keepSnapshots', env: 'LEAKWATCH_KEEP_SNAPSHOTS', default: false, parse: boolean },
+  { key: 'redact', env: 'LEAKWATCH_REDACT', default: true, parse: boolean },
   { key: 'maxDiskBytes', env: 'LEAKWATCH_MAX_DISK_BYTES', default: 10 * GiB, parse: bytes },
   { key: 'maxReports', env: 'LEAKWATCH_MAX_REPORTS', default: 20, parse: (v) => integer(v, 1, 100_000) },
   { key: 'headroomFactor', env: 'LEAKWATCH_HEADROOM_FACTOR', default: undefined, parse: (v) => number(v, 0, 1_000_000) },
@@ -170,14 +178,8 @@ function readConfig(env = process.env) {
   return { config, problems };
 }
 
-/** Terminal-safe text for warnings: control characters become escapes. */
-function printable(text) {
-  // eslint-disable-next-line no-control-regex
-  return String(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
 function warn(message, code, detail) {
-  process.emitWarning(printable(message), detail === undefined ? { code } : { code, detail: printable(detail) });
+  process.emitWarning(escapeTerminal(message), detail === undefined ? { code } : { code, detail: escapeTerminal(detail) });
 }
 
 function stamp(date) {
@@ -189,49 +191,44 @@ function sleep(ms) {
   // milliseconds: a fractional delay changes the field representation of
   // Node's Timeout objects, and the hidden classes V8 makes for that (13 of
   // them, measured) would be new objects between two snapshots.
-  return new Promise((resolve) => setTimeout(resolve, Math.ceil(ms)).unref());
+  return new Promise((resolve) => plainTimers().setTimeout(resolve, Math.ceil(ms)).unref());
 }
 
-// Exclusive and no-follow: never writes through a symlink or over a file
-// someone else placed at the name; 0600 whatever the umask.
-async function writePrivate(file, data) {
-  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-  const fh = await fs.promises.open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+// Node's own timer functions (lib/timers.js): the agent's timers are not
+// listed by timers.install() and not driven by a test's fake clock.
+function plainTimers() {
+  return require('./timers.js').plainTimers;
+}
+
+const REPORT_EXTS = ['.json', '.html'];
+// What a report write interrupted by the process's death leaves: the shared
+// secure writer's temporary file, `.<nominal name>.<pid>.<random>.tmp`.
+const STAGED_REPORT = /^\.leakwatch-report-[^/]*\.(?:json|html)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+const REPORT_HEADS = ['{\n  "tool": "leakwatch"', '<!doctype html>'];
+
+/**
+ * Writes a report through the shared secure writer (0600, exclusive,
+ * no-follow, atomic) under the name that carries the mark of its own inode,
+ * as snapshots do: only files with their own mark are ever pruned, so a
+ * user's file named like a report, or a copy of one, is safe.
+ */
+function writeReport(dir, stem, ext, data) {
+  const { writeFileSecureAs } = require('./secure-file.js');
+  const { markedName } = require('./snapshots.js');
+  return writeFileSecureAs(path.join(dir, `leakwatch-${stem}${ext}`), data, (st) => path.join(dir, markedName(stem, st, ext)));
+}
+
+// A staged report's first bytes: nothing yet, or the start of a report.
+async function startsLikeAReport(file) {
+  const fh = await fs.promises.open(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
   try {
-    await fh.chmod(0o600);
-    await fh.writeFile(data);
-    await fh.sync();
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(32), 0, 32, 0);
+    const head = buffer.toString('utf8', 0, bytesRead);
+    return REPORT_HEADS.some((h) => h.startsWith(head) || head.startsWith(h));
   } finally {
     await fh.close();
   }
 }
-
-async function fileBytes(dir, test) {
-  let total = 0;
-  let names = [];
-  try {
-    names = await fs.promises.readdir(dir);
-  } catch {
-    return { total, names };
-  }
-  const mine = [];
-  for (const name of names) {
-    if (!test(name)) continue;
-    try {
-      const st = await fs.promises.lstat(path.join(dir, name));
-      if (st.isFile()) {
-        total += st.size;
-        mine.push(name);
-      }
-    } catch {
-      // Removed meanwhile.
-    }
-  }
-  return { total, names: mine };
-}
-
-const isReport = (name) => /^leakwatch-report-.*\.(json|html)$/.test(name);
-const isOurs = (name) => isReport(name) || (name.startsWith('leakwatch-') && name.endsWith('.heapsnapshot'));
 
 function resolveOptional(name) {
   // The application's copy first: it holds the application's registry or
@@ -267,9 +264,9 @@ class Agent extends EventEmitter {
     // The rest waits for the event loop's first turn: the application's own
     // start-up goes first, and a process that ends before its loop turns (a
     // short script under NODE_OPTIONS) never loads the addon at all.
-    const boot = setTimeout(() => this.#boot(), 0);
+    const boot = setTimeoutAtLoad(() => this.#boot(), 0);
     boot.unref();
-    this.#cleanup.push(() => clearTimeout(boot));
+    this.#cleanup.push(() => clearTimeoutAtLoad(boot));
   }
 
   #boot() {
@@ -287,7 +284,7 @@ class Agent extends EventEmitter {
         minSamples: c.minSamples,
       },
     });
-    this.#gate = new (require('../binding.js').NativeSnapshotTrigger)(c.minGapMs);
+    this.#gate = new (require('./native.js').NativeSnapshotTrigger)(c.minGapMs);
     this.#monitor.on('leak-suspected', (trend) => this.#onSuspected(trend));
     this.#monitor.start();
     this.#cleanup.push(() => this.#monitor.stop());
@@ -345,7 +342,7 @@ class Agent extends EventEmitter {
         });
         res.end(req.method === 'HEAD' ? undefined : body);
       } catch (err) {
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${printable(err.message)}\n`);
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${escapeTerminal(err.message)}\n`);
       }
     });
     server.on('error', (err) => {
@@ -377,6 +374,7 @@ class Agent extends EventEmitter {
       return true;
     };
     if (tryBind()) return;
+    const { setInterval, clearInterval } = plainTimers();
     const timer = setInterval(() => {
       if (tryBind()) clearInterval(timer);
     }, OTEL_POLL_MS);
@@ -451,7 +449,7 @@ class Agent extends EventEmitter {
         return { status: 'failed', reason: err.message };
       })
       .finally(() => {
-        this.#gate.finish(now());
+        this.#gate.finish();
         this.#running = null;
       });
     return this.#running;
@@ -472,7 +470,6 @@ class Agent extends EventEmitter {
     this.emit('investigation', { trigger, trend: base.trend, dir: c.dir });
 
     const snapshots = loadInvestigationModules();
-    const inspector = holdInspector();
     // One dry run of the timers an investigation uses: the hidden classes
     // V8 creates the first time they run would otherwise be new objects
     // between the first two snapshots.
@@ -485,7 +482,7 @@ class Agent extends EventEmitter {
     try {
       for (; taken < 3; taken++) {
         if (taken > 0) await sleep(Math.max(0, c.intervalMs - (performance.now() - records[taken - 1].startedMs)));
-        const skipped = await this.#takeOne(snapshots, records[taken], inspector.fast);
+        const skipped = await this.#takeOne(snapshots, records[taken]);
         if (skipped) {
           return {
             ...base,
@@ -496,7 +493,6 @@ class Agent extends EventEmitter {
           };
         }
       }
-      inspector.release();
       const snaps = records.map(describeSnapshot);
       const analysis = await this.#analyze(snaps.map((s) => s.path));
       if (analysis.skipped) return { ...base, status: 'skipped', reason: analysis.reason, memory: analysis.memory, snapshots: snaps };
@@ -510,7 +506,6 @@ class Agent extends EventEmitter {
         diff: analysis.diff,
       };
     } finally {
-      inspector.release();
       if (!c.keepSnapshots) {
         for (const r of records.slice(0, taken)) await fs.promises.rm(r.path, { force: true }).catch(() => {});
       }
@@ -518,13 +513,16 @@ class Agent extends EventEmitter {
   }
 
   // Its own frame: the result of `take` is dropped before the next snapshot.
-  async #takeOne(snapshots, record, fast) {
+  async #takeOne(snapshots, record) {
     const c = this.#config;
     record.startedMs = performance.now();
     const probe = pauseProbe();
     let r;
     try {
-      r = await snapshots.take({ dir: c.dir, fast: false, headroomFactor: c.headroomFactor, maxFiles: c.keepSnapshots ? 3 : undefined });
+      // Fast mode never disconnects its inspector session (lib/snapshots.js),
+      // so V8's object ids, by which findLeaks and the diff match objects,
+      // hold across the three.
+      r = await snapshots.take({ dir: c.dir, fast: true, headroomFactor: c.headroomFactor, maxFiles: c.keepSnapshots ? 3 : undefined });
     } finally {
       probe.stop();
     }
@@ -533,7 +531,7 @@ class Agent extends EventEmitter {
     record.bytes = r.bytes;
     record.heapUsed = r.heapUsed;
     record.writeMs = round(r.durationMs);
-    record.fast = fast;
+    record.fast = r.fast;
     // V8 writes the file synchronously: the application stalls.
     record.eventLoopPauseMs = round(probe.longestMs);
     return null;
@@ -544,7 +542,8 @@ class Agent extends EventEmitter {
   async #diskShortfall(heapUsed) {
     const c = this.#config;
     const needBytes = 3 * SNAPSHOT_FILE_FACTOR * heapUsed;
-    const { total: usedBytes } = await fileBytes(c.dir, isOurs);
+    const ours = await require('./snapshots.js').ownFiles(c.dir, ['.heapsnapshot', ...REPORT_EXTS]);
+    const usedBytes = ours.reduce((sum, f) => sum + f.bytes, 0);
     if (usedBytes + needBytes > c.maxDiskBytes) {
       return {
         reason: `three snapshots of a ${formatSize(heapUsed)} heap need about ${formatSize(needBytes)}; leakwatch's files already use ${formatSize(usedBytes)} of LEAKWATCH_MAX_DISK_BYTES (${formatSize(c.maxDiskBytes)})`,
@@ -590,9 +589,10 @@ class Agent extends EventEmitter {
       // One at a time: the application keeps the other pool threads.
       for (const f of files) loaded.push(await loadSnapshot(f));
       const t1 = performance.now();
-      const suspects = await findLeaks(loaded);
+      const { redact } = this.#config;
+      const suspects = await findLeaks(loaded, { redact });
       const t2 = performance.now();
-      const diff = await diffSnapshots(loaded[0], loaded[2]);
+      const diff = await diffSnapshots(loaded[0], loaded[2], { redact });
       const t3 = performance.now();
       return { suspects, diff, ms: round(t3 - t0), phases: { loadMs: round(t1 - t0), findLeaksMs: round(t2 - t1), diffMs: round(t3 - t2) } };
     } finally {
@@ -619,6 +619,7 @@ class Agent extends EventEmitter {
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt - startedAt,
       intervalMs: c.intervalMs,
+      redacted: c.redact,
       ...rest,
       snapshotsKept: c.keepSnapshots && rest.snapshots?.length === 3,
       suspects: rest.suspects ?? [],
@@ -626,20 +627,19 @@ class Agent extends EventEmitter {
     };
     this.#monitor.recordInvestigation(report.status);
 
-    const name = `leakwatch-report-${stamp(startedAt)}-${process.pid}${isMainThread ? '' : `-${threadId}`}`;
-    const file = path.join(c.dir, `${name}.json`);
-    const htmlFile = path.join(c.dir, `${name}.html`);
-    let written = true;
+    const stem = `report-${stamp(startedAt)}-${process.pid}${isMainThread ? '' : `-${threadId}`}`;
+    let file = null;
+    let htmlFile = null;
     try {
       await fs.promises.mkdir(c.dir, { recursive: true, mode: 0o700 });
-      await writePrivate(file, `${JSON.stringify(report, null, 2)}\n`);
-      await writePrivate(htmlFile, htmlReport(report, diff));
+      // Printed with cat, the report cannot drive the terminal.
+      file = await writeReport(c.dir, stem, '.json', `${jsonForTerminal(report)}\n`);
+      htmlFile = await writeReport(c.dir, stem, '.html', htmlReport(report, diff));
       await this.#pruneReports();
     } catch (err) {
-      written = false;
       warn(`leakwatch: cannot write the investigation report in ${c.dir}: ${err.message}`, WARNING_CODES.failed);
     }
-    const payload = { status: report.status, path: written ? file : null, htmlPath: written ? htmlFile : null, report };
+    const payload = { status: report.status, path: file, htmlPath: htmlFile, report };
     this.#announce(payload);
     return payload;
   }
@@ -647,7 +647,10 @@ class Agent extends EventEmitter {
   #runtimeState() {
     const out = {};
     try {
-      if (this.#config.trackers.includes('listeners')) out.listeners = require('./listeners.js').listeners.report();
+      if (this.#config.trackers.includes('listeners')) {
+        out.listeners = require('./listeners.js').listeners.report();
+        if (this.#config.redact) redactEventNames(out.listeners);
+      }
       if (this.#config.trackers.includes('timers')) {
         const { count, bySite } = require('./timers.js').timers.active();
         out.timers = { count, bySite };
@@ -658,13 +661,29 @@ class Agent extends EventEmitter {
     return out;
   }
 
+  // Only reports that carry their own mark, and what interrupted report
+  // writes of processes that are gone left: regular files of this user's,
+  // named as the secure writer names its temporary files, that are empty or
+  // start like a report.
   async #pruneReports() {
-    const { names } = await fileBytes(this.#config.dir, isReport);
-    for (const ext of ['.json', '.html']) {
+    const { dir, maxReports } = this.#config;
+    const { ownFiles, alive, isOwnFile } = require('./snapshots.js');
+    const reports = (await ownFiles(dir, REPORT_EXTS)).map((f) => f.name).filter((n) => n.startsWith('leakwatch-report-'));
+    for (const ext of REPORT_EXTS) {
       // Names start with the UTC time: the lexical order is the age order.
-      const mine = names.filter((n) => n.endsWith(ext)).sort();
-      for (const old of mine.slice(0, Math.max(0, mine.length - this.#config.maxReports))) {
-        await fs.promises.rm(path.join(this.#config.dir, old), { force: true });
+      const mine = reports.filter((n) => n.endsWith(ext)).sort();
+      for (const old of mine.slice(0, Math.max(0, mine.length - maxReports))) {
+        await fs.promises.rm(path.join(dir, old), { force: true });
+      }
+    }
+    for (const name of await fs.promises.readdir(dir).catch(() => [])) {
+      const pid = Number(STAGED_REPORT.exec(name)?.[1]);
+      if (!pid || pid === process.pid || alive(pid)) continue;
+      const file = path.join(dir, name);
+      try {
+        if (isOwnFile(await fs.promises.lstat(file, { bigint: true })) && (await startsLikeAReport(file))) await fs.promises.unlink(file);
+      } catch {
+        // Gone meanwhile, or not ours to read: leave it.
       }
     }
   }
@@ -703,6 +722,21 @@ class Agent extends EventEmitter {
   }
 }
 
+let eventKey = null;
+
+// Event names are usually code, but a program may build them from data
+// (`user:${id}`), and nothing tells the two apart. Under redaction each
+// becomes a keyed hash, the same for the same name within the process and
+// not recomputable outside it; emitter names (constructors) and add sites
+// (code locations) stay.
+function redactEventNames(report) {
+  const crypto = require('node:crypto');
+  eventKey ??= crypto.randomBytes(32);
+  for (const emitter of report.emitters) {
+    for (const e of emitter.events) e.event = `<event:${crypto.createHmac('sha256', eventKey).update(e.event).digest('hex').slice(0, 8)}>`;
+  }
+}
+
 // Loaded when an investigation starts, not at start-up, and all before its
 // first snapshot: module code appearing between snapshots would look like
 // growth of the application's heap.
@@ -714,37 +748,6 @@ function loadInvestigationModules() {
   return require('./snapshots.js').snapshots;
 }
 
-// Fast mode for the whole investigation. A snapshot is fast once the
-// inspector's Debugger domain has been enabled in the process (the speed-up
-// survives Debugger.disable), so the agent enables it once on its own
-// session before the first snapshot, and writes the three with `fast: false`.
-// The session stays connected until the third is written: disconnecting an
-// inspector session makes V8 forget its heap object ids (measured: 10,000 to
-// 22,000 objects of a 47,000-object heap got new ids), and findLeaks and the
-// diff match objects across the snapshots by those ids.
-function holdInspector() {
-  try {
-    const { Session } = require('node:inspector');
-    const session = new Session();
-    session.connect();
-    session.post('Debugger.enable');
-    session.post('Debugger.disable');
-    return {
-      fast: true,
-      release() {
-        try {
-          session.disconnect();
-        } catch {
-          // Already gone with its thread.
-        }
-      },
-    };
-  } catch {
-    // No inspector in this build or thread: snapshots are written the slow way.
-    return { fast: false, release() {} };
-  }
-}
-
 // The longest time the event loop could not run a timer, from a ticker
 // started before the work: unlike monitorEventLoopDelay, whose first tick
 // only sets its baseline, a stall right at the start is not missed.
@@ -752,6 +755,7 @@ function pauseProbe() {
   const tickMs = 5;
   let last = performance.now();
   let longest = 0;
+  const { setInterval, clearInterval } = plainTimers();
   const timer = setInterval(() => {
     const t = performance.now();
     longest = Math.max(longest, t - last - tickMs);

@@ -7,7 +7,7 @@
 const v8 = require('node:v8');
 const inspector = require('node:inspector');
 const { AssertionError } = require('node:assert');
-const native = require('../binding.js');
+const native = require('./native.js');
 const { loadSnapshot } = require('./snapshot.js');
 const { argError, callNative, checkOptions, translate } = require('./errors.js');
 const { formatBytes, formatPath } = require('./format.js');
@@ -152,6 +152,10 @@ async function expectNoLeak(fn, options = {}) {
   if (suspects.length > 0) {
     const err = new AssertionError({
       message: `expected no leak after ${iterations * (snapshots - 1)} calls, found ${suspects.length} suspect${suspects.length === 1 ? '' : 's'}:\n${describeSuspects(suspects)}`,
+      // operator 'fail', as assert.fail() sets it: test runners that render
+      // assertion errors specially (Jest) then show the message alone instead
+      // of an actual/expected comparison of two undefineds.
+      operator: 'fail',
       stackStartFn: expectNoLeak,
     });
     err.suspects = suspects;
@@ -166,6 +170,10 @@ function heapIdOf(value) {
   const session = new inspector.Session();
   session.connect();
   const key = `__leakwatchProbe${process.pid}`;
+  // Also on a builtin module, which every vm context shares: under Jest this
+  // code runs in a context of its own, while the inspector evaluates in the
+  // main one, whose globalThis is another object.
+  inspector[key] = value;
   globalThis[key] = value;
   let id;
   try {
@@ -181,11 +189,13 @@ function heapIdOf(value) {
       return result;
     };
     post('HeapProfiler.enable', {});
-    const evaluated = post('Runtime.evaluate', { expression: `globalThis[${JSON.stringify(key)}]`, objectGroup: 'leakwatch' });
+    const holder = "(process.getBuiltinModule ? process.getBuiltinModule('node:inspector') : globalThis)";
+    const evaluated = post('Runtime.evaluate', { expression: `${holder}[${JSON.stringify(key)}]`, objectGroup: 'leakwatch' });
     id = Number(post('HeapProfiler.getHeapObjectId', { objectId: evaluated.result.objectId }).heapSnapshotObjectId);
     post('Runtime.releaseObjectGroup', { objectGroup: 'leakwatch' });
     post('HeapProfiler.disable', {});
   } finally {
+    delete inspector[key];
     delete globalThis[key];
     session.disconnect();
   }
@@ -253,6 +263,7 @@ async function confirmCollected(ref, attempts) {
       message: node
         ? `expected ${escapeTerminalDeep(node.className)} @${id} to be garbage-collected, but it is still reachable (${formatBytes(node.retainedSize)} retained):\n${formatPath(escapeTerminalDeep(path))}`
         : `expected object @${id} to be garbage-collected, but it is still alive`,
+      operator: 'fail', // as in expectNoLeak: Jest shows the message, not a comparison
       stackStartFn: confirmCollected,
     });
     err.retainerPath = path;

@@ -1,6 +1,6 @@
 'use strict';
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const { Snapshot, loadSnapshot } = require('./snapshot.js');
 const { callNative, translate, argError, checkOptions: checkOptionsObject, checkBoolean } = require('./errors.js');
 const { checkFileSequence } = require('./snapshot-order.js');

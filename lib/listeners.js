@@ -21,7 +21,7 @@
 // observer or report() hands them over. An emitter that never held that
 // many listeners for one event costs Rust nothing, and nothing outlives it.
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const { EventEmitter, getEventListeners } = require('node:events');
 const { inspect } = require('node:util');
 const { argError, callNative } = require('./errors.js');

@@ -33,7 +33,7 @@
 // opens it with the same options and evicting its own older pushes does not
 // depend on what other threads push. Other logs stage STAGE_ENTRIES at most.
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const { argError, callNative } = require('./errors.js');
 
 const JSON_KIND = 2;

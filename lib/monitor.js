@@ -9,8 +9,9 @@
 const { EventEmitter } = require('node:events');
 const { PerformanceObserver, performance, constants: perfConstants } = require('node:perf_hooks');
 const v8 = require('node:v8');
-const native = require('../binding.js');
+const native = require('./native.js');
 const { callNative, argError, describeValue, checkBoolean } = require('./errors.js');
+const { plainTimers } = require('./timers.js');
 
 const DEFAULT_INTERVAL_MS = 10_000;
 const DEFAULT_PREFIX = 'leakwatch_';
@@ -149,7 +150,8 @@ class Monitor extends EventEmitter {
   start() {
     if (this.running) return this;
     if (this.#intervalMs > 0) {
-      this.#timer = setInterval(() => this.sample(), this.#intervalMs);
+      // Node's own setInterval: not listed by timers.install(), not driven by a test's fake clock.
+      this.#timer = plainTimers.setInterval(() => this.sample(), this.#intervalMs);
       this.#timer.unref();
     }
     this.#observer = new PerformanceObserver((list) => this.#onGc(list.getEntries()));
@@ -158,7 +160,7 @@ class Monitor extends EventEmitter {
   }
 
   stop() {
-    clearInterval(this.#timer);
+    if (this.#timer !== null) plainTimers.clearInterval(this.#timer);
     this.#timer = null;
     this.#observer?.disconnect();
     this.#observer = null;

@@ -22,6 +22,8 @@ declare namespace agent {
     intervalMs: number
     minGapMs: number
     keepSnapshots: boolean
+    /** LEAKWATCH_REDACT (default true): reports show data from the heap (strings, keys, event names) as placeholders. */
+    redact: boolean
     maxDiskBytes: number
     maxReports: number
     headroomFactor: number | undefined
@@ -46,7 +48,7 @@ declare namespace agent {
     eventLoopPauseMs: number
   }
 
-  /** The JSON written as `leakwatch-report-<time>-<pid>.json`. */
+  /** The JSON written as `leakwatch-report-<time>-<pid>[-<threadId>]-<mark>.json`. */
   export interface AgentReport {
     tool: 'leakwatch'
     version: string
@@ -62,6 +64,8 @@ declare namespace agent {
     finishedAt: string
     durationMs: number
     intervalMs: number
+    /** Whether suspects, the diff and the trackers' event names were redacted. */
+    redacted: boolean
     trend: HeapTrend | null
     snapshots?: AgentSnapshot[]
     analysisMs?: number

@@ -86,6 +86,23 @@ function writeFileSecureSync(file, data) {
 async function writeFileSecure(file, data) {
   checkTarget(file, 'writeFileSecure');
   checkData(data, 'writeFileSecure');
+  return writeThroughTemp(file, data, () => file);
+}
+
+/**
+ * The same as writeFileSecure, for a file whose name depends on the file
+ * itself (leakwatch marks its files with their own inode): `finalPath` gets
+ * the written file's bigint stat and returns where to rename it. `file` names
+ * the temporary file only. Returns the path written.
+ */
+async function writeFileSecureAs(file, data, finalPath) {
+  checkTarget(file, 'writeFileSecureAs');
+  checkData(data, 'writeFileSecureAs');
+  if (typeof finalPath !== 'function') throw argError('writeFileSecureAs: finalPath must be a function');
+  return writeThroughTemp(file, data, finalPath);
+}
+
+async function writeThroughTemp(file, data, finalPath) {
   const fsp = fs.promises;
   for (let attempt = 0; ; attempt++) {
     const temp = tempName(file);
@@ -96,20 +113,22 @@ async function writeFileSecure(file, data) {
       if (err.code === 'EEXIST' && attempt + 1 < ATTEMPTS) continue;
       throw err;
     }
+    let target = file;
     try {
       await handle.chmod(FILE_MODE);
       await handle.writeFile(data);
       await handle.sync();
+      target = finalPath(await handle.stat({ bigint: true }));
       await handle.close();
       handle = undefined;
-      await fsp.rename(temp, file);
-      return file;
+      await fsp.rename(temp, target);
+      return target;
     } catch (err) {
       if (handle !== undefined) await handle.close();
       await fsp.rm(temp, { force: true });
-      throw targetError(file, err);
+      throw targetError(target, err);
     }
   }
 }
 
-module.exports = { writeFileSecureSync, writeFileSecure, FILE_MODE };
+module.exports = { writeFileSecureSync, writeFileSecure, writeFileSecureAs, FILE_MODE };

@@ -1,6 +1,6 @@
 'use strict';
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const { translate, callNative, argError, abortError, checkOptions, checkInteger, checkBoolean, checkFunction } = require('./errors.js');
 
 const DEFAULT_PROGRESS_INTERVAL_MS = 200;

@@ -11,10 +11,11 @@ const path = require('node:path');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const { isMainThread, threadId } = require('node:worker_threads');
-const native = require('../binding.js');
+const native = require('./native.js');
 const { callNative, argError } = require('./errors.js');
 const { Monitor, monitor: startMonitor, now } = require('./monitor.js');
 const { plainTimers } = require('./timers.js');
+const { processGlobal } = require('./process-global.js');
 
 // Peak RSS while writing, over the heap in use (bench/snapshot-headroom.js,
 // Node 20-26, fast mode on and off, which changes it by under 0.5x): small
@@ -110,36 +111,62 @@ function fullGc() {
   exposedGc();
 }
 
-// On Node 20, with large scripts loaded (TypeScript: 35 s here) writing a
-// snapshot is slow until the inspector's Debugger domain has been enabled
-// once (0.7 s). The speed-up survives Debugger.disable (measured), so the
-// session lives only for the duration of the write and no debugger stays on.
-function writeSnapshot(file, fast) {
-  let session = null;
-  if (fast) {
-    try {
-      const { Session } = require('node:inspector');
-      session = new Session();
+// Fast mode. V8 11 (Node 20) writes a snapshot slowly when its scripts have
+// no line-end tables yet: with TypeScript loaded, 25 to 35 s instead of 1 s
+// (bench/snapshot-fast.js). The inspector's Debugger.enable builds the tables
+// of every script loaded so far; scripts loaded later need it again
+// (measured: enabling before loading TypeScript left the write at 25 s), so
+// it is posted before each write and disabled after. From V8 12 (Node 22)
+// the snapshot itself builds them: measured with TypeScript loaded on Node
+// 22, 24 and 26, enabling the Debugger first made no difference, so no
+// session is used there.
+const DEBUGGER_MAKES_FAST = Number(process.versions.v8.split('.')[0]) < 12;
+
+// The session is connected once per thread and never disconnected.
+// Disconnecting an inspector session disables its HeapProfiler agent, and
+// that clears V8's heap object ids: the next snapshot numbers objects afresh
+// (measured: a quarter to all of 2,000 long-lived objects got other ids), and
+// diffSnapshots and findLeaks match objects across snapshots by those ids.
+// While it is connected Node also hands console calls to the inspector, which
+// keeps the arguments of the last 1,000 (measured: 10 MB for 1,000 logged
+// 10 kB objects) and makes console.log about 2x slower; the messages are
+// discarded before each write, so no snapshot holds them.
+function threadSession() {
+  try {
+    const inspector = require('node:inspector');
+    return processGlobal(inspector, 'inspectorSession', () => {
+      const session = new inspector.Session();
       session.connect();
-      session.post('Debugger.enable');
-    } catch {
-      // No inspector in this build or thread: write the slow way.
-      session = null;
-    }
+      return session;
+    });
+  } catch {
+    // No inspector in this build or thread: writes go the slow way.
+    return null;
+  }
+}
+
+/** Writes the snapshot; true when it was written in fast mode. */
+function writeSnapshot(file, fast) {
+  let session = fast && DEBUGGER_MAKES_FAST ? threadSession() : null;
+  try {
+    session?.post('Runtime.discardConsoleEntries');
+    session?.post('Debugger.enable');
+  } catch {
+    // Disconnected by someone else: write the slow way.
+    session = null;
   }
   try {
     v8.writeHeapSnapshot(file);
   } finally {
-    if (session) {
-      try {
-        session.post('Debugger.disable');
-        session.disconnect();
-      } catch {
-        // The snapshot is written; a failing cleanup must not fail it.
-      }
+    // The tables stay built after Debugger.disable (measured), so no
+    // debugger stays on between writes.
+    try {
+      session?.post('Debugger.disable');
+    } catch {
+      // The snapshot is written; a failing cleanup must not fail it.
     }
   }
-  return session !== null;
+  return fast && (!DEBUGGER_MAKES_FAST || session !== null);
 }
 
 /** `<utc stamp>-<pid>-<thread>-<sequence>`: unique to this write. */
@@ -154,6 +181,46 @@ const myUid = typeof process.getuid === 'function' ? BigInt(process.getuid()) : 
 /** A regular file (not a link) that belongs to this user. */
 function isOwnFile(st) {
   return st.isFile() && (myUid === null || st.uid === myUid);
+}
+
+/**
+ * The name of a file of leakwatch's: `leakwatch-<stem>-<mark><ext>`, the mark
+ * a check value over the stem and the file's own device and inode (see
+ * file_mark in Rust). A file named like ours but written by someone else, or
+ * a copy of one of ours (a new inode), does not carry its own mark.
+ */
+function markedName(stem, st, ext) {
+  return `leakwatch-${stem}-${native.snapshotFileMark(stem, String(st.dev), String(st.ino))}${ext}`;
+}
+
+/**
+ * leakwatch's own files in `dir` whose names end with one of `exts`: regular
+ * files of this user's that carry their own mark.
+ * `[{ name, bytes, mtimeMs, dev, ino }]`.
+ */
+async function ownFiles(dir, exts) {
+  let names;
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    return [];
+  }
+  const files = [];
+  for (const name of names) {
+    const ext = exts.find((e) => name.endsWith(e));
+    if (ext === undefined || !name.startsWith('leakwatch-')) continue;
+    const body = name.slice('leakwatch-'.length, name.length - ext.length);
+    const stem = body.slice(0, body.lastIndexOf('-'));
+    try {
+      const st = await fs.promises.lstat(path.join(dir, name), { bigint: true });
+      if (stem !== '' && isOwnFile(st) && markedName(stem, st, ext) === name) {
+        files.push({ name, bytes: Number(st.size), mtimeMs: Number(st.mtimeMs), dev: String(st.dev), ino: String(st.ino) });
+      }
+    } catch {
+      // Deleted meanwhile.
+    }
+  }
+  return files;
 }
 
 /**
@@ -242,19 +309,8 @@ async function removeStaleTemps(dir) {
 
 async function applyRetention(dir, maxFiles, maxBytes) {
   if (maxFiles === undefined && maxBytes === undefined) return [];
-  const files = [];
-  for (const name of await fs.promises.readdir(dir)) {
-    if (!name.startsWith('leakwatch-') || !name.endsWith('.heapsnapshot')) continue;
-    try {
-      const st = await fs.promises.lstat(path.join(dir, name), { bigint: true });
-      if (isOwnFile(st)) {
-        files.push({ name, bytes: Number(st.size), mtimeMs: Number(st.mtimeMs), dev: String(st.dev), ino: String(st.ino) });
-      }
-    } catch {
-      // Deleted meanwhile by another process.
-    }
-  }
-  // Only names carrying the mark of their own file are ours (see file_mark in Rust).
+  const files = await ownFiles(dir, ['.heapsnapshot']);
+  // The policy checks each mark again (see file_mark in Rust).
   const doomed = callNative(() => native.selectSnapshotsToDelete(files, maxFiles, maxBytes));
   for (const name of doomed) await fs.promises.rm(path.join(dir, name), { force: true });
   return doomed;
@@ -343,7 +399,7 @@ async function writeFile(o) {
     await fh.chmod(0o600);
     await fh.sync();
     const st = await fh.stat({ bigint: true });
-    const final = path.join(o.dir, `leakwatch-${stem}-${native.snapshotFileMark(stem, String(st.dev), String(st.ino))}.heapsnapshot`);
+    const final = path.join(o.dir, markedName(stem, st, '.heapsnapshot'));
     await fh.close();
     fh = null;
     await fs.promises.rename(temp, final);
@@ -357,7 +413,7 @@ async function writeFile(o) {
 
 /** A new schedule clears what interrupted writes left in its directory, in the background. */
 function cleanSoon(dir) {
-  setImmediate(async () => {
+  plainTimers.setImmediate(async () => {
     const lease = native.acquireSnapshotLease(now(), LEASE_MAX_HOLD_MS);
     if (lease === null) return; // a write is under way; it cleans up first
     try {
@@ -517,4 +573,4 @@ function schedule(options) {
   return new SnapshotSchedule(options);
 }
 
-module.exports = { snapshots: { take, schedule }, SnapshotSchedule };
+module.exports = { snapshots: { take, schedule }, SnapshotSchedule, markedName, ownFiles, isOwnFile, alive };

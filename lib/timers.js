@@ -17,7 +17,7 @@
 // by the plain global) marks the timer `_destroyed`, as Node does for every
 // timer that ended, and a sweep finds it before anything reads the registry.
 
-const native = require('../binding.js');
+const native = require('./native.js');
 const nodeTimers = require('node:timers');
 const timersPromises = require('node:timers/promises');
 const { syncBuiltinESMExports } = require('node:module');
@@ -556,10 +556,15 @@ function createTimers() {
   }
 
   findPlain();
-  // For leakwatch's own unref'd intervals.
+  // For every timer leakwatch schedules for its own work (monitor, agent,
+  // snapshot schedule, listener observation).
+  const own = () => (findPlain() ? plain : nodeTimers);
   const plainTimers = {
-    setInterval: (...args) => (findPlain() ? plain : nodeTimers).setInterval(...args),
-    clearInterval: (t) => (findPlain() ? plain : nodeTimers).clearInterval(t),
+    setTimeout: (...args) => own().setTimeout(...args),
+    clearTimeout: (t) => own().clearTimeout(t),
+    setInterval: (...args) => own().setInterval(...args),
+    clearInterval: (t) => own().clearInterval(t),
+    setImmediate: (...args) => own().setImmediate(...args),
   };
 
   return {

@@ -364,7 +364,18 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ mismatches })}\n`)
 }
 
-main().catch((err: unknown) => {
+// A promise of ours that the event loop forgets (nothing left to keep it
+// alive) ends the process with code 0 and no output: name it as a failure.
+let finished = false
+process.on('exit', (code) => {
+  if (!finished && code === 0) {
+    process.stderr.write('the event loop emptied while main() was still awaiting a leakwatch promise\n')
+    process.exitCode = 1
+  }
+})
+
+main().then(() => { finished = true }, (err: unknown) => {
+  finished = true
   process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
   process.exitCode = 1
 })

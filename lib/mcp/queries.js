@@ -3,7 +3,7 @@
 // The bounded native queries (src/bindings/queries.rs) over a loaded
 // Snapshot, with errors translated to coded JS errors.
 
-const native = require('../../binding.js');
+const native = require('../native.js');
 const { callNative, translate } = require('../errors.js');
 const { NAME_CHARS } = require('./shape.js');
 

@@ -143,6 +143,11 @@ pub struct Parser {
     /// Digits of the number being read; u64 because one fed chunk may hold
     /// a run of more than 2^32 digits, which must not wrap below the check.
     num_digits: u64,
+    /// A minus sign was just read: allowed in `locations` only, where V8
+    /// writes negative columns for code compiled with a negative column
+    /// offset (Vitest's module wrapper, on Node 24). DevTools' loader reads
+    /// only the digits, so the class key holds the magnitude; so does ours.
+    negative: bool,
     self_size_total: u64,
     staged: Vec<u64>,
     node_roles: Vec<NodeField>,
@@ -213,6 +218,7 @@ impl Parser {
             edge_type_count: 0,
             node_field_count: 1,
             num_digits: 0,
+            negative: false,
             self_size_total: 0,
             staged: Vec::new(),
             node_roles: Vec::new(),
@@ -899,14 +905,21 @@ impl Parser {
                     }
                 }
                 ArrayPhase::FirstItem | ArrayPhase::Item => {
+                    if self.negative && !b.is_ascii_digit() {
+                        return Err(self.syntax(base + i, "expected a digit after `-`"));
+                    }
                     if is_ws(b) {
                         i = skip_ws(buf, i);
                     } else if b.is_ascii_digit() {
                         self.num = 0;
                         self.num_digits = 0;
+                        self.negative = false;
                         self.phase = ArrayPhase::InItem;
                     } else if b == b']' && self.phase == ArrayPhase::FirstItem {
                         return Ok((i + 1, true));
+                    } else if b == b'-' && self.section == Section::Locations {
+                        self.negative = true;
+                        i += 1;
                     } else if b == b'-' {
                         return Err(self.range(base + i, "expected a non-negative integer"));
                     } else {

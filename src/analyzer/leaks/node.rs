@@ -86,21 +86,41 @@ pub fn context_slot_name(s: &Snapshot, ctx: u32, e: usize) -> Option<String> {
     scope_slot_name(s, ctx, s.edge_name(e).parse().ok()?)
 }
 
-/// The name of slot `slot` of a closure scope, from its ScopeInfo.
+/// The name of slot `slot` of a closure scope, from its ScopeInfo. V8
+/// numbers only the slots holding heap objects (a small integer takes no
+/// number), while the ScopeInfo lists every slot's name in order: the two
+/// match one to one only when the highest number is the last name, and
+/// otherwise no name is better than a wrong one. A scope with named
+/// (`context`) slots is a declaration scope: V8 named its variables itself.
 pub fn scope_slot_name(s: &Snapshot, ctx: u32, slot: u32) -> Option<String> {
     let g = &s.graph;
     let t = &s.types;
     if raw_name(s, ctx) != b"system / Context" {
         return None;
     }
+    let mut last = 0u32;
+    for e in g.edges(ctx) {
+        let ty = g.edge_type(e);
+        if ty == t.e_context {
+            return None;
+        } else if ty == t.e_hidden {
+            last = last.max(g.edge_name[e]);
+        }
+    }
     let scope_info = internal_named(s, ctx, b"scope_info")?;
-    let name = g
+    let names: Vec<u32> = g
         .edges(scope_info)
         .filter(|&x| g.edge_type(x) == t.e_hidden)
-        .find(|&x| g.edge_name[x] == slot)
-        .map(|x| g.edge_target(x))
-        .filter(|&x| g.node_type(x) == t.string)?;
-    let text = String::from_utf8_lossy(raw_name(s, name)).into_owned();
+        .enumerate()
+        .take_while(|&(k, x)| {
+            g.edge_name[x] as usize == k && g.node_type(g.edge_target(x)) == t.string
+        })
+        .map(|(_, x)| g.edge_target(x))
+        .collect();
+    if names.len() != last as usize + 1 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(raw_name(s, *names.get(slot as usize)?)).into_owned();
     (!text.is_empty()).then_some(text)
 }
 
