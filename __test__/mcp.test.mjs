@@ -123,7 +123,7 @@ test(
     const a = await ok(client, 'analyze_snapshot', { path: file, top: 5, classes: 10, redact: false });
     const snap = await leakwatch.loadSnapshot(file);
     try {
-      const report = snap.report({ top: 5, maxClasses: 10 });
+      const report = snap.report({ top: 5, maxClasses: 10, maxSteps: 6 });
       assert.deepEqual(
         { nodeCount: a.nodeCount, edgeCount: a.edgeCount, totalSize: a.totalSize, classCount: a.classCount },
         { nodeCount: snap.nodeCount, edgeCount: snap.edgeCount, totalSize: snap.totalSize, classCount: snap.summary().length },
@@ -136,12 +136,12 @@ test(
         a.largest.map((t) => [t.node.id, t.node.retainedSize]),
         report.top.map((t) => [t.node.id, t.node.retainedSize]),
       );
-      // Each short path is the API's path, or its first and last three steps.
+      // Each short path is the API's path capped at six steps, cut where the API cuts it.
       for (const [i, t] of a.largest.entries()) {
-        const full = report.top[i].retainerPath.map((s) => s.node.id);
-        const shown = t.path.filter((s) => s.node).map((s) => s.node.id);
-        if (full.length <= 6) assert.deepEqual(shown, full);
-        else assert.deepEqual(shown, [...full.slice(0, 3), ...full.slice(-3)]);
+        assert.deepEqual(
+          t.path.map((s) => [s.node.id, s.edge, s.skipped]),
+          report.top[i].retainerPath.map((s) => [s.node.id, s.edgeLabel, s.skipped]),
+        );
       }
       assert.ok(a.largest.some((t) => t.path.some((step) => step.edge === '.leakwatchFixture')), 'edges read as DevTools labels them');
     } finally {
@@ -237,38 +237,45 @@ test(
       const later = await ok(client, 'node_retainers', { path: file, id: proto, limit: 10, cursor: r.nextCursor, redact: false });
       assert.deepEqual(later.retainers.map((x) => x.node.id), apiRetainers.slice(10, 20).map((x) => x.node.id));
 
-      // Dominator children: the same set as children(), largest first.
-      const kids = snap.children(fixtureObject.id);
+      // Dominator children: the API's page, in its order (largest first).
+      const kids = snap.children(fixtureObject.id, { limit: 100 });
       const c = await ok(client, 'node_children', { path: file, id: fixtureObject.id, limit: 100, redact: false });
-      assert.equal(c.total, kids.length);
-      assert.deepEqual(
-        c.children.map((k) => k.id).sort((x, y) => x - y),
-        kids.slice(0, 100).map((k) => k.id).sort((x, y) => x - y),
-      );
+      assert.equal(c.total, kids.total);
+      assert.deepEqual(c.children.map((k) => k.id), kids.map((k) => k.id));
       assert.ok(c.children.every((k, i) => i === 0 || c.children[i - 1].retainedSize >= k.retainedSize));
 
-      // A short path and chain come whole; a 100,000-long linked list keeps its ends.
+      // A short path and chain come whole.
       const p = await ok(client, 'retainer_path', { path: file, id: fixtureObject.id, redact: false });
       assert.deepEqual(p.steps.map((s) => s.node.id), snap.retainerPath(fixtureObject.id).map((s) => s.node.id));
+      assert.equal(p.length, p.steps.length);
       const chain = await ok(client, 'dominator_chain', { path: file, id: fixtureObject.id, redact: false });
-      assert.deepEqual(chain.chain.map((s) => s.node.id), snap.dominatorChain(fixtureObject.id).map((n) => n.id));
+      assert.deepEqual(chain.chain.map((n) => n.id), snap.dominatorChain(fixtureObject.id).map((n) => n.id));
+      assert.equal(chain.nextCursor, undefined);
 
+      // The end of a 100,000-long linked list: the path is capped as the API
+      // caps it (its first third and last two thirds, the step after the
+      // cut counting the skipped ones), the chain comes a page at a time.
       const deepest = deepestNode(snap);
-      // The API caps paths too: 15 steps shown are its first 5 and last 10.
-      const apiPath = snap.retainerPath(deepest, { maxSteps: 15 });
+      const apiPath = snap.retainerPath(deepest, { maxSteps: 12 });
       const fullLength = apiPath.length + apiPath.reduce((n, s) => n + (s.skipped ?? 0), 0);
-      const capped = await ok(client, 'retainer_path', { path: file, id: deepest, redact: false });
       assert.ok(fullLength > 99_000, `${fullLength}-step path`);
+      const capped = await ok(client, 'retainer_path', { path: file, id: deepest, redact: false });
       assert.equal(capped.length, fullLength);
-      assert.equal(capped.steps.length, 11, 'five steps, the gap, five steps');
-      assert.deepEqual(capped.steps[5], { elided: fullLength - 10 });
+      assert.equal(capped.steps.length, 12);
       assert.deepEqual(
-        capped.steps.filter((s) => s.node).map((s) => s.node.id),
-        [...apiPath.slice(0, 5), ...apiPath.slice(-5)].map((s) => s.node.id),
+        capped.steps.map((s) => [s.node.id, s.edge, s.skipped]),
+        apiPath.map((s) => [s.node.id, s.edgeLabel, s.skipped]),
       );
+      assert.equal(capped.steps[4].skipped, fullLength - 12, 'four steps, then the cut, then eight');
+      const longer = await ok(client, 'retainer_path', { path: file, id: deepest, maxSteps: 30, redact: false });
+      assert.deepEqual(longer.steps.map((s) => s.node.id), snap.retainerPath(deepest, { maxSteps: 30 }).map((s) => s.node.id));
+      const apiChain = snap.dominatorChain(deepest, { limit: 40 });
       const deepChain = await ok(client, 'dominator_chain', { path: file, id: deepest, redact: false });
-      assert.equal(deepChain.length, snap.dominatorChain(deepest).total);
-      assert.equal(deepChain.chain.length, 11);
+      assert.equal(deepChain.total, apiChain.total);
+      assert.ok(deepChain.total > 99_000);
+      assert.deepEqual(deepChain.chain.map((n) => n.id), apiChain.slice(0, 20).map((n) => n.id));
+      const nextChain = await ok(client, 'dominator_chain', { path: file, id: deepest, cursor: deepChain.nextCursor, redact: false });
+      assert.deepEqual(nextChain.chain.map((n) => n.id), apiChain.slice(20, 40).map((n) => n.id));
     } finally {
       snap.close();
     }
@@ -295,14 +302,13 @@ test(
     let bar;
     try {
       bar = snap.summary().find((c) => c.name === 'Bar');
-      // Independent answer from the per-node columns.
+      // Independent answer from the per-node columns (in node order, which breaks ties).
       const cols = snap.columns();
       const cls = cols.classKeys.indexOf(bar.key);
-      expected = [];
-      for (let i = 0; i < cols.ids.length; i++) {
-        if (cols.classIds[i] === cls && cols.selfSizes[i] > 0) expected.push([cols.retainedSizes[i], cols.ids[i]]);
-      }
-      expected.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+      const order = [];
+      for (let i = 0; i < cols.ids.length; i++) if (cols.classIds[i] === cls && cols.selfSizes[i] > 0) order.push(i);
+      order.sort((x, y) => cols.retainedSizes[y] - cols.retainedSizes[x] || x - y);
+      expected = order.map((i) => [cols.retainedSizes[i], cols.ids[i]]);
     } finally {
       snap.close();
     }
@@ -345,7 +351,8 @@ test(
       ['retainer_path', { path: file, id: 2 ** 40 }, 'ERR_UNKNOWN_NODE'],
       ['class_instances', { path: file, class: 'NoSuchClass' }, 'ERR_UNKNOWN_CLASS'],
       ['node_edges', { path: file, id: 1, cursor: 'bogus' }, 'ERR_INVALID_CURSOR'],
-      ['node_children', { path: file, id: 1, cursor: 'o:1' }, 'ERR_INVALID_CURSOR'],
+      ['node_children', { path: file, id: 1, cursor: 'r:1:2' }, 'ERR_INVALID_CURSOR'],
+      ['dominator_chain', { path: file, id: 1, cursor: 'o:-1' }, 'ERR_INVALID_CURSOR'],
     ];
     const empty = path.join(DIR, 'empty.heapsnapshot');
     fs.writeFileSync(empty, '', { mode: 0o600 });
@@ -383,14 +390,84 @@ test(
     const [file] = makeMcpHeaps('secrets', path.join(DIR, 'secrets.heapsnapshot'));
     const answers = await exploreFixture(client, file, {});
     for (const text of answers) assert.ok(!text.includes('sk_live'), `a secret leaked: ${text.slice(0, 300)}`);
-    assert.ok(answers.some((t) => t.includes('<prop:')) && answers.some((t) => t.includes('<string:')), 'placeholders stand in');
+    assert.ok(answers.some((t) => t.includes('<key:')) && answers.some((t) => t.includes('<string:')), 'placeholders stand in');
+    // The engine's placeholders, nothing else in angle brackets of that form.
+    const kinds = new Set(answers.join('\n').match(/<[a-z]+:[0-9a-f]{8}>/g).map((p) => p.slice(1, p.indexOf(':'))));
+    assert.deepEqual([...kinds].filter((k) => !['string', 'key', 'class', 'function', 'number', 'symbol', 'bigint', 'regexp', 'name'].includes(k)), []);
+    // Code identifiers stay: a class the program declares and the property its constructor sets.
+    const joined = answers.join('\n');
+    assert.ok(joined.includes('"edge":".requestLog"') && joined.includes('"className":"RequestTracker"'), 'declared names are kept');
     // The control: the same walk with redaction off shows every planted place.
     const shown = (await exploreFixture(client, file, { redact: false })).join('\n');
-    for (const place of ['token=sk_live', '"sk_live_SECRET123"', '-in-closure', '-in-set', '-in-array', 'sk_live_SECRET123-7']) {
+    for (const place of ['token=sk_live', '"sk_live_SECRET123"', '-in-closure', '-in-set', '-in-array', 'sk_live_SECRET123-7', '-in-tracker', '-as-key']) {
       assert.ok(shown.includes(place), `unredacted answers show ${place}`);
     }
   }),
 );
+
+test('redacted answers name everything as the API and the CLI\'s formatter do for the same loaded snapshot', async () => {
+  const mcpPath = require.resolve('@modelcontextprotocol/sdk/server/mcp.js');
+  const { McpServer } = require(mcpPath);
+  const { InMemoryTransport } = require('@modelcontextprotocol/sdk/inMemory.js');
+  const z = createRequire(mcpPath)('zod');
+  const { createServer } = require('../lib/mcp/server.js');
+  const { SnapshotCache } = require('../lib/mcp/cache.js');
+  const { formatPath } = require('../lib/format.js');
+  const shape = require('../lib/mcp/shape.js');
+  const [file] = makeMcpHeaps('secrets', path.join(DIR, 'secrets.heapsnapshot'));
+  const cache = new SnapshotCache({ budgetBytes: 2 ** 31 });
+  const server = createServer({ sdk: { McpServer, z }, cache, redact: 'on', version: 'test' });
+  const [serverEnd, clientEnd] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverEnd);
+  const client = new Client({ name: 'leakwatch-test', version: '1.0.0' });
+  await client.connect(clientEnd);
+  const handle = await cache.acquire(file);
+  try {
+    const snap = handle.snapshot;
+    const a = await ok(client, 'analyze_snapshot', { path: file, top: 20, classes: 50 });
+    assert.equal(a.cached, true, 'the answer comes from the snapshot held here');
+    const report = snap.report({ top: 20, maxClasses: 50, maxSteps: 6, redact: true });
+    assert.deepEqual(a.classes, report.classes.map((c) => ({ ...shape.classNames(c), count: c.count, selfSize: c.selfSize, retainedSize: c.retainedSize, distance: c.distance })));
+    assert.deepEqual(a.largest.map((t) => t.path), report.top.map((t) => shape.steps(t.retainerPath)));
+    // What `leakwatch analyze --redact` prints for these paths uses the same placeholders.
+    const answer = JSON.stringify(a);
+    const printed = report.top.map((t) => formatPath(t.retainerPath)).join('\n');
+    const placeholders = new Set(printed.match(/<[a-z]+:[0-9a-f]{8}>/g));
+    assert.ok(placeholders.size >= 2, printed);
+    for (const p of placeholders) assert.ok(answer.includes(p), `${p} from the CLI's text is in the answer`);
+
+    // The tracker's string: its path, the node tools, and a redacted class name passed back.
+    const { node: fixture } = await globalProperty(file, 'mcpFixture');
+    const tracker = snap.edges(fixture.id).find((e) => e.name === 'tracker').node;
+    const log = snap.edges(tracker.id).find((e) => e.name === 'requestLog').node;
+    const p = await ok(client, 'retainer_path', { path: file, id: log.id });
+    assert.deepEqual(p.steps, shape.steps(snap.retainerPath(log.id, { maxSteps: 12, redact: true })));
+    assert.deepEqual(p.steps.slice(-2).map((s) => [s.edge, s.node.className]), [
+      [snap.retainerPath(tracker.id, { redact: true }).at(-1).edgeLabel, 'RequestTracker'],
+      ['.requestLog', 'Array'],
+    ]);
+    assert.match(p.steps.at(-2).edge, /^\.<key:[0-9a-f]{8}>$/, 'the key of an object used as a map is hidden');
+    // `keyed` holds `{sk_live_SECRET123-as-key, plain}` objects: DevTools names their class by their keys.
+    const keyedClass = snap.summary().find((c) => c.name === '{sk_live_SECRET123-as-key, plain}');
+    assert.equal(keyedClass?.count, 100, 'the control names the class');
+    const [props] = snap.instances(keyedClass.key, { limit: 1 });
+    const d = await ok(client, 'node_details', { path: file, id: props.id });
+    assert.deepEqual(d.node, shape.node(snap.node(props.id, { redact: true })));
+    assert.deepEqual(d.edges, snap.edges(props.id, { limit: 5, redact: true }).map(shape.link));
+    assert.deepEqual(d.retainers, snap.retainers(props.id, { limit: 5, redact: true }).map(shape.link));
+    assert.match(d.classKey, /^,\{<key:[0-9a-f]{8}>, <key:[0-9a-f]{8}>\}$/);
+    const inst = await ok(client, 'class_instances', { path: file, class: d.node.className });
+    assert.deepEqual(inst.classes.map((c) => c.key), [d.classKey], 'the placeholder class name finds the class');
+    assert.equal(inst.total, 100);
+    assert.equal(inst.instances[0].id, props.id);
+    const guess = await call(client, 'class_instances', { path: file, class: props.className });
+    assert.equal(guess.json.error.code, 'ERR_UNKNOWN_CLASS', 'the real name is no key to a redacted answer');
+  } finally {
+    handle.release();
+    await client.close();
+    cache.clear();
+  }
+});
 
 test(
   'redaction modes: --no-redact turns the default off, --redact always cannot be turned off',
