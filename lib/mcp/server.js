@@ -31,7 +31,7 @@ const INSTRUCTIONS = `leakwatch reads V8 heap snapshots (.heapsnapshot files, fr
 Start with analyze_snapshot on one file, or find_leaks on three or more snapshots of one process taken in order (baseline, after some work, after the same work again).
 Nodes are named by their V8 id (the "id" fields); pass them with the same file to node_details, node_edges, node_retainers, node_children, retainer_path and dominator_chain. Ids from find_leaks and diff_snapshots belong to the last / "after" file.
 Sizes are bytes. distance is the number of steps from a global (>= 100000000: reachable only from V8's internal roots; -5: unreachable).
-Every answer is bounded: lists come a page at a time (pass nextCursor back as cursor), long names are cut with "…", a long path keeps its first third and last two thirds of steps, and the step after the cut says how many steps it skipped.
+Every answer is bounded: lists come a page at a time with their total (pass nextOffset back as offset for the next page), long names are cut with "…", a long path keeps its first third and last two thirds of steps, and the step after the cut says how many steps it skipped.
 Redacted answers show placeholders such as <string:3f9a01bc> or <key:5d02e7aa> for the program's data; one name has one placeholder in every answer about one loaded file, so a class name from an answer can be passed back to class_instances.
 Loaded snapshots stay cached, so later calls on the same file are fast.`;
 
@@ -41,23 +41,15 @@ function codedError(code, message) {
   return err;
 }
 
-function cursorOf(offset) {
-  return `o:${offset}`;
-}
-
-function parseCursor(cursor) {
-  if (cursor === undefined) return 0;
-  const m = /^o:(\d{1,15})$/.exec(cursor);
-  if (!m) throw codedError('ERR_INVALID_CURSOR', 'cursor is not one this tool returned');
-  return Number(m[1]);
-}
-
-/** One page of a paged API call from `cursor`: its items, the total, and the cursor of the next page. */
-function paged(cursor, limit, fetch) {
-  const offset = parseCursor(cursor);
+/**
+ * One page of a Snapshot API query (edges, retainers, children,
+ * dominatorChain, instances), answered in the API's own terms: the items from
+ * `offset`, the total, and the offset of the next page while there is one.
+ */
+function paged(offset, limit, fetch) {
   const items = fetch({ offset, limit });
   const next = offset + items.length;
-  return { total: items.total, items, ...(next < items.total && items.length > 0 ? { nextCursor: cursorOf(next) } : {}) };
+  return { items, total: items.total, offset, ...(next < items.total && items.length > 0 ? { nextOffset: next } : {}) };
 }
 
 function classRow(c) {
@@ -134,7 +126,7 @@ function createServer({ sdk, cache, redact: mode, version }) {
     );
   const pathArg = z.string().min(1).max(4096).describe('Path to a .heapsnapshot file (absolute, or relative to the server\'s working directory)');
   const idArg = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('Node id, from an earlier answer about this file');
-  const cursorArg = z.string().max(64).optional().describe('nextCursor from the previous page; omit for the first page');
+  const offsetArg = z.number().int().min(0).max(2 ** 32).optional().describe('Items to skip: nextOffset from the previous page (default 0)');
   const limitArg = z.number().int().min(1).max(MAX_PAGE).optional().describe(`Items per page (default ${PAGE}, at most ${MAX_PAGE})`);
 
   function tool(name, description, input, run) {
@@ -280,44 +272,44 @@ function createServer({ sdk, cache, redact: mode, version }) {
   tool(
     'node_edges',
     'What a node references (its outgoing edges, DevTools\' Containment view), a page at a time in the snapshot\'s order.',
-    { path: pathArg, id: idArg, cursor: cursorArg, limit: limitArg },
-    ({ path: file, id, cursor, limit = PAGE }, extra, redact) =>
+    { path: pathArg, id: idArg, offset: offsetArg, limit: limitArg },
+    ({ path: file, id, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const { items, ...page } = paged(cursor, limit, (at) => s.edges(id, { ...at, redact }));
-        return { id, total: page.total, edges: items.map(link), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+        const { items, ...page } = paged(offset, limit, (at) => s.edges(id, { ...at, redact }));
+        return { id, ...page, edges: items.map(link) };
       }),
   );
 
   tool(
     'node_retainers',
     'What holds a node (the edges into it, weak ones included and marked by edgeType), a page at a time.',
-    { path: pathArg, id: idArg, cursor: cursorArg, limit: limitArg },
-    ({ path: file, id, cursor, limit = PAGE }, extra, redact) =>
+    { path: pathArg, id: idArg, offset: offsetArg, limit: limitArg },
+    ({ path: file, id, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const { items, ...page } = paged(cursor, limit, (at) => s.retainers(id, { ...at, redact }));
-        return { id, total: page.total, retainers: items.map(link), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+        const { items, ...page } = paged(offset, limit, (at) => s.retainers(id, { ...at, redact }));
+        return { id, ...page, retainers: items.map(link) };
       }),
   );
 
   tool(
     'node_children',
     'What only this node keeps alive (its children in the dominator tree), largest retained size first, a page at a time.',
-    { path: pathArg, id: idArg, cursor: cursorArg, limit: limitArg },
-    ({ path: file, id, cursor, limit = PAGE }, extra, redact) =>
+    { path: pathArg, id: idArg, offset: offsetArg, limit: limitArg },
+    ({ path: file, id, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const { items, ...page } = paged(cursor, limit, (at) => s.children(id, { ...at, redact }));
-        return { id, total: page.total, children: items.map(node), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+        const { items, ...page } = paged(offset, limit, (at) => s.children(id, { ...at, redact }));
+        return { id, ...page, children: items.map(node) };
       }),
   );
 
   tool(
     'dominator_chain',
     "A node's immediate dominators up to the root, node first, a page at a time: each entry alone keeps everything before it alive.",
-    { path: pathArg, id: idArg, cursor: cursorArg, limit: limitArg },
-    ({ path: file, id, cursor, limit = PAGE }, extra, redact) =>
+    { path: pathArg, id: idArg, offset: offsetArg, limit: limitArg },
+    ({ path: file, id, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const { items, ...page } = paged(cursor, limit, (at) => s.dominatorChain(id, { ...at, redact }));
-        return { id, total: page.total, chain: items.map(node), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+        const { items, ...page } = paged(offset, limit, (at) => s.dominatorChain(id, { ...at, redact }));
+        return { id, ...page, chain: items.map(node) };
       }),
   );
 
@@ -327,20 +319,19 @@ function createServer({ sdk, cache, redact: mode, version }) {
     {
       path: pathArg,
       class: z.string().min(1).max(1000).describe('Class name (e.g. "Foo", "Array", "(string)") or class key from analyze_snapshot'),
-      cursor: cursorArg,
+      offset: offsetArg,
       limit: limitArg,
     },
-    ({ path: file, class: selector, cursor, limit = PAGE }, extra, redact) =>
+    ({ path: file, class: selector, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const { items, ...page } = paged(cursor, limit, (at) => s.instances(selector, { ...at, redact }));
+        const { items, ...page } = paged(offset, limit, (at) => s.instances(selector, { ...at, redact }));
         if (items.classes.length === 0) {
           throw codedError('ERR_UNKNOWN_CLASS', `no class named ${JSON.stringify(clip(selector))} in this snapshot; analyze_snapshot lists the classes`);
         }
         return {
           classes: items.classes.map((c) => ({ ...classNames(c), count: c.count })),
-          total: page.total,
+          ...page,
           instances: items.map(node),
-          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
         };
       }),
   );
