@@ -659,7 +659,9 @@ M._resolveFilename = function (req, ...rest) { if (req.startsWith('@modelcontext
   );
   const missing = spawnSync(process.execPath, ['-r', hide, BIN, 'mcp'], { encoding: 'utf8', input: '' });
   assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /npm install @modelcontextprotocol\/sdk@\d+\.\d+\.\d+/);
   assert.match(missing.stderr, /ERR_MCP_SDK_MISSING/);
+  // Run from a checkout rather than a project's node_modules: the hint is npx with both packages.
+  const { version } = require('../package.json');
+  assert.ok(missing.stderr.includes(`run: npx -y -p leakwatch@${version} -p @modelcontextprotocol/sdk@1.32.2 leakwatch mcp`), missing.stderr);
   assert.equal(missing.stdout, '');
 });
