@@ -49,6 +49,11 @@ export declare class NativeSnapshot {
   children(id: number, options?: QueryOptions | undefined | null): NodePage
   edges(id: number, options?: QueryOptions | undefined | null): EdgePage
   retainers(id: number, options?: QueryOptions | undefined | null): EdgePage
+  /**
+   * The objects of a class (by key, or every class of a name, as the
+   * query's redaction shows them), largest retained first (one page).
+   */
+  instances(selector: string, options?: QueryOptions | undefined | null): InstancePage
   report(top: number, maxClasses: number, options?: QueryOptions | undefined | null): SnapshotReport
   columns(options?: QueryOptions | undefined | null): SnapshotColumns
   /** Frees the graph now; later calls throw `ERR_SNAPSHOT_CLOSED`. */
@@ -213,6 +218,13 @@ export interface HeapSample {
   external: number
   arrayBuffers: number
   afterGc: boolean
+}
+
+/** One page of a class's objects, with the summary rows the selector named. */
+export interface InstancePage {
+  items: Array<NodeInfo>
+  total: number
+  classes: Array<ClassSummaryRow>
 }
 
 export interface JobProgress {
@@ -504,92 +516,22 @@ export interface PathStep {
   skipped?: number
 }
 
-/** Resumes a listing by retained size after the node with this key. */
-export interface QueryAfter {
-  retained: number
-  id: number
-}
-
-export interface QueryClass {
-  key: string
-  name: string
-  count: number
-}
-
-/** A page of what the node alone keeps alive, largest retained first. */
-export declare function queryDominated(snapshot: NativeSnapshot, id: number, after: QueryAfter | undefined | null, limit: number, maxChars: number): Promise<QueryNodePage>
-
-/** Immediate dominators from the node up to the root, ends described. */
-export declare function queryDominatorChain(snapshot: NativeSnapshot, id: number, first: number, last: number, maxChars: number): Promise<QueryEnds>
-
-export interface QueryEdge {
-  type: string
-  name: string
-  label: string
-}
-
-/** A page of the node's outgoing edges, in the snapshot's order. */
-export declare function queryEdges(snapshot: NativeSnapshot, id: number, offset: number, limit: number, maxChars: number): Promise<QueryLinkPage>
-
-export interface QueryEnds {
-  first: Array<QueryStep>
-  /** Steps between `first` and `last` that were left out. */
-  elided: number
-  last: Array<QueryStep>
-}
-
-/** A page of a class's instances (by key, or by name), largest retained first. */
-export declare function queryInstances(snapshot: NativeSnapshot, selector: string, after: QueryAfter | undefined | null, limit: number, maxChars: number): Promise<QueryInstances>
-
-export interface QueryInstances {
-  classes: Array<QueryClass>
-  page: QueryNodePage
-}
-
-export interface QueryLink {
-  edge: QueryEdge
-  /** The node at the other end: the target of an outgoing edge, the source of a retainer. */
-  node: QueryNode
-}
-
-export interface QueryLinkPage {
-  links: Array<QueryLink>
-  total: number
-}
-
 /** Bytes the loaded snapshot holds, with the query indexes counted as built. */
 export declare function queryMemoryBytes(snapshot: NativeSnapshot): number
 
-export interface QueryNode {
-  id: number
-  type: string
-  /** Clipped to the query's `maxChars` (an ellipsis marks the cut). */
-  name: string
-  /** The whole name's length before clipping. */
-  nameLength: number
-  className: string
-  selfSize: number
-  retainedSize: number
-  distance: number
-}
-
-/** A node's summary, edge and retainer counts, and immediate dominator. */
-export declare function queryNodeDetails(snapshot: NativeSnapshot, id: number, maxChars: number): Promise<QueryNodeDetails>
+/**
+ * A node's summary, class key, edge and retainer counts, and immediate
+ * dominator, named under the options' redaction.
+ */
+export declare function queryNodeDetails(snapshot: NativeSnapshot, id: number, options?: QueryOptions | undefined | null): QueryNodeDetails
 
 export interface QueryNodeDetails {
-  node: QueryNode
+  node: NodeInfo
   classKey: string
   edgeCount: number
   retainerCount: number
-  dominator?: QueryNode
+  dominator?: NodeInfo
   detachedness: number
-}
-
-export interface QueryNodePage {
-  nodes: Array<QueryNode>
-  total: number
-  totalRetained: number
-  next?: QueryAfter
 }
 
 /**
@@ -606,26 +548,6 @@ export interface QueryOptions {
   /** Steps a retainer path shows at most. */
   maxSteps?: number
 }
-
-/** The retainer path, root first, with its first and last steps described. */
-export declare function queryRetainerPath(snapshot: NativeSnapshot, id: number, first: number, last: number, maxChars: number): Promise<QueryEnds>
-
-/** A page of the edges that hold the node, in source order. */
-export declare function queryRetainers(snapshot: NativeSnapshot, id: number, offset: number, limit: number, maxChars: number): Promise<QueryLinkPage>
-
-export interface QueryStep {
-  node: QueryNode
-  /** The edge into this node from the step before (none on the first). */
-  edge?: QueryEdge
-}
-
-export interface QueryTopObject {
-  node: QueryNode
-  path: QueryEnds
-}
-
-/** The largest objects by retained size, each with its path's ends. */
-export declare function queryTopObjects(snapshot: NativeSnapshot, n: number, first: number, last: number, maxChars: number): Promise<Array<QueryTopObject>>
 
 export declare function releaseSnapshotLease(token: number): boolean
 

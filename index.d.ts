@@ -114,6 +114,9 @@ export interface PageOptions extends RedactOptions {
 /** One page of an answer that grows with the heap; `total` counts them all. */
 export type Page<T> = T[] & { readonly total: number }
 
+/** One page of a class's objects; `classes` are the summary rows the class key or name covers (none when it names no class). */
+export type InstancePage = Page<NodeInfo> & { readonly classes: ClassSummaryRow[] }
+
 export interface ReportOptions extends PathOptions {
   /** Largest objects to include, each with its retainer path: 0 to 1000, default 10. */
   top?: number
@@ -162,6 +165,8 @@ export declare class Snapshot {
   edges(id: number, options?: PageOptions): Page<EdgeInfo>
   /** Incoming references of the node (one page). */
   retainers(id: number, options?: PageOptions): Page<EdgeInfo>
+  /** Objects of a class (a key from `summary()`, or a name: every class of that name), largest retained first (one page). */
+  instances(cls: string, options?: PageOptions): InstancePage
   /** Every node's numbers as typed arrays, for bulk processing. */
   columns(options?: RedactOptions): SnapshotColumns
   report(options?: ReportOptions): SnapshotReport

@@ -86,6 +86,43 @@ test('queries: node, edges, retainers, retainer path, dominator chain, children'
   assert.throws(() => snap.summary(), { code: 'ERR_SNAPSHOT_CLOSED' });
 });
 
+test('instances: a class\'s objects a page at a time, largest retained first, by key or by name', async () => {
+  const snap = await loadSnapshot(fixture('objects'));
+  try {
+    // The independent answer, from the per-node columns (ties in node order).
+    const cols = snap.columns();
+    const bar = snap.summary().find((c) => c.name === 'Bar');
+    const cls = cols.classKeys.indexOf(bar.key);
+    const expected = [];
+    for (let i = 0; i < cols.ids.length; i++) if (cols.classIds[i] === cls && cols.selfSizes[i] > 0) expected.push(i);
+    expected.sort((x, y) => cols.retainedSizes[y] - cols.retainedSizes[x] || x - y);
+    assert.ok(expected.length > 1000, `${expected.length} Bars`);
+    const got = [];
+    for (let offset = 0; ; ) {
+      const page = snap.instances(bar.key, { offset, limit: 700 });
+      assert.equal(page.total, bar.count);
+      assert.deepEqual(page.classes, [bar]);
+      if (page.length === 0) break;
+      assert.ok(page.length <= 700);
+      got.push(...page.map((n) => n.id));
+      offset += page.length;
+    }
+    assert.deepEqual(got, expected.map((i) => cols.ids[i]));
+    // A name covers every class of that name; the fixture has two Foos.
+    const foos = snap.instances('Foo', { limit: 1 });
+    assert.equal(foos.classes.length, 2);
+    assert.equal(foos.total, foos.classes[0].count + foos.classes[1].count);
+    assert.equal(foos.length, 1);
+    const none = snap.instances('NoSuchClass');
+    assert.deepEqual([none.length, none.total, none.classes], [0, 0, []]);
+    assert.throws(() => snap.instances(''), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => snap.instances(bar), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => snap.instances(bar.key, { limit: 10 ** 6 }), { code: 'ERR_INVALID_ARG' });
+  } finally {
+    snap.close();
+  }
+});
+
 test('analyzeSnapshot returns totals, classes and top objects with retainer paths', async () => {
   const file = fixture('objects');
   const report = await analyzeSnapshot(file, { top: 5, maxClasses: 10 });

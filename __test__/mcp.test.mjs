@@ -123,7 +123,7 @@ test(
     const a = await ok(client, 'analyze_snapshot', { path: file, top: 5, classes: 10, redact: false });
     const snap = await leakwatch.loadSnapshot(file);
     try {
-      const report = snap.report({ top: 5, maxClasses: 10 });
+      const report = snap.report({ top: 5, maxClasses: 10, maxSteps: 6 });
       assert.deepEqual(
         { nodeCount: a.nodeCount, edgeCount: a.edgeCount, totalSize: a.totalSize, classCount: a.classCount },
         { nodeCount: snap.nodeCount, edgeCount: snap.edgeCount, totalSize: snap.totalSize, classCount: snap.summary().length },
@@ -136,12 +136,12 @@ test(
         a.largest.map((t) => [t.node.id, t.node.retainedSize]),
         report.top.map((t) => [t.node.id, t.node.retainedSize]),
       );
-      // Each short path is the API's path, or its first and last three steps.
+      // Each short path is the API's path capped at six steps, cut where the API cuts it.
       for (const [i, t] of a.largest.entries()) {
-        const full = report.top[i].retainerPath.map((s) => s.node.id);
-        const shown = t.path.filter((s) => s.node).map((s) => s.node.id);
-        if (full.length <= 6) assert.deepEqual(shown, full);
-        else assert.deepEqual(shown, [...full.slice(0, 3), ...full.slice(-3)]);
+        assert.deepEqual(
+          t.path.map((s) => [s.node.id, s.edge, s.skipped]),
+          report.top[i].retainerPath.map((s) => [s.node.id, s.edgeLabel, s.skipped]),
+        );
       }
       assert.ok(a.largest.some((t) => t.path.some((step) => step.edge === '.leakwatchFixture')), 'edges read as DevTools labels them');
     } finally {
@@ -217,15 +217,19 @@ test(
       // Edges page by page, in the API's order.
       const apiEdges = snap.edges(fixtureObject.id).map((e) => [e.label, e.node.id]);
       const seen = [];
-      let cursor;
+      let offset = 0;
       do {
-        const page = await ok(client, 'node_edges', { path: file, id: fixtureObject.id, limit: 4, cursor, redact: false });
+        const page = await ok(client, 'node_edges', { path: file, id: fixtureObject.id, limit: 4, offset, redact: false });
         assert.equal(page.total, apiEdges.length);
+        assert.equal(page.offset, offset);
         assert.ok(page.edges.length <= 4);
         seen.push(...page.edges.map((e) => [e.edge, e.node.id]));
-        cursor = page.nextCursor;
-      } while (cursor);
+        offset = page.nextOffset;
+      } while (offset !== undefined);
       assert.deepEqual(seen, apiEdges);
+      // Past the end: an empty page that still counts the edges.
+      const beyond = await ok(client, 'node_edges', { path: file, id: fixtureObject.id, offset: apiEdges.length + 5, redact: false });
+      assert.deepEqual([beyond.total, beyond.edges, beyond.nextOffset], [apiEdges.length, [], undefined]);
 
       // A node held from many places: retainers are paged and counted.
       // Two classes are named Foo, listed in an order that differs between
@@ -238,41 +242,48 @@ test(
       assert.ok(apiRetainers.length > 1000, `${apiRetainers.length} retainers`);
       assert.equal(r.total, apiRetainers.length);
       assert.deepEqual(r.retainers.map((x) => x.node.id), apiRetainers.slice(0, 10).map((x) => x.node.id));
-      const later = await ok(client, 'node_retainers', { path: file, id: proto, limit: 10, cursor: r.nextCursor, redact: false });
+      const later = await ok(client, 'node_retainers', { path: file, id: proto, limit: 10, offset: r.nextOffset, redact: false });
       assert.deepEqual(later.retainers.map((x) => x.node.id), apiRetainers.slice(10, 20).map((x) => x.node.id));
 
-      // Dominator children: the same set as children(), largest first.
-      const kids = snap.children(fixtureObject.id);
+      // Dominator children: the API's page, in its order (largest first).
+      const kids = snap.children(fixtureObject.id, { limit: 100 });
       const c = await ok(client, 'node_children', { path: file, id: fixtureObject.id, limit: 100, redact: false });
-      assert.equal(c.total, kids.length);
-      assert.deepEqual(
-        c.children.map((k) => k.id).sort((x, y) => x - y),
-        kids.slice(0, 100).map((k) => k.id).sort((x, y) => x - y),
-      );
+      assert.equal(c.total, kids.total);
+      assert.deepEqual(c.children.map((k) => k.id), kids.map((k) => k.id));
       assert.ok(c.children.every((k, i) => i === 0 || c.children[i - 1].retainedSize >= k.retainedSize));
 
-      // A short path and chain come whole; a 100,000-long linked list keeps its ends.
+      // A short path and chain come whole.
       const p = await ok(client, 'retainer_path', { path: file, id: fixtureObject.id, redact: false });
       assert.deepEqual(p.steps.map((s) => s.node.id), snap.retainerPath(fixtureObject.id).map((s) => s.node.id));
+      assert.equal(p.length, p.steps.length);
       const chain = await ok(client, 'dominator_chain', { path: file, id: fixtureObject.id, redact: false });
-      assert.deepEqual(chain.chain.map((s) => s.node.id), snap.dominatorChain(fixtureObject.id).map((n) => n.id));
+      assert.deepEqual(chain.chain.map((n) => n.id), snap.dominatorChain(fixtureObject.id).map((n) => n.id));
+      assert.equal(chain.nextOffset, undefined);
 
+      // The end of a 100,000-long linked list: the path is capped as the API
+      // caps it (its first third and last two thirds, the step after the
+      // cut counting the skipped ones), the chain comes a page at a time.
       const deepest = deepestNode(snap);
-      // The API caps paths too: 15 steps shown are its first 5 and last 10.
-      const apiPath = snap.retainerPath(deepest, { maxSteps: 15 });
+      const apiPath = snap.retainerPath(deepest, { maxSteps: 12 });
       const fullLength = apiPath.length + apiPath.reduce((n, s) => n + (s.skipped ?? 0), 0);
-      const capped = await ok(client, 'retainer_path', { path: file, id: deepest, redact: false });
       assert.ok(fullLength > 99_000, `${fullLength}-step path`);
+      const capped = await ok(client, 'retainer_path', { path: file, id: deepest, redact: false });
       assert.equal(capped.length, fullLength);
-      assert.equal(capped.steps.length, 11, 'five steps, the gap, five steps');
-      assert.deepEqual(capped.steps[5], { elided: fullLength - 10 });
+      assert.equal(capped.steps.length, 12);
       assert.deepEqual(
-        capped.steps.filter((s) => s.node).map((s) => s.node.id),
-        [...apiPath.slice(0, 5), ...apiPath.slice(-5)].map((s) => s.node.id),
+        capped.steps.map((s) => [s.node.id, s.edge, s.skipped]),
+        apiPath.map((s) => [s.node.id, s.edgeLabel, s.skipped]),
       );
+      assert.equal(capped.steps[4].skipped, fullLength - 12, 'four steps, then the cut, then eight');
+      const longer = await ok(client, 'retainer_path', { path: file, id: deepest, maxSteps: 30, redact: false });
+      assert.deepEqual(longer.steps.map((s) => s.node.id), snap.retainerPath(deepest, { maxSteps: 30 }).map((s) => s.node.id));
+      const apiChain = snap.dominatorChain(deepest, { limit: 40 });
       const deepChain = await ok(client, 'dominator_chain', { path: file, id: deepest, redact: false });
-      assert.equal(deepChain.length, snap.dominatorChain(deepest).total);
-      assert.equal(deepChain.chain.length, 11);
+      assert.equal(deepChain.total, apiChain.total);
+      assert.ok(deepChain.total > 99_000);
+      assert.deepEqual(deepChain.chain.map((n) => n.id), apiChain.slice(0, 20).map((n) => n.id));
+      const nextChain = await ok(client, 'dominator_chain', { path: file, id: deepest, offset: deepChain.nextOffset, redact: false });
+      assert.deepEqual(nextChain.chain.map((n) => n.id), apiChain.slice(20, 40).map((n) => n.id));
     } finally {
       snap.close();
     }
@@ -299,29 +310,28 @@ test(
     let bar;
     try {
       bar = snap.summary().find((c) => c.name === 'Bar');
-      // Independent answer from the per-node columns.
+      // Independent answer from the per-node columns (in node order, which breaks ties).
       const cols = snap.columns();
       const cls = cols.classKeys.indexOf(bar.key);
-      expected = [];
-      for (let i = 0; i < cols.ids.length; i++) {
-        if (cols.classIds[i] === cls && cols.selfSizes[i] > 0) expected.push([cols.retainedSizes[i], cols.ids[i]]);
-      }
-      expected.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+      const order = [];
+      for (let i = 0; i < cols.ids.length; i++) if (cols.classIds[i] === cls && cols.selfSizes[i] > 0) order.push(i);
+      order.sort((x, y) => cols.retainedSizes[y] - cols.retainedSizes[x] || x - y);
+      expected = order.map((i) => [cols.retainedSizes[i], cols.ids[i]]);
     } finally {
       snap.close();
     }
     assert.equal(expected.length, bar.count);
     const got = [];
-    let cursor;
+    let offset = 0;
     let pages = 0;
     do {
-      const page = await ok(client, 'class_instances', { path: file, class: 'Bar', limit: 100, cursor });
+      const page = await ok(client, 'class_instances', { path: file, class: 'Bar', limit: 100, offset });
       assert.equal(page.total, bar.count);
       assert.ok(page.instances.length <= 100);
       got.push(...page.instances.map((n) => [n.retainedSize, n.id]));
-      cursor = page.nextCursor;
+      offset = page.nextOffset;
       pages++;
-    } while (cursor);
+    } while (offset !== undefined);
     assert.equal(pages, Math.ceil(bar.count / 100));
     assert.deepEqual(got, expected);
 
@@ -348,8 +358,6 @@ test(
       ['node_details', { path: file, id: absentId }, 'ERR_UNKNOWN_NODE'],
       ['retainer_path', { path: file, id: 2 ** 40 }, 'ERR_UNKNOWN_NODE'],
       ['class_instances', { path: file, class: 'NoSuchClass' }, 'ERR_UNKNOWN_CLASS'],
-      ['node_edges', { path: file, id: 1, cursor: 'bogus' }, 'ERR_INVALID_CURSOR'],
-      ['node_children', { path: file, id: 1, cursor: 'o:1' }, 'ERR_INVALID_CURSOR'],
     ];
     const empty = path.join(DIR, 'empty.heapsnapshot');
     fs.writeFileSync(empty, '', { mode: 0o600 });
@@ -364,15 +372,20 @@ test(
       else assert.match(r.json.error.code, code, r.text);
     }
     // Arguments of the wrong type or out of range fail validation, also as tool errors.
-    for (const [name, args] of [
-      ['node_details', { path: file, id: 'x' }],
-      ['node_details', { path: file, id: -1 }],
-      ['node_edges', { path: file, id: 1, limit: 10_000 }],
-      ['analyze_snapshot', {}],
-      ['find_leaks', { paths: 'a,b,c' }],
+    for (const [name, args, field] of [
+      ['node_details', { path: file, id: 'x' }, 'id'],
+      ['node_details', { path: file, id: -1 }, 'id'],
+      ['node_edges', { path: file, id: 1, limit: 10_000 }, 'limit'],
+      ['node_edges', { path: file, id: 1, offset: 'o:20' }, 'offset'],
+      ['node_children', { path: file, id: 1, offset: -1 }, 'offset'],
+      ['dominator_chain', { path: file, id: 1, offset: 1.5 }, 'offset'],
+      ['class_instances', { path: file, class: 'Bar', offset: 2 ** 33 }, 'offset'],
+      ['analyze_snapshot', {}, 'path'],
+      ['find_leaks', { paths: 'a,b,c' }, 'paths'],
     ]) {
       const r = await call(client, name, args);
       assert.equal(r.isError, true, `${name} ${JSON.stringify(args)} is an error`);
+      assert.match(r.text, new RegExp(`Input validation error: .* at ${field}$`), 'the argument is named');
     }
     await assert.rejects(client.callTool({ name: 'no_such_tool', arguments: {} }).then((r) => (r.isError ? Promise.reject(new Error(r.content[0].text)) : r)));
     const after = await ok(client, 'node_details', { path: file, id: 1 });
@@ -387,14 +400,84 @@ test(
     const [file] = makeMcpHeaps('secrets', path.join(DIR, 'secrets.heapsnapshot'));
     const answers = await exploreFixture(client, file, {});
     for (const text of answers) assert.ok(!text.includes('sk_live'), `a secret leaked: ${text.slice(0, 300)}`);
-    assert.ok(answers.some((t) => t.includes('<prop:')) && answers.some((t) => t.includes('<string:')), 'placeholders stand in');
+    assert.ok(answers.some((t) => t.includes('<key:')) && answers.some((t) => t.includes('<string:')), 'placeholders stand in');
+    // The engine's placeholders, nothing else in angle brackets of that form.
+    const kinds = new Set(answers.join('\n').match(/<[a-z]+:[0-9a-f]{8}>/g).map((p) => p.slice(1, p.indexOf(':'))));
+    assert.deepEqual([...kinds].filter((k) => !['string', 'key', 'class', 'function', 'number', 'symbol', 'bigint', 'regexp', 'name'].includes(k)), []);
+    // Code identifiers stay: a class the program declares and the property its constructor sets.
+    const joined = answers.join('\n');
+    assert.ok(joined.includes('"edge":".requestLog"') && joined.includes('"className":"RequestTracker"'), 'declared names are kept');
     // The control: the same walk with redaction off shows every planted place.
     const shown = (await exploreFixture(client, file, { redact: false })).join('\n');
-    for (const place of ['token=sk_live', '"sk_live_SECRET123"', '-in-closure', '-in-set', '-in-array', 'sk_live_SECRET123-7']) {
+    for (const place of ['token=sk_live', '"sk_live_SECRET123"', '-in-closure', '-in-set', '-in-array', 'sk_live_SECRET123-7', '-in-tracker', '-as-key']) {
       assert.ok(shown.includes(place), `unredacted answers show ${place}`);
     }
   }),
 );
+
+test('redacted answers name everything as the API and the CLI\'s formatter do for the same loaded snapshot', async () => {
+  const mcpPath = require.resolve('@modelcontextprotocol/sdk/server/mcp.js');
+  const { McpServer } = require(mcpPath);
+  const { InMemoryTransport } = require('@modelcontextprotocol/sdk/inMemory.js');
+  const z = createRequire(mcpPath)('zod');
+  const { createServer } = require('../lib/mcp/server.js');
+  const { SnapshotCache } = require('../lib/mcp/cache.js');
+  const { formatPath } = require('../lib/format.js');
+  const shape = require('../lib/mcp/shape.js');
+  const [file] = makeMcpHeaps('secrets', path.join(DIR, 'secrets.heapsnapshot'));
+  const cache = new SnapshotCache({ budgetBytes: 2 ** 31 });
+  const server = createServer({ sdk: { McpServer, z }, cache, redact: 'on', version: 'test' });
+  const [serverEnd, clientEnd] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverEnd);
+  const client = new Client({ name: 'leakwatch-test', version: '1.0.0' });
+  await client.connect(clientEnd);
+  const handle = await cache.acquire(file);
+  try {
+    const snap = handle.snapshot;
+    const a = await ok(client, 'analyze_snapshot', { path: file, top: 20, classes: 50 });
+    assert.equal(a.cached, true, 'the answer comes from the snapshot held here');
+    const report = snap.report({ top: 20, maxClasses: 50, maxSteps: 6, redact: true });
+    assert.deepEqual(a.classes, report.classes.map((c) => ({ ...shape.classNames(c), count: c.count, selfSize: c.selfSize, retainedSize: c.retainedSize, distance: c.distance })));
+    assert.deepEqual(a.largest.map((t) => t.path), report.top.map((t) => shape.steps(t.retainerPath)));
+    // What `leakwatch analyze --redact` prints for these paths uses the same placeholders.
+    const answer = JSON.stringify(a);
+    const printed = report.top.map((t) => formatPath(t.retainerPath)).join('\n');
+    const placeholders = new Set(printed.match(/<[a-z]+:[0-9a-f]{8}>/g));
+    assert.ok(placeholders.size >= 2, printed);
+    for (const p of placeholders) assert.ok(answer.includes(p), `${p} from the CLI's text is in the answer`);
+
+    // The tracker's string: its path, the node tools, and a redacted class name passed back.
+    const { node: fixture } = await globalProperty(file, 'mcpFixture');
+    const tracker = snap.edges(fixture.id).find((e) => e.name === 'tracker').node;
+    const log = snap.edges(tracker.id).find((e) => e.name === 'requestLog').node;
+    const p = await ok(client, 'retainer_path', { path: file, id: log.id });
+    assert.deepEqual(p.steps, shape.steps(snap.retainerPath(log.id, { maxSteps: 12, redact: true })));
+    assert.deepEqual(p.steps.slice(-2).map((s) => [s.edge, s.node.className]), [
+      [snap.retainerPath(tracker.id, { redact: true }).at(-1).edgeLabel, 'RequestTracker'],
+      ['.requestLog', 'Array'],
+    ]);
+    assert.match(p.steps.at(-2).edge, /^\.<key:[0-9a-f]{8}>$/, 'the key of an object used as a map is hidden');
+    // `keyed` holds `{sk_live_SECRET123-as-key, plain}` objects: DevTools names their class by their keys.
+    const keyedClass = snap.summary().find((c) => c.name === '{sk_live_SECRET123-as-key, plain}');
+    assert.equal(keyedClass?.count, 100, 'the control names the class');
+    const [props] = snap.instances(keyedClass.key, { limit: 1 });
+    const d = await ok(client, 'node_details', { path: file, id: props.id });
+    assert.deepEqual(d.node, shape.node(snap.node(props.id, { redact: true })));
+    assert.deepEqual(d.edges, snap.edges(props.id, { limit: 5, redact: true }).map(shape.link));
+    assert.deepEqual(d.retainers, snap.retainers(props.id, { limit: 5, redact: true }).map(shape.link));
+    assert.match(d.classKey, /^,\{<key:[0-9a-f]{8}>, <key:[0-9a-f]{8}>\}$/);
+    const inst = await ok(client, 'class_instances', { path: file, class: d.node.className });
+    assert.deepEqual(inst.classes.map((c) => c.key), [d.classKey], 'the placeholder class name finds the class');
+    assert.equal(inst.total, 100);
+    assert.equal(inst.instances[0].id, props.id);
+    const guess = await call(client, 'class_instances', { path: file, class: props.className });
+    assert.equal(guess.json.error.code, 'ERR_UNKNOWN_CLASS', 'the real name is no key to a redacted answer');
+  } finally {
+    handle.release();
+    await client.close();
+    cache.clear();
+  }
+});
 
 test(
   'redaction modes: --no-redact turns the default off, --redact always cannot be turned off',
@@ -585,7 +668,9 @@ M._resolveFilename = function (req, ...rest) { if (req.startsWith('@modelcontext
   );
   const missing = spawnSync(process.execPath, ['-r', hide, BIN, 'mcp'], { encoding: 'utf8', input: '' });
   assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /npm install @modelcontextprotocol\/sdk@\d+\.\d+\.\d+/);
   assert.match(missing.stderr, /ERR_MCP_SDK_MISSING/);
+  // Run from a checkout rather than a project's node_modules: the hint is npx with both packages.
+  const { version } = require('../package.json');
+  assert.ok(missing.stderr.includes(`run: npx -y -p leakwatch@${version} -p @modelcontextprotocol/sdk@1.32.2 leakwatch mcp`), missing.stderr);
   assert.equal(missing.stdout, '');
 });

@@ -74,6 +74,10 @@ function everyQuery(snap, ids, options) {
     snap.columns(options).classKeys,
     snap.columns(options).classNames,
   ];
+  // The classes whose names carry data (a placeholder once redacted), asked for by the key shown.
+  for (const row of snap.summary(options).filter((c) => c.key.includes(PREFIX) || c.key.includes('<'))) {
+    parts.push(snap.instances(row.key, { ...options, limit: 20 }), snap.instances(row.name, { ...options, limit: 20 }).classes);
+  }
   for (const id of ids) {
     parts.push(
       snap.node(id, options),

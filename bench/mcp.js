@@ -99,7 +99,7 @@ async function main(argv) {
       await call(`${base}: node_children`, 'node_children', { path: file, id });
       const cls = a.classes[0];
       const page = await call(`${base}: class_instances ${cls.name.slice(0, 20)} p1`, 'class_instances', { path: file, class: cls.key, limit: 100 });
-      if (page.nextCursor) await call(`${base}: class_instances p2`, 'class_instances', { path: file, class: cls.key, limit: 100, cursor: page.nextCursor });
+      if (page.nextOffset !== undefined) await call(`${base}: class_instances p2`, 'class_instances', { path: file, class: cls.key, limit: 100, offset: page.nextOffset });
       const deepest = page.instances.at(-1)?.id ?? id;
       await call(`${base}: retainer_path`, 'retainer_path', { path: file, id: deepest });
       await call(`${base}: dominator_chain`, 'dominator_chain', { path: file, id: deepest });

@@ -1,7 +1,7 @@
 'use strict';
 
 const native = require('./native.js');
-const { translate, callNative, argError, abortError, checkOptions, checkInteger, checkBoolean, checkFunction } = require('./errors.js');
+const { translate, callNative, argError, abortError, checkOptions, checkInteger, checkBoolean, checkFunction, checkString } = require('./errors.js');
 
 const DEFAULT_PROGRESS_INTERVAL_MS = 200;
 
@@ -54,6 +54,12 @@ function queryOptions(options, fnName, known, snapshot) {
 function page({ items, total }) {
   Object.defineProperty(items, 'total', { value: total, enumerable: false });
   return items;
+}
+
+/** A page of a class's objects, with the summary rows it covers as `classes`. */
+function instancePage({ items, total, classes }) {
+  Object.defineProperty(items, 'classes', { value: classes, enumerable: false });
+  return page({ items, total });
 }
 
 const PAGE_KEYS = ['redact', 'offset', 'limit'];
@@ -115,6 +121,18 @@ class Snapshot {
   retainers(id, options) {
     const q = queryOptions(options, 'retainers', PAGE_KEYS, this);
     return page(callNative(() => this.#native.retainers(checkId(id, 'retainers'), q)));
+  }
+
+  /**
+   * The objects of a class, largest retained size first (one page): `cls`
+   * is a class key from `summary()`, or a name, which covers every class
+   * of that name. On a redacted snapshot or with `redact`, names are
+   * compared as redaction shows them.
+   */
+  instances(cls, options) {
+    const selector = checkString(cls, 'class', { fnName: 'instances', nonEmpty: true });
+    const q = queryOptions(options, 'instances', PAGE_KEYS, this);
+    return instancePage(callNative(() => this.#native.instances(selector, q)));
   }
 
   columns(options) {

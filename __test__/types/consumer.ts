@@ -50,6 +50,7 @@ import type {
   EdgeInfo,
   HeapSample,
   HeapTrend,
+  InstancePage,
   LeakAlert,
   LeakAssertionError,
   LeakwatchErrorCode,
@@ -128,6 +129,10 @@ async function analyzer(files: { bare: string; s1: string; s2: string; s3: strin
   const edges: EdgeInfo[] = snap.edges(biggest.id)
   check('EdgeInfo', edges[0], { type: 'required', name: 'required', label: 'required', node: 'required' })
   snap.retainers(biggest.id).forEach((e) => checkNode('retainers', e.node))
+  const instances: InstancePage = snap.instances(rows[0].key, { limit: 2 })
+  check('instances ClassSummaryRow', instances.classes[0], { key: 'required', name: 'required', count: 'required', selfSize: 'required', retainedSize: 'required', distance: 'required' })
+  if (instances.total !== rows[0].count || instances.length !== Math.min(2, rows[0].count)) throw new Error('instances() lost the class')
+  instances.forEach((n) => checkNode('instances', n))
   // Long answers come a page at a time, with the full count beside them.
   const page = snap.edges(biggest.id, { offset: 0, limit: LIMITS.page.max, redact: true })
   if (page.total < page.length) throw new Error('a page holds more than the total')

@@ -3,14 +3,19 @@
 // `leakwatch mcp`: a Model Context Protocol server on stdin/stdout, so a
 // coding agent can open heap snapshots too large for it to read.
 //
-// The MCP SDK is an optional peer dependency, loaded only here: it brings
-// about 90 packages (two HTTP frameworks among them) that an application
-// embedding leakwatch in production should not have to install.
+// The MCP SDK is an optional peer dependency, loaded only here: it brings 98
+// packages (29 MB, two HTTP frameworks among them) that an application
+// embedding leakwatch in production should not have to install. Where it is
+// missing the command fails with ERR_MCP_SDK_MISSING and the one command that
+// adds it; it never fetches code on its own, so what runs beside snapshot
+// data is only what the user installed.
 
 const os = require('node:os');
+const path = require('node:path');
 const { createRequire } = require('node:module');
 
 const SDK = '@modelcontextprotocol/sdk';
+/** The version tested; package.json's peer range accepts later 1.x. */
 const SDK_VERSION = '1.32.2';
 
 function usageError(message) {
@@ -35,19 +40,31 @@ function defaultCacheBytes() {
   return Math.floor((limit > 0 && limit < total ? limit : total) / 2);
 }
 
+/**
+ * The one command that gets the SDK where this copy of leakwatch runs: into
+ * the project that depends on it, or beside it in npx's cache.
+ */
+function installHint() {
+  const here = __dirname.split(path.sep);
+  const inProject = here.includes('node_modules') && !here.includes('_npx');
+  return inProject
+    ? `npm install --save-dev ${SDK}@${SDK_VERSION}`
+    : `npx -y -p leakwatch@${require('../../package.json').version} -p ${SDK}@${SDK_VERSION} leakwatch mcp`;
+}
+
 /** The SDK's server classes, and the zod it validates with (its own dependency). */
 function loadSdk() {
-  let mcpPath;
+  let entry;
   try {
-    mcpPath = require.resolve(`${SDK}/server/mcp.js`);
+    entry = require.resolve(`${SDK}/server/mcp.js`);
   } catch {
-    const err = new Error(`leakwatch mcp needs ${SDK}: npm install ${SDK}@${SDK_VERSION}, or run npx -y -p leakwatch -p ${SDK}@${SDK_VERSION} leakwatch mcp`);
+    const err = new Error(`leakwatch mcp needs ${SDK}, an optional peer dependency that is not installed; run: ${installHint()}`);
     err.code = 'ERR_MCP_SDK_MISSING';
     throw err;
   }
-  const { McpServer } = require(mcpPath);
+  const { McpServer } = require(entry);
   const { StdioServerTransport } = require(`${SDK}/server/stdio.js`);
-  const z = createRequire(mcpPath)('zod');
+  const z = createRequire(entry)('zod');
   return { McpServer, StdioServerTransport, z };
 }
 

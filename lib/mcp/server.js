@@ -1,15 +1,15 @@
 'use strict';
 
 // The leakwatch MCP server's tools. Each loads what it needs through the
-// snapshot cache, answers from the public API and the bounded queries, and
-// returns one compact JSON text; any failure becomes a tool error result
-// with a code, never a crash.
+// snapshot cache, answers from the public Snapshot API (plus one native query
+// for a node's details), whose names the engine shows under the call's
+// redaction, and returns one compact JSON text; any failure becomes a tool
+// error result with a code, never a crash.
 
 const nodePath = require('node:path');
 const { findLeaks, diffSnapshots } = require('../leaks.js');
 const queries = require('./queries.js');
-const { clip, node, steps, capPath, bound, render, NAME_CHARS, TEXT_CHARS } = require('./shape.js');
-const { createRedactor } = require('./redact.js');
+const { clip, node, link, classNames, steps, pathLength, capSteps, bound, render, CLASS_CHARS, TEXT_CHARS } = require('./shape.js');
 
 const PAGE = 20;
 const MAX_PAGE = 100;
@@ -17,10 +17,11 @@ const MAX_TOP = 20;
 const MAX_CLASSES = 50;
 const MAX_SUSPECTS = 10;
 const MAX_LEAK_FILES = 10;
-/** Steps kept at each end of a path or chain in the tools that show one. */
-const PATH_ENDS = 5;
-/** Steps kept at each end of the short paths inside other answers. */
-const SHORT_PATH_ENDS = 3;
+/** Steps a retainer_path answer shows unless asked for more: its first 4 and last 8. */
+const PATH_STEPS = 12;
+const MAX_PATH_STEPS = 50;
+/** Steps of the short paths inside other answers: the first 2 and the last 4. */
+const SHORT_PATH_STEPS = 6;
 /** Edges and retainers previewed by node_details. */
 const PREVIEW = 5;
 /** Example ids per class in a diff, to look at with the node tools. */
@@ -30,7 +31,8 @@ const INSTRUCTIONS = `leakwatch reads V8 heap snapshots (.heapsnapshot files, fr
 Start with analyze_snapshot on one file, or find_leaks on three or more snapshots of one process taken in order (baseline, after some work, after the same work again).
 Nodes are named by their V8 id (the "id" fields); pass them with the same file to node_details, node_edges, node_retainers, node_children, retainer_path and dominator_chain. Ids from find_leaks and diff_snapshots belong to the last / "after" file.
 Sizes are bytes. distance is the number of steps from a global (>= 100000000: reachable only from V8's internal roots; -5: unreachable).
-Every answer is bounded: lists come a page at a time (pass nextCursor back as cursor), long names are cut with "…", long paths keep their first and last steps with {"elided": N} between.
+Every answer is bounded: lists come a page at a time with their total (pass nextOffset back as offset for the next page), long names are cut with "…", a long path keeps its first third and last two thirds of steps, and the step after the cut says how many steps it skipped.
+Redacted answers show placeholders such as <string:3f9a01bc> or <key:5d02e7aa> for the program's data; one name has one placeholder in every answer about one loaded file, so a class name from an answer can be passed back to class_instances.
 Loaded snapshots stay cached, so later calls on the same file are fast.`;
 
 function codedError(code, message) {
@@ -39,34 +41,19 @@ function codedError(code, message) {
   return err;
 }
 
-function linkCursor(offset) {
-  return `o:${offset}`;
-}
-
-function parseLinkCursor(cursor) {
-  if (cursor === undefined) return 0;
-  const m = /^o:(\d{1,15})$/.exec(cursor);
-  if (!m) throw codedError('ERR_INVALID_CURSOR', 'cursor is not one this tool returned');
-  return Number(m[1]);
-}
-
-function nodeCursor(next) {
-  return next ? `r:${next.retained}:${next.id}` : undefined;
-}
-
-function parseNodeCursor(cursor) {
-  if (cursor === undefined) return null;
-  const m = /^r:(\d{1,16}):(\d{1,15})$/.exec(cursor);
-  if (!m) throw codedError('ERR_INVALID_CURSOR', 'cursor is not one this tool returned');
-  return { retained: Number(m[1]), id: Number(m[2]) };
-}
-
-function link(l) {
-  return { edge: l.edge.label, edgeType: l.edge.type, node: node(l.node) };
+/**
+ * One page of a Snapshot API query (edges, retainers, children,
+ * dominatorChain, instances), answered in the API's own terms: the items from
+ * `offset`, the total, and the offset of the next page while there is one.
+ */
+function paged(offset, limit, fetch) {
+  const items = fetch({ offset, limit });
+  const next = offset + items.length;
+  return { items, total: items.total, offset, ...(next < items.total && items.length > 0 ? { nextOffset: next } : {}) };
 }
 
 function classRow(c) {
-  return { key: clip(c.key), name: clip(c.name), count: c.count, selfSize: c.selfSize, retainedSize: c.retainedSize, distance: c.distance };
+  return { ...classNames(c), count: c.count, selfSize: c.selfSize, retainedSize: c.retainedSize, distance: c.distance };
 }
 
 function errorAnswer(err) {
@@ -108,7 +95,6 @@ function progressFor(extra, count) {
 function createServer({ sdk, cache, redact: mode, version }) {
   const { McpServer, z } = sdk;
   const server = new McpServer({ name: 'leakwatch', version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
-  const redactor = createRedactor();
 
   function redactFor(asked) {
     if (mode === 'always' && asked === false) {
@@ -136,11 +122,11 @@ function createServer({ sdk, cache, redact: mode, version }) {
     .boolean()
     .optional()
     .describe(
-      'Hide string contents, property names, Map keys and {a, b} class names in the answer. Defaults to the server setting (on unless started with --no-redact). Set false only when the user allows the snapshot data to be shown.',
+      "Hide the program's data in the answer (string contents, keys of objects used as maps, Map and Set keys, class names V8 took from data); code identifiers stay. Defaults to the server setting (on unless started with --no-redact). Set false only when the user allows the snapshot data to be shown.",
     );
   const pathArg = z.string().min(1).max(4096).describe('Path to a .heapsnapshot file (absolute, or relative to the server\'s working directory)');
   const idArg = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('Node id, from an earlier answer about this file');
-  const cursorArg = z.string().max(64).optional().describe('nextCursor from the previous page; omit for the first page');
+  const offsetArg = z.number().int().min(0).max(2 ** 32).optional().describe('Items to skip: nextOffset from the previous page (default 0)');
   const limitArg = z.number().int().min(1).max(MAX_PAGE).optional().describe(`Items per page (default ${PAGE}, at most ${MAX_PAGE})`);
 
   function tool(name, description, input, run) {
@@ -149,11 +135,8 @@ function createServer({ sdk, cache, redact: mode, version }) {
       { description, inputSchema: { ...input, redact: redactArg }, annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false } },
       async (args, extra) => {
         try {
-          const redact = redactFor(args.redact);
-          const answer = await run(args, extra, redact);
-          // Stopgap until the engine redacts everything (see redact.js).
-          const shown = redact ? redactor.answer(answer) : answer;
-          return { content: [{ type: 'text', text: render(shown) }] };
+          const answer = await run(args, extra, redactFor(args.redact));
+          return { content: [{ type: 'text', text: render(answer) }] };
         } catch (err) {
           return errorAnswer(err);
         }
@@ -171,8 +154,7 @@ function createServer({ sdk, cache, redact: mode, version }) {
     },
     ({ path: file, top = 10, classes = 25 }, extra, redact) =>
       withSnapshots([file], extra, async ([s], [h]) => {
-        const report = s.report({ top: 0, maxClasses: classes, redact });
-        const largest = await queries.topObjects(s, top, SHORT_PATH_ENDS, SHORT_PATH_ENDS);
+        const report = s.report({ top, maxClasses: classes, maxSteps: SHORT_PATH_STEPS, redact });
         return {
           file,
           nodeCount: report.nodeCount,
@@ -180,7 +162,7 @@ function createServer({ sdk, cache, redact: mode, version }) {
           totalSize: report.totalSize,
           classCount: s.summary().length,
           classes: report.classes.map(classRow),
-          largest: largest.map((t) => ({ node: node(t.node), path: steps(t.path) })),
+          largest: report.top.map((t) => ({ node: node(t.node), path: steps(t.retainerPath) })),
           cached: h.cached,
         };
       }),
@@ -212,8 +194,8 @@ function createServer({ sdk, cache, redact: mode, version }) {
           ...(compared !== paths ? { compared, note: 'this leakwatch build compares three snapshots: the first, the middle and the last were used' } : {}),
           suspects: suspects.slice(0, maxSuspects).map(({ retainerPath, holder, ...rest }) => ({
             ...bound(rest),
-            ...(holder ? { holder: node({ ...holder, name: clip(holder.name ?? ''), nameLength: holder.name?.length, className: clip(holder.className ?? '') }) } : {}),
-            path: capPath(retainerPath, SHORT_PATH_ENDS, SHORT_PATH_ENDS),
+            ...(holder ? { holder: node(holder) } : {}),
+            path: steps(capSteps(retainerPath ?? [], SHORT_PATH_STEPS)),
           })),
         };
       }),
@@ -238,8 +220,7 @@ function createServer({ sdk, cache, redact: mode, version }) {
           after,
           totals: { classesChanged: changed.length, addedCount: sum('addedCount'), removedCount: sum('removedCount'), addedSize: sum('addedSize'), removedSize: sum('removedSize'), sizeDelta: sum('sizeDelta') },
           classes: changed.slice(0, classes).map((r) => ({
-            key: clip(r.key),
-            name: clip(r.name),
+            ...classNames(r),
             addedCount: r.addedCount,
             removedCount: r.removedCount,
             countDelta: r.countDelta,
@@ -255,12 +236,16 @@ function createServer({ sdk, cache, redact: mode, version }) {
 
   tool(
     'retainer_path',
-    `The path that keeps a node alive, from a global (or V8 root) to the node, as DevTools' Retainers view unfolds it: each step gives the edge into it (.property, [index], ->closure variable, {internal}). Long paths keep their first and last ${PATH_ENDS} steps.`,
-    { path: pathArg, id: idArg },
-    ({ path: file, id }, extra) =>
+    `The path that keeps a node alive, from a global (or V8 root) to the node, as DevTools' Retainers view unfolds it: each step gives the edge into it (.property, [index], ->closure variable, {internal}). A path longer than maxSteps keeps its first third and last two thirds; the step after the cut says how many it skipped.`,
+    {
+      path: pathArg,
+      id: idArg,
+      maxSteps: z.number().int().min(2).max(MAX_PATH_STEPS).optional().describe(`Steps to show at most (default ${PATH_STEPS}, at most ${MAX_PATH_STEPS})`),
+    },
+    ({ path: file, id, maxSteps = PATH_STEPS }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const ends = await queries.retainerPath(s, id, PATH_ENDS, PATH_ENDS);
-        return { id, length: ends.first.length + ends.elided + ends.last.length, steps: steps(ends) };
+        const path = s.retainerPath(id, { maxSteps, redact });
+        return { id, length: pathLength(path), steps: steps(path) };
       }),
   );
 
@@ -268,19 +253,18 @@ function createServer({ sdk, cache, redact: mode, version }) {
     'node_details',
     'One node: type, name, class, shallow and retained size, distance from a global, its immediate dominator (the object whose release would free it), how many edges it has and how many hold it, with the first few of each.',
     { path: pathArg, id: idArg },
-    ({ path: file, id }, extra) =>
+    ({ path: file, id }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const d = await queries.nodeDetails(s, id);
-        const [out, into] = await Promise.all([queries.edges(s, id, 0, PREVIEW), queries.retainers(s, id, 0, PREVIEW)]);
+        const d = queries.nodeDetails(s, id, redact);
         return {
           node: node(d.node),
-          classKey: d.classKey,
+          classKey: clip(d.classKey, CLASS_CHARS),
           ...(d.dominator ? { dominator: node(d.dominator) } : {}),
           ...(d.detachedness === 2 ? { detached: true } : {}),
           edgeCount: d.edgeCount,
-          edges: out.links.map(link),
+          edges: s.edges(id, { limit: PREVIEW, redact }).map(link),
           retainerCount: d.retainerCount,
-          retainers: into.links.map(link),
+          retainers: s.retainers(id, { limit: PREVIEW, redact }).map(link),
         };
       }),
   );
@@ -288,75 +272,66 @@ function createServer({ sdk, cache, redact: mode, version }) {
   tool(
     'node_edges',
     'What a node references (its outgoing edges, DevTools\' Containment view), a page at a time in the snapshot\'s order.',
-    { path: pathArg, id: idArg, cursor: cursorArg, limit: limitArg },
-    ({ path: file, id, cursor, limit = PAGE }, extra) =>
+    { path: pathArg, id: idArg, offset: offsetArg, limit: limitArg },
+    ({ path: file, id, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const offset = parseLinkCursor(cursor);
-        const page = await queries.edges(s, id, offset, limit);
-        const next = offset + page.links.length;
-        return { id, total: page.total, edges: page.links.map(link), ...(next < page.total ? { nextCursor: linkCursor(next) } : {}) };
+        const { items, ...page } = paged(offset, limit, (at) => s.edges(id, { ...at, redact }));
+        return { id, ...page, edges: items.map(link) };
       }),
   );
 
   tool(
     'node_retainers',
     'What holds a node (the edges into it, weak ones included and marked by edgeType), a page at a time.',
-    { path: pathArg, id: idArg, cursor: cursorArg, limit: limitArg },
-    ({ path: file, id, cursor, limit = PAGE }, extra) =>
+    { path: pathArg, id: idArg, offset: offsetArg, limit: limitArg },
+    ({ path: file, id, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const offset = parseLinkCursor(cursor);
-        const page = await queries.retainers(s, id, offset, limit);
-        const next = offset + page.links.length;
-        return { id, total: page.total, retainers: page.links.map(link), ...(next < page.total ? { nextCursor: linkCursor(next) } : {}) };
+        const { items, ...page } = paged(offset, limit, (at) => s.retainers(id, { ...at, redact }));
+        return { id, ...page, retainers: items.map(link) };
       }),
   );
 
   tool(
     'node_children',
     'What only this node keeps alive (its children in the dominator tree), largest retained size first, a page at a time.',
-    { path: pathArg, id: idArg, cursor: cursorArg, limit: limitArg },
-    ({ path: file, id, cursor, limit = PAGE }, extra) =>
+    { path: pathArg, id: idArg, offset: offsetArg, limit: limitArg },
+    ({ path: file, id, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const page = await queries.dominated(s, id, parseNodeCursor(cursor), limit);
-        return { id, total: page.total, totalRetained: page.totalRetained, children: page.nodes.map(node), ...(page.next ? { nextCursor: nodeCursor(page.next) } : {}) };
+        const { items, ...page } = paged(offset, limit, (at) => s.children(id, { ...at, redact }));
+        return { id, ...page, children: items.map(node) };
       }),
   );
 
   tool(
     'dominator_chain',
-    `A node's immediate dominators up to the root, node first: each entry alone keeps everything before it alive. Long chains keep their first and last ${PATH_ENDS} entries.`,
-    { path: pathArg, id: idArg },
-    ({ path: file, id }, extra) =>
+    "A node's immediate dominators up to the root, node first, a page at a time: each entry alone keeps everything before it alive.",
+    { path: pathArg, id: idArg, offset: offsetArg, limit: limitArg },
+    ({ path: file, id, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        const ends = await queries.dominatorChain(s, id, PATH_ENDS, PATH_ENDS);
-        return { id, length: ends.first.length + ends.elided + ends.last.length, chain: steps(ends) };
+        const { items, ...page } = paged(offset, limit, (at) => s.dominatorChain(id, { ...at, redact }));
+        return { id, ...page, chain: items.map(node) };
       }),
   );
 
   tool(
     'class_instances',
-    'The objects of one class, largest retained size first, a page at a time. Name the class by its name (all classes of that name) or by the key analyze_snapshot gives (one class).',
+    'The objects of one class, largest retained size first, a page at a time. Name the class by its name (all classes of that name) or by the key analyze_snapshot gives (one class), as the answers show them.',
     {
       path: pathArg,
       class: z.string().min(1).max(1000).describe('Class name (e.g. "Foo", "Array", "(string)") or class key from analyze_snapshot'),
-      cursor: cursorArg,
+      offset: offsetArg,
       limit: limitArg,
     },
-    ({ path: file, class: selector, cursor, limit = PAGE }, extra, redact) =>
+    ({ path: file, class: selector, offset = 0, limit = PAGE }, extra, redact) =>
       withSnapshots([file], extra, async ([s]) => {
-        // A redacted class name or key stands for the real one (see redact.js).
-        const wanted = redact ? redactor.resolveClass(selector, () => s.summary()) : selector;
-        const found = await queries.instances(s, wanted, parseNodeCursor(cursor), limit);
-        if (found.classes.length === 0) {
-          throw codedError('ERR_UNKNOWN_CLASS', `no class named ${JSON.stringify(clip(selector, NAME_CHARS))} in this snapshot; analyze_snapshot lists the classes`);
+        const { items, ...page } = paged(offset, limit, (at) => s.instances(selector, { ...at, redact }));
+        if (items.classes.length === 0) {
+          throw codedError('ERR_UNKNOWN_CLASS', `no class named ${JSON.stringify(clip(selector))} in this snapshot; analyze_snapshot lists the classes`);
         }
-        const { page } = found;
         return {
-          classes: found.classes,
-          total: page.total,
-          totalRetained: page.totalRetained,
-          instances: page.nodes.map(node),
-          ...(page.next ? { nextCursor: nodeCursor(page.next) } : {}),
+          classes: items.classes.map((c) => ({ ...classNames(c), count: c.count })),
+          ...page,
+          instances: items.map(node),
         };
       }),
   );

@@ -1,13 +1,21 @@
 'use strict';
 
 // How answers are cut to size for an agent's context: compact node and edge
-// records, paths that keep their ends and say how many steps were left out,
-// clipped strings, capped lists, and text with no raw control characters.
+// records, paths capped as the engine caps them, clipped strings, capped
+// lists, and text with no raw control characters. The names in them come
+// from the engine already shown under the call's redaction; clipping a
+// placeholder only shortens it.
 
 /** Hard ceiling on one answer's text; the limits below keep far under it. */
 const MAX_ANSWER_CHARS = 100_000;
-/** Characters kept of a node name, class name or edge name. */
+/** Characters kept of a node name or an edge label. */
 const NAME_CHARS = 100;
+/**
+ * Characters kept of a class name or key: enough for any redacted `{a, b}`
+ * name (DevTools stops listing properties at about 100 characters, and each
+ * becomes a 14-character placeholder), so one can be passed back whole.
+ */
+const CLASS_CHARS = 600;
 /** Characters kept of a sentence (a suspect's explanation) or an error. */
 const TEXT_CHARS = 600;
 /** Items kept of a list inside a value we pass through (e.g. per-snapshot counts). */
@@ -25,32 +33,61 @@ function clip(text, max = NAME_CHARS) {
 
 /** A node as one compact record; the clipped name's full length only when it was clipped. */
 function node(n) {
-  const out = { id: n.id, type: n.type, name: n.name, className: n.className, selfSize: n.selfSize, retainedSize: n.retainedSize, distance: n.distance };
-  if (n.nameLength > NAME_CHARS) out.nameLength = n.nameLength;
+  const name = String(n.name ?? '');
+  const out = {
+    id: n.id,
+    type: n.type,
+    name: clip(name),
+    className: clip(n.className ?? '', CLASS_CHARS),
+    selfSize: n.selfSize,
+    retainedSize: n.retainedSize,
+    distance: n.distance,
+  };
+  if (name.length > NAME_CHARS) out.nameLength = name.length;
   return out;
 }
 
-/** Native `{ first, elided, last }` ends as one list with a marker where steps were left out. */
-function steps(ends) {
-  const step = (s) => ({ ...(s.edge ? { edge: s.edge.label, edgeType: s.edge.type } : {}), node: node(s.node) });
-  const out = ends.first.map(step);
-  if (ends.elided > 0) out.push({ elided: ends.elided });
-  out.push(...ends.last.map(step));
-  return out;
+/** An edge of the API's pages (`{ type, name, label, node }`): its label, type and the node at the other end. */
+function link(e) {
+  return { edge: clip(e.label), edgeType: e.type, node: node(e.node) };
+}
+
+/** A class row of the summary, a diff or a page of instances, without its sizes. */
+function classNames(c) {
+  return { key: clip(c.key, CLASS_CHARS), name: clip(c.name, CLASS_CHARS) };
 }
 
 /**
- * The public API's path steps (`{ node, edgeType, edgeName, edgeLabel }`,
- * root first) capped to their first and last steps, in the same form as `steps`.
+ * A retainer path as the API gives it (root first; a capped one says on the
+ * step after the cut how many steps it `skipped`) as compact steps.
  */
-function capPath(path, first, last) {
-  if (!Array.isArray(path)) return [];
-  const shape = (s) => ({
-    ...(s.edgeLabel ? { edge: clip(s.edgeLabel), edgeType: s.edgeType } : {}),
-    node: node({ ...s.node, name: clip(s.node?.name ?? ''), nameLength: s.node?.name?.length, className: clip(s.node?.className ?? '') }),
-  });
-  if (path.length <= first + last) return path.map(shape);
-  return [...path.slice(0, first).map(shape), { elided: path.length - first - last }, ...path.slice(path.length - last).map(shape)];
+function steps(path) {
+  return path.map((s) => ({
+    ...(s.edgeLabel !== undefined && s.edgeLabel !== null ? { edge: clip(s.edgeLabel), edgeType: s.edgeType } : {}),
+    ...(s.skipped > 0 ? { skipped: s.skipped } : {}),
+    node: node(s.node),
+  }));
+}
+
+/** Steps of the whole path, shown or skipped. */
+function pathLength(path) {
+  return path.reduce((n, s) => n + 1 + (s.skipped > 0 ? s.skipped : 0), 0);
+}
+
+/**
+ * A path the engine already capped, capped again to `maxSteps` by the
+ * engine's own rule (src/analyzer/snapshot.rs, `retainer_path_capped`): its
+ * first third and last two thirds, the step after the cut counting every
+ * step left out before it.
+ */
+function capSteps(path, maxSteps) {
+  if (path.length <= maxSteps) return path;
+  const head = Math.max(1, Math.floor(maxSteps / 3));
+  const tail = maxSteps - head;
+  const resumeAt = path.length - tail;
+  let skipped = path[resumeAt].skipped > 0 ? path[resumeAt].skipped : 0;
+  for (const s of path.slice(head, resumeAt)) skipped += 1 + (s.skipped > 0 ? s.skipped : 0);
+  return [...path.slice(0, head), { ...path[resumeAt], skipped }, ...path.slice(resumeAt + 1)];
 }
 
 /**
@@ -91,4 +128,4 @@ function render(answer) {
   return text;
 }
 
-module.exports = { MAX_ANSWER_CHARS, NAME_CHARS, TEXT_CHARS, clip, node, steps, capPath, bound, render };
+module.exports = { MAX_ANSWER_CHARS, NAME_CHARS, CLASS_CHARS, TEXT_CHARS, clip, node, link, classNames, steps, pathLength, capSteps, bound, render };

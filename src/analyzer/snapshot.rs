@@ -944,20 +944,54 @@ impl Snapshot {
 
     /// Dominator-tree children, largest retained size first (ties in node
     /// order), `limit` of them from the `offset`-th, and how many in all.
-    /// One scan of the dominator column; only the page is sorted in full.
+    /// One scan of the dominator column.
     pub fn children_page(&self, o: u32, offset: u64, limit: usize) -> (Vec<u32>, u64) {
-        let mut kids = self.dominated_by(o);
-        let total = kids.len() as u64;
+        self.largest_first_page(self.dominated_by(o), offset, limit)
+    }
+
+    /// Objects of the summary's internal classes `classes` as the summary
+    /// counts them (those with a size), largest retained size first (ties in
+    /// node order), `limit` of them from the `offset`-th, and how many in all.
+    /// One scan of the class column.
+    pub fn instances_page(&self, classes: &[u32], offset: u64, limit: usize) -> (Vec<u32>, u64) {
+        let mut wanted = vec![false; self.classes.class_count()];
+        for &c in classes {
+            if let Some(w) = wanted.get_mut(c as usize) {
+                *w = true;
+            }
+        }
+        let node_class = &self.classes.node_class;
+        let nodes = (0..self.graph.node_count() as u32)
+            .filter(|&o| {
+                wanted[node_class[o as usize] as usize] && self.graph.self_size.get(o) != 0
+            })
+            .collect();
+        self.largest_first_page(nodes, offset, limit)
+    }
+
+    /// One page of `nodes` by retained size, largest first, ties in node
+    /// order; only the page is sorted in full.
+    fn largest_first_page(
+        &self,
+        mut nodes: Vec<u32>,
+        offset: u64,
+        limit: usize,
+    ) -> (Vec<u32>, u64) {
+        let total = nodes.len() as u64;
         let key = |&k: &u32| (std::cmp::Reverse(self.retained[k as usize]), k);
         let end = (offset.saturating_add(limit as u64)).min(total) as usize;
         let start = (offset.min(total)) as usize;
-        if end < kids.len() && end > 0 {
-            kids.select_nth_unstable_by_key(end - 1, key);
-            kids.truncate(end);
+        if start >= end {
+            return (Vec::new(), total);
         }
-        kids.sort_unstable_by_key(key);
+        if end < nodes.len() {
+            nodes.select_nth_unstable_by_key(end - 1, key);
+            nodes.truncate(end);
+        }
+        nodes.sort_unstable_by_key(key);
         (
-            kids.get(start..end)
+            nodes
+                .get(start..end)
                 .map(<[u32]>::to_vec)
                 .unwrap_or_default(),
             total,

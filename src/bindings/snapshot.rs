@@ -4,8 +4,8 @@
 use super::errors::{from_core, guarded, invalid_arg, js_error, to_integer};
 use crate::analyzer::redact::Names;
 use crate::analyzer::report::{
-    EdgeSummary, NodeSummary, PathStep as CorePathStep, Report, View, DEFAULT_PAGE, MAX_CLASSES,
-    MAX_PAGE, MAX_PATH_STEPS, MAX_TOP,
+    ClassRow, EdgeSummary, NodeSummary, PathStep as CorePathStep, Report, View, DEFAULT_PAGE,
+    MAX_CLASSES, MAX_PAGE, MAX_PATH_STEPS, MAX_TOP,
 };
 use crate::analyzer::snapshot::{DEFAULT_PATH_STEPS, MIN_PATH_STEPS};
 use crate::analyzer::{Parser, Progress, Snapshot};
@@ -385,14 +385,14 @@ pub struct QueryOptions {
     pub max_steps: Option<u32>,
 }
 
-struct Query {
+pub(crate) struct Query {
     redact: bool,
     offset: u64,
     limit: usize,
     max_steps: usize,
 }
 
-fn query(options: Option<QueryOptions>) -> napi::Result<Query> {
+pub(crate) fn query(options: Option<QueryOptions>) -> napi::Result<Query> {
     let o = options.unwrap_or(QueryOptions {
         redact: None,
         offset: None,
@@ -419,7 +419,7 @@ fn query(options: Option<QueryOptions>) -> napi::Result<Query> {
     })
 }
 
-fn view<'a>(s: &'a Snapshot, q: &Query) -> View<'a> {
+pub(crate) fn view<'a>(s: &'a Snapshot, q: &Query) -> View<'a> {
     View::new(s, Names::new(q.redact, &[s]))
 }
 
@@ -431,6 +431,27 @@ pub struct ClassSummaryRow {
     pub self_size: f64,
     pub retained_size: f64,
     pub distance: i32,
+}
+
+impl From<ClassRow> for ClassSummaryRow {
+    fn from(c: ClassRow) -> Self {
+        ClassSummaryRow {
+            key: c.key,
+            name: c.name,
+            count: c.count as f64,
+            self_size: c.self_size as f64,
+            retained_size: c.retained_size as f64,
+            distance: c.distance,
+        }
+    }
+}
+
+/// One page of a class's objects, with the summary rows the selector named.
+#[napi(object)]
+pub struct InstancePage {
+    pub items: Vec<NodeInfo>,
+    pub total: f64,
+    pub classes: Vec<ClassSummaryRow>,
 }
 
 #[napi(object)]
@@ -454,18 +475,7 @@ impl From<Report> for SnapshotReport {
             node_count: r.node_count as f64,
             edge_count: r.edge_count as f64,
             total_size: r.total_size as f64,
-            classes: r
-                .classes
-                .into_iter()
-                .map(|c| ClassSummaryRow {
-                    key: c.key,
-                    name: c.name,
-                    count: c.count as f64,
-                    self_size: c.self_size as f64,
-                    retained_size: c.retained_size as f64,
-                    distance: c.distance,
-                })
-                .collect(),
+            classes: r.classes.into_iter().map(Into::into).collect(),
             top: r
                 .top
                 .into_iter()
@@ -556,14 +566,7 @@ impl NativeSnapshot {
         Ok(view(self.get()?, &q)
             .class_table()
             .into_iter()
-            .map(|c| ClassSummaryRow {
-                key: c.key,
-                name: c.name,
-                count: c.count as f64,
-                self_size: c.self_size as f64,
-                retained_size: c.retained_size as f64,
-                distance: c.distance,
-            })
+            .map(Into::into)
             .collect())
     }
 
@@ -668,6 +671,23 @@ impl NativeSnapshot {
                 .map(|(src, e)| v.edge(e, src, src).into())
                 .collect(),
             total: total as f64,
+        })
+    }
+
+    /// The objects of a class (by key, or every class of a name, as the
+    /// query's redaction shows them), largest retained first (one page).
+    #[napi(catch_unwind)]
+    pub fn instances(
+        &self,
+        selector: String,
+        options: Option<QueryOptions>,
+    ) -> napi::Result<InstancePage> {
+        let q = query(options)?;
+        let page = view(self.get()?, &q).instances(&selector, q.offset, q.limit);
+        Ok(InstancePage {
+            items: page.items.into_iter().map(Into::into).collect(),
+            total: page.total as f64,
+            classes: page.classes.into_iter().map(Into::into).collect(),
         })
     }
 
