@@ -70,6 +70,22 @@ export declare class NativeSnapshotTrigger {
 }
 
 /**
+ * Snapshots held in native memory only, for taking a series in-process:
+ * the JS heap being measured does not grow by a handle per snapshot.
+ */
+export declare class SnapshotSeries {
+  constructor()
+  /** Keeps the snapshot's graph; the JS handle may be closed afterwards. */
+  push(snapshot: NativeSnapshot): void
+  get length(): number
+  /** Each snapshot's total size, as `Snapshot.totalSize` gives it. */
+  totalSizes(): Array<number>
+  findLeaks(options?: FindLeaksOptions | undefined | null): Promise<LeakReportInfo>
+  /** Frees the graphs now. */
+  clear(): void
+}
+
+/**
  * Accepts a snapshot chunk by chunk (e.g. from `v8.getHeapSnapshot()`), so it
  * can be analysed without touching disk. Parsing keeps up with the stream;
  * the analysis itself runs off the main thread in `finish`.
@@ -110,6 +126,12 @@ export interface AlertTransition {
 }
 
 export declare function checkSnapshotHeadroom(heapUsed: number, factor: number, cgroupFree?: number | undefined | null, systemAvailable?: number | undefined | null): HeadroomResult
+
+/**
+ * Checks that snapshots are one process's, oldest first (a diff may
+ * legitimately compare others; it reports, where findLeaks refuses).
+ */
+export declare function checkSnapshotSequence(snapshots: Array<NativeSnapshot>): Promise<SequenceProblem | null>
 
 export interface ClassDiffRow {
   key: string
@@ -158,8 +180,8 @@ export interface EdgePage {
   total: number
 }
 
-/** Leak suspects from three snapshots of one process, oldest first. */
-export declare function findLeaksIn(first: NativeSnapshot, second: NativeSnapshot, third: NativeSnapshot, options?: FindLeaksOptions | undefined | null): Promise<Array<LeakSuspect>>
+/** Leak suspects from three or more snapshots of one process, oldest first. */
+export declare function findLeaksIn(snapshots: Array<NativeSnapshot>, options?: FindLeaksOptions | undefined | null): Promise<LeakReportInfo>
 
 export interface FindLeaksOptions {
   /** Objects from the first interval that must survive under one holder (default 8). */
@@ -211,25 +233,95 @@ export interface JobProgress {
   total: number
 }
 
-export interface LeakSuspect {
-  /** `collection`, `listeners`, `timers`, `closure`, `weakrefs` or `objects`. */
+/**
+ * Where leaked objects were allocated (snapshots taken with allocation
+ * tracking only).
+ */
+export interface JsAllocationSite {
+  functionName: string
+  script: string
+  line: number
+  column: number
+  /** Leaked objects (of those sampled) allocated here, and their bytes. */
+  count: number
+  bytes: number
+  callers: Array<StackFrame>
+  /**
+   * The innermost frame in the application's own code, when the site is
+   * in a package.
+   */
+  appFrame?: StackFrame
+}
+
+/** Growth in Node's own queues, explained instead of reported as a leak. */
+export interface LeakNote {
+  /** `nextTick` or `microtasks`. */
   kind: string
+  text: string
+  counts: Array<number>
+}
+
+export interface LeakReportInfo {
+  suspects: Array<LeakSuspect>
+  notes: Array<LeakNote>
+  snapshots: Array<SnapshotTotalsInfo>
+}
+
+export interface LeakSuspect {
+  /** `collection`, `listeners`, `timers`, `closure`, `weakrefs`, `modules` or `objects`. */
+  kind: string
+  /** The sentence and the advice, as one text. */
   explanation: string
+  /** What accumulates, where, how much; its parts; what to do; why it is growth. */
+  text: string
+  parts: Array<TextPart>
+  advice: string
+  evidence: string
+  /** `high`, `medium` or `low`: how surely the own size rose at every step. */
+  confidence: string
+  /** The object that keeps growing (one example when holders were folded). */
   holder: NodeInfo
+  holderClass: string
   holderName?: string
+  /** `variable.property.property` from the nearest variable, when there is one. */
+  holderPath?: string
   retainerPath: Array<PathStep>
+  /**
+   * The path with indices and timer-list hops generalised, shared by
+   * every folded holder.
+   */
+  pathShape: Array<string>
+  /** What accumulates, as the user wrote it (a class, `closures `f``, Module). */
   leakedClass: string
-  /** Holder's retained size in snapshots 1, 2, 3 (null where absent). */
-  retainedSizes: Array<number | undefined | null>
-  /** Holder's elements / entries / listeners in snapshots 1, 2, 3. */
+  /**
+   * The holder's own size (elements, entries, listeners, pending timers)
+   * and retained size in each snapshot (null where absent).
+   */
+  counts: Array<number | undefined | null>
   elementCounts: Array<number | undefined | null>
+  retainedSizes: Array<number | undefined | null>
+  /**
+   * Objects alive in the last snapshot by the interval they were born in,
+   * and their bytes (entry k: between snapshots k+1 and k+2).
+   */
+  added: Array<number>
+  addedBytes: Array<number>
+  /** Objects from the first interval still alive, and from the last. */
   survivors: number
   survivorBytes: number
   newObjects: number
   newBytes: number
-  confidence: string
+  /** ArrayBuffer backing stores among them (memory outside the JS heap). */
+  externalBytes: number
+  externalStores: number
+  /** Sliced strings among them, and the bytes of the parents they keep. */
+  slicedStrings: number
+  slicedParentBytes: number
   growth: number
+  /** Holders folded into this suspect, and the others besides the example. */
+  holders: number
   similarHolders: number
+  allocationSites: Array<JsAllocationSite>
 }
 
 export declare function listenerAddSite(key: number, site: string, adds: number): void
@@ -462,6 +554,15 @@ export declare function releaseSnapshotLease(token: number): boolean
 /** Names of our snapshot files to delete, oldest first. */
 export declare function selectSnapshotsToDelete(files: Array<SnapshotFile>, maxFiles?: number | undefined | null, maxBytes?: number | undefined | null): Array<string>
 
+/**
+ * Why a sequence of snapshots cannot be one process's history, oldest
+ * first: `ERR_SNAPSHOT_ORDER` or `ERR_SNAPSHOT_MISMATCH`.
+ */
+export interface SequenceProblem {
+  code: string
+  message: string
+}
+
 /** Every node's numbers at once, in file order, for bulk consumers. */
 export interface SnapshotColumns {
   ids: Uint32Array
@@ -510,6 +611,34 @@ export interface SnapshotReport {
 
 /** The process id in the name of one of our temporary snapshot files. */
 export declare function snapshotTempPid(name: string): number | null
+
+export interface SnapshotTotalsInfo {
+  nodeCount: number
+  totalSize: number
+  /** Whether objects carry allocation stacks (allocation tracking was on). */
+  tracked: boolean
+}
+
+export interface StackFrame {
+  functionName: string
+  script: string
+  /** 1-based; 0 when V8 did not know it. */
+  line: number
+  column: number
+}
+
+/**
+ * One part of a suspect's sentence: our words, or a name from the heap
+ * with its kind, so callers can style or redact names.
+ */
+export interface TextPart {
+  /**
+   * `text`, `class`, `property`, `variable`, `function`, `script`,
+   * `value`, `place` (script:line), `count` or `bytes`.
+   */
+  kind: string
+  text: string
+}
 
 export declare function timerActive(): Array<TimerInfo>
 

@@ -187,19 +187,89 @@ export declare function analyzeSnapshotSync(source: string | Uint8Array | Snapsh
 export type SnapshotInput = Snapshot | SnapshotSource
 
 /** What kind of holder a suspect is. */
-export type SuspectKind = 'collection' | 'listeners' | 'timers' | 'closure' | 'weakrefs' | 'objects'
+export type SuspectKind = 'collection' | 'listeners' | 'timers' | 'closure' | 'weakrefs' | 'modules' | 'objects'
 
-/** One leak suspect: a long-lived holder that kept gaining objects, with the path that keeps it alive. */
-export interface Suspect extends Omit<binding.LeakSuspect, 'kind' | 'confidence' | 'holder' | 'retainerPath'> {
-  /** `collection` (Array, Map, Set, object used as a map), `listeners`, `timers`, `closure`, `weakrefs` or `objects`. */
-  kind: SuspectKind
-  /** `high`: grew in every interval with new objects in the last; lower when the evidence is partial. */
-  confidence: 'high' | 'medium' | 'low'
-  /** The object that holds the leaked objects (an Array, Map, listener list, closure scope, ...). */
-  holder: NodeInfo
-  /** Shortest path from a global to the holder, root first. */
-  retainerPath: PathStep[]
+/**
+ * One part of a suspect's sentence: leakwatch's own words, or a name from the
+ * heap typed so it can be styled. The parts' texts joined are `text`; with
+ * `redact`, names that are data are placeholders here as everywhere.
+ */
+export interface TextPart {
+  /** `text` (our words), a name (`class`, `property`, `variable`, `function`, `script`, `value`), `place` (`script:line`), `count` or `bytes`. */
+  kind: 'text' | 'class' | 'property' | 'variable' | 'function' | 'script' | 'value' | 'place' | 'count' | 'bytes'
+  text: string
 }
+
+/** A frame of an allocation stack. */
+export interface StackFrame {
+  /** Empty for an anonymous function. */
+  functionName: string
+  /** The script's file name or URL. */
+  script: string
+  /** 1-based line where the function begins (V8 records frames by function); 0 when unknown. */
+  line: number
+  column: number
+}
+
+/** Where leaked objects were allocated: only on snapshots taken with allocation tracking on. */
+export interface AllocationSite extends StackFrame {
+  /** Leaked objects (of those sampled) allocated here, and their bytes. */
+  count: number
+  bytes: number
+  /** Callers, innermost first (Node's own frames left out). */
+  callers: StackFrame[]
+  /** The innermost frame in the application's own code, when the site is inside a package. */
+  appFrame?: StackFrame
+}
+
+/** One leak suspect: a long-lived holder whose own size grew at every step, with the path that keeps it alive. */
+export interface Suspect extends Omit<binding.LeakSuspect, 'kind' | 'confidence' | 'holder' | 'retainerPath' | 'parts' | 'allocationSites'> {
+  /** `collection` (Array, Map, Set, object used as a map), `listeners`, `timers`, `closure`, `weakrefs`, `modules` or `objects`. */
+  kind: SuspectKind
+  /** `high`: the count rose at every step and at least three quarters of what was added stayed; `evidence` spells it out. */
+  confidence: 'high' | 'medium' | 'low'
+  /** The object that keeps growing (a collection, an emitter, a timer's owner; one example when holders were folded). */
+  holder: NodeInfo
+  /** From a global to the holder, then one step into what accumulates; capped as every path is. */
+  retainerPath: PathStep[]
+  /** `text` in parts, every name typed. */
+  parts: TextPart[]
+  /** Most objects first; empty unless the snapshots carry allocation stacks. */
+  allocationSites: AllocationSite[]
+}
+
+/** Growth in Node's own queues, explained rather than reported as a leak. */
+export interface LeakNote {
+  kind: 'nextTick' | 'microtasks'
+  text: string
+  /** Per snapshot, or per interval for `nextTick`. */
+  counts: number[]
+}
+
+/** One snapshot of a `findLeaks` sequence. */
+export interface SnapshotTotals {
+  nodeCount: number
+  totalSize: number
+  /** Whether its objects carry allocation stacks (allocation tracking was on). */
+  tracked: boolean
+}
+
+/** `findLeaks`' answer: the suspects, most likely first, with the notes and per-snapshot totals beside them (not enumerable). */
+export type LeakSuspects = Suspect[] & {
+  /** Node's own queues that grew (nextTick, microtasks): not suspects, said in Node's words. */
+  readonly notes: LeakNote[]
+  /** Node count, total size and tracking, per snapshot, oldest first. */
+  readonly snapshots: SnapshotTotals[]
+}
+
+/** Why two snapshots are not one process's history oldest first. */
+export interface SequenceProblem {
+  code: 'ERR_SNAPSHOT_ORDER' | 'ERR_SNAPSHOT_MISMATCH'
+  message: string
+}
+
+/** `diffSnapshots`' rows, with `sequence` (not enumerable): null when `after` follows `before` in one process. */
+export type ClassDiffRows = ClassDiffRow[] & { readonly sequence: SequenceProblem | null }
 
 export interface FindLeaksOptions extends binding.FindLeaksOptions {
   /** Aborts loading the snapshots given as sources; rejects with `ERR_ABORTED`. */
@@ -216,12 +286,41 @@ export interface DiffOptions {
 }
 
 /**
- * Leak suspects from snapshots of one process, oldest first: a baseline after
- * warm-up, then one after each equal round of work. Most likely first.
+ * Leak suspects from 3 to 64 snapshots of one process, oldest first: a
+ * baseline after warm-up, then one after each equal round of work. A holder
+ * is a suspect only if it grew at every step. Most likely first. Rejects
+ * with `ERR_SNAPSHOT_ORDER` for snapshots out of order and
+ * `ERR_SNAPSHOT_MISMATCH` for snapshots of different processes.
  */
-export declare function findLeaks(snapshots: readonly SnapshotInput[], options?: FindLeaksOptions): Promise<Suspect[]>
-/** DevTools' Comparison view: per class, objects allocated since `before` and objects of `before` freed, matched by heap id. */
-export declare function diffSnapshots(before: SnapshotInput, after: SnapshotInput, options?: DiffOptions): Promise<ClassDiffRow[]>
+export declare function findLeaks(snapshots: readonly SnapshotInput[], options?: FindLeaksOptions): Promise<LeakSuspects>
+/**
+ * DevTools' Comparison view: per class, objects allocated since `before` and
+ * objects of `before` freed, matched by heap id. Any two snapshots may be
+ * compared; `sequence` says when they are not one history in order.
+ */
+export declare function diffSnapshots(before: SnapshotInput, after: SnapshotInput, options?: DiffOptions): Promise<ClassDiffRows>
+
+/** Allocation tracking in this process; snapshots taken while it is on carry allocation stacks. */
+export interface AllocationTracker {
+  /** False once stopped. */
+  readonly active: boolean
+  /** Collects garbage, then loads a snapshot of this process with allocation stacks. Rejects with `ERR_TRACKING_STOPPED` after `stop()`. */
+  snapshot(): Promise<Snapshot>
+  /** Collects garbage, then writes a snapshot with allocation stacks; resolves to its file name. */
+  writeSnapshot(file?: string): Promise<string>
+  /** Stops recording stacks (and turns compaction back on). */
+  stop(): void
+  [Symbol.dispose](): void
+}
+
+/**
+ * Starts recording the stack of every allocation in this process, so that
+ * `findLeaks` on the tracker's snapshots names the function and `file:line`
+ * that allocated what leaks. Costs 20x or more on allocation-heavy code:
+ * for tests and reproductions. One at a time: `ERR_TRACKING_ACTIVE` while
+ * another tracker is on.
+ */
+export declare function trackAllocations(): AllocationTracker
 
 export interface ExpectNoLeakOptions {
   /** Calls per round; two rounds are measured. Default 100. */
@@ -232,19 +331,31 @@ export interface ExpectNoLeakOptions {
   minCount?: number
   /** Suspects to report at most. */
   maxSuspects?: number
+  /** Snapshots to take, 3 to 64 (default 3): `iterations` calls before each after the first. */
+  snapshots?: number
+  /**
+   * Name where the leak allocates. `'auto'` (default): when suspects are
+   * found, repeat a short run with allocation tracking on; `true`: track the
+   * whole run (slow); `false`: never.
+   */
+  allocationSites?: boolean | 'auto'
 }
 
 export interface NoLeakReport {
   /** Empty when the promise resolves. */
-  suspects: Suspect[]
+  suspects: LeakSuspects
   iterations: number
-  /** `totalSize` of the three in-process snapshots. */
+  /** Snapshots taken. */
+  snapshots: number
+  /** `totalSize` of each in-process snapshot. */
   heapSizes: number[]
+  /** Whether the suspects' allocation sites come from a tracked run. */
+  allocationTracking: boolean
 }
 
 /** What `expectNoLeak` rejects with when it finds suspects. */
 export interface LeakAssertionError extends AssertionError {
-  suspects: Suspect[]
+  suspects: LeakSuspects
   report: NoLeakReport
 }
 
@@ -255,9 +366,10 @@ export interface CollectedAssertionError extends AssertionError {
 }
 
 /**
- * Runs `fn` `warmup` times, then twice `iterations` times with an in-process
- * heap snapshot before, between and after. Rejects with a `LeakAssertionError`
- * listing the suspects and their retainer paths; resolves with the report when clean.
+ * Runs `fn` `warmup` times, then `iterations` times before each further
+ * in-process heap snapshot (`snapshots`, 3 by default). Rejects with a
+ * `LeakAssertionError` listing the suspects, their retainer paths and where
+ * they were allocated; resolves with the report when clean.
  */
 export declare function expectNoLeak(fn: (call: number) => unknown, options?: ExpectNoLeakOptions): Promise<NoLeakReport>
 
@@ -294,6 +406,10 @@ export type LeakwatchErrorCode =
   | 'ERR_TIMER_UNTRACKED'
   | 'ERR_TIMERS_UNAVAILABLE'
   | 'ERR_SNAPSHOT_WRITE'
+  | 'ERR_SNAPSHOT_ORDER'
+  | 'ERR_SNAPSHOT_MISMATCH'
+  | 'ERR_TRACKING_ACTIVE'
+  | 'ERR_TRACKING_STOPPED'
 
 /** One (emitter, event) in `listeners.report()`. */
 export interface ListenerEventReport {

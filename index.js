@@ -11,7 +11,7 @@
 
 const { Snapshot, loadSnapshot, loadSnapshotSync, analyzeSnapshot, analyzeSnapshotSync, LIMITS } = require('./lib/snapshot.js');
 const { diffSnapshots, findLeaks } = require('./lib/leaks.js');
-const { expectNoLeak, expectCollected } = require('./lib/assert.js');
+const { expectNoLeak, expectCollected, trackAllocations } = require('./lib/assert.js');
 const { trackEmitter, untrack, listeners } = require('./lib/listeners.js');
 const { BoundedLog } = require('./lib/log.js');
 const { timers } = require('./lib/timers.js');
@@ -30,6 +30,7 @@ module.exports = {
   findLeaks,
   expectNoLeak,
   expectCollected,
+  trackAllocations,
   trackEmitter,
   untrack,
   listeners,

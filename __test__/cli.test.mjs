@@ -35,7 +35,7 @@ function round(k) {
   }
 }
 round(300);
-for (const name of ['s1', 's2', 's3']) {
+for (const name of ['s1', 's2', 's3', 's4']) {
   globalThis.gc();
   v8.writeHeapSnapshot(path.join(process.argv[2], name + '.heapsnapshot'));
   round(300);
@@ -43,10 +43,11 @@ for (const name of ['s1', 's2', 's3']) {
 `;
 
 let twoLeakFiles;
-function twoLeaks() {
-  if (twoLeakFiles) return twoLeakFiles;
-  const dir = path.join(OUT, 'cli-two-leaks');
-  const files = ['s1', 's2', 's3'].map((s) => path.join(dir, `${s}.heapsnapshot`));
+/** The first three snapshots of the two-leak program; all four with `{ four: true }`. */
+function twoLeaks({ four = false } = {}) {
+  if (twoLeakFiles) return four ? twoLeakFiles : twoLeakFiles.slice(0, 3);
+  const dir = path.join(OUT, 'cli-two-leaks-4');
+  const files = ['s1', 's2', 's3', 's4'].map((s) => path.join(dir, `${s}.heapsnapshot`));
   if (!files.every((f) => fs.existsSync(f))) {
     fs.mkdirSync(dir, { recursive: true });
     const script = path.join(dir, 'make.js');
@@ -55,7 +56,7 @@ function twoLeaks() {
     assert.equal(r.status, 0, r.stderr);
   }
   twoLeakFiles = files;
-  return files;
+  return four ? files : files.slice(0, 3);
 }
 
 test('--version and -v print the package version', () => {
@@ -144,17 +145,17 @@ test('--top is honoured by diff (table and JSON) and by leaks; --min-count reach
   const lines = table.stdout.trimEnd().split('\n');
   assert.equal(lines.length, 2 + 3, table.stdout);
   assert.match(lines[2], /^\{url\}\s+800\s+0\s+\+800\s+32\.0 kB\s+0 B\s+\+32\.0 kB$/);
-  const all = JSON.parse(cli(['diff', s1, s3, '-j']).stdout);
-  const three = JSON.parse(cli(['diff', s1, s3, '-j', '-t', '3']).stdout);
+  const all = JSON.parse(cli(['diff', s1, s3, '-j']).stdout).rows;
+  const three = JSON.parse(cli(['diff', s1, s3, '-j', '-t', '3']).stdout).rows;
   assert.ok(all.length > 3, `${all.length} rows without --top`);
   assert.equal(three.length, 3);
   assert.deepEqual(three.map((r) => r.name), all.slice(0, 3).map((r) => r.name));
   assert.equal(three[0].name, '{url}');
 
   const files = twoLeaks();
-  const both = JSON.parse(cli(['leaks', ...files, '--json']).stdout);
+  const both = JSON.parse(cli(['leaks', ...files, '--json']).stdout).suspects;
   assert.deepEqual(both.map((s) => s.holderName).sort(), ['cache', 'sessions']);
-  const one = JSON.parse(cli(['leaks', ...files, '--json', '--top=1']).stdout);
+  const one = JSON.parse(cli(['leaks', ...files, '--json', '--top=1']).stdout).suspects;
   assert.equal(one.length, 1);
   assert.equal(one[0].holderName, both[0].holderName);
   const strict = cli(['leaks', ...files, '--min-count', '100000']);
@@ -172,11 +173,11 @@ test('leaks exits 1 with suspects, 0 when clean or with --exit-zero, 2 on bad in
   assert.equal(zero.stdout, found.stdout);
   const json = cli(['leaks', ...files, '-j']);
   assert.equal(json.status, 1);
-  assert.equal(JSON.parse(json.stdout)[0].holderName, 'requestLog');
+  assert.equal(JSON.parse(json.stdout).suspects[0].holderName, 'requestLog');
 
   const ok = cli(['leaks', ...clean()]);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.equal(ok.stdout, 'No leak suspects: nothing accumulated across the 3 snapshots.\n');
+  assert.equal(ok.stdout, 'No leak suspects: nothing grew at every step across the 3 snapshots.\n');
 
   const two = cli(['leaks', files[0], files[1]]);
   assert.equal(two.status, 2);
@@ -189,18 +190,40 @@ test('leaks exits 1 with suspects, 0 when clean or with --exit-zero, 2 on bad in
   assert.match(missing.stderr, /^leakwatch: .*no-such\.heapsnapshot.*\[ERR_SNAPSHOT_IO\]$/m);
 });
 
-// findLeaks takes N >= 3 snapshots once the verdicts work lands; until then
-// it refuses four with ERR_INVALID_ARG before loading anything.
-const findLeaksTakesFour = await leakwatch.findLeaks([0, 1, 2, 3].map(() => Buffer.alloc(0))).then(
-  () => true,
-  (err) => err.code !== 'ERR_INVALID_ARG',
-);
-
-test('leaks takes more than three snapshots, oldest first', { skip: !findLeaksTakesFour && 'findLeaks accepts exactly three snapshots on this branch' }, () => {
-  const [s1, s2, s3] = leaky();
-  const r = cli(['leaks', s1, s2, s2, s3, '-j']);
+test('leaks takes more than three snapshots, oldest first; --json has the suspects, the notes and each file\'s totals', () => {
+  const files = twoLeaks({ four: true });
+  const r = cli(['leaks', ...files, '-j']);
   assert.equal(r.status, 1, r.stderr);
-  assert.equal(JSON.parse(r.stdout)[0].holderName, 'requestLog');
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(out), ['suspects', 'notes', 'snapshots']);
+  assert.deepEqual(out.suspects.map((s) => s.holderName).sort(), ['cache', 'sessions']);
+  for (const s of out.suspects) assert.deepEqual(s.counts, [300, 600, 900, 1200], `${s.holderName} in every snapshot`);
+  assert.deepEqual(out.notes, [], 'no Node queue grew in this program');
+  assert.deepEqual(out.snapshots.map((t) => t.file), files);
+  const sizes = out.snapshots.map((t) => t.totalSize);
+  assert.ok(sizes.every((size, k) => k === 0 || size > sizes[k - 1]), `the heap grew at every step: ${sizes}`);
+  assert.ok(out.snapshots.every((t) => t.nodeCount > 0 && t.tracked === false));
+
+  // Out of order: refused, with the code findLeaks throws.
+  const swapped = cli(['leaks', files[0], files[2], files[1], files[3]]);
+  assert.equal(swapped.status, 2);
+  assert.match(swapped.stderr, /^leakwatch: snapshot 3 was taken before snapshot 2 .*\[ERR_SNAPSHOT_ORDER\]$/m);
+});
+
+test('diff says when its two snapshots are not one history, in text and JSON', () => {
+  const [s1, , s3] = twoLeaks();
+  const forward = cli(['diff', s1, s3, '-j']);
+  assert.equal(JSON.parse(forward.stdout).sequence, null);
+  assert.equal(cli(['diff', s1, s3]).stderr, '', 'control: no warning in order');
+  const json = JSON.parse(cli(['diff', s3, s1, '-j']).stdout);
+  assert.equal(json.sequence.code, 'ERR_SNAPSHOT_ORDER');
+  assert.match(json.sequence.message, /snapshot 2 was taken before snapshot 1/);
+  assert.ok(json.rows.length > 0, 'the rows are still there');
+  const text = cli(['diff', s3, s1]);
+  assert.equal(text.status, 0);
+  assert.match(text.stderr, /^leakwatch: warning: snapshot 2 was taken before snapshot 1 .*\[ERR_SNAPSHOT_ORDER\]\n$/);
+  const other = cli(['diff', s1, leaky()[2], '-j']);
+  assert.equal(JSON.parse(other.stdout).sequence.code, 'ERR_SNAPSHOT_MISMATCH');
 });
 
 test('usage mistakes exit 2 with one line and a pointer to the right help', () => {

@@ -328,8 +328,11 @@ const hostileCases = [
   ['self_size with an exponent', (t) => replaceValue(t, 'nodes', SELF, '1e3'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: expected a non-negative integer$/, valueAt(m, 'nodes', SELF) + 1)],
   ['self_size negative', (t) => replaceValue(t, 'nodes', SELF, '-1'), (m) => fail('ERR_SNAPSHOT_NUMBER', /: expected a non-negative integer$/, valueAt(m, 'nodes', SELF))],
   // Deep nesting: counted, never recursed.
-  ['a million [ in a skipped value', (t) => once(t, '"trace_tree":[]', `"trace_tree":${'['.repeat(1e6)}${']'.repeat(1e6)}`), same],
-  ['a million unclosed [ in a skipped value', (t) => once(t, '"trace_tree":[]', `"trace_tree":${'['.repeat(1e6)}`), (m) => fail('ERR_SNAPSHOT_TRUNCATED', /the file ends inside the value of `trace_tree`$/, m.length)],
+  ['a million [ in a skipped value', (t) => once(t, '"samples":[]', `"samples":${'['.repeat(1e6)}${']'.repeat(1e6)}`), same],
+  // The allocation trace tree is read, not skipped: nesting without a
+  // node's numbers is an error where it starts, still never recursed.
+  ['a million [ in the trace tree', (t) => once(t, '"trace_tree":[]', `"trace_tree":${'['.repeat(1e6)}${']'.repeat(1e6)}`), (m) => fail('ERR_SNAPSHOT_SYNTAX', /a children array before the node's numbers in `trace_tree`/, m.indexOf('"trace_tree":') + 14)],
+  ['a million unclosed [ in a skipped value', (t) => once(t, '"samples":[]', `"samples":${'['.repeat(1e6)}`), (m) => fail('ERR_SNAPSHOT_TRUNCATED', /the file ends inside the value of `samples`$/, m.length)],
   ['a million [ in the header', (t) => once(t, '"node_count"', `"x":${'['.repeat(1e6)}${']'.repeat(1e6)},"node_count"`), fail('ERR_SNAPSHOT_SYNTAX', /header is implausibly large/, 12 + MiB)],
   // A JSON tree takes ~16 bytes per `0,`: before the header was capped at
   // 1 MiB this file took 260 MB to reject.

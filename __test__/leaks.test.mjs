@@ -2,6 +2,7 @@
 // quality gate: every seed leak is the top suspect, every control is clean.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fixture, leakSeries, leakwatch, OUT, GLOBAL_CLASS } from './helpers.mjs';
@@ -9,6 +10,8 @@ import { devtoolsDiff } from './oracle/devtools.mjs';
 
 const require = createRequire(import.meta.url);
 const { makeScenario } = require('./fixtures/scenarios.js');
+const { leaksReport } = require('../lib/html-report.js');
+const { formatBytes, formatCount } = require('../lib/format.js');
 const { diffSnapshots, findLeaks, loadSnapshot } = leakwatch;
 
 async function compareDiff(base, current) {
@@ -45,6 +48,15 @@ test('diffSnapshots equals DevTools between two different processes', async () =
   await compareDiff(fixture('bare'), fixture('objects'));
 });
 
+test('diffSnapshots compares any two snapshots, and says when they are not one history', async () => {
+  const [s1, s2] = leakSeries();
+  assert.equal((await diffSnapshots(s1, s2)).sequence, null);
+  assert.equal((await diffSnapshots(s2, s1)).sequence.code, 'ERR_SNAPSHOT_ORDER');
+  const other = await diffSnapshots(s1, makeScenario('global-array', OUT, { reuse: true })[1]);
+  assert.equal(other.sequence.code, 'ERR_SNAPSHOT_MISMATCH');
+  assert.match(other.sequence.message, /different processes/);
+});
+
 test('diffSnapshots accepts loaded snapshots and leaves them open', async () => {
   const [s1, s2] = leakSeries();
   const a = await loadSnapshot(s1);
@@ -64,9 +76,10 @@ const LEAKS = {
   'global-array': { kind: 'collection', holderName: 'requestLog', text: /Array `requestLog` grew by 400 elements/ },
   'request-listener': { kind: 'listeners', holderName: 'someEmitter', text: /'data' listeners: 800 → 1,200/ },
   'closure-large-data': { kind: 'closure', holderName: 'processors', text: /scope keeps `largeData`/ },
-  'uncleared-interval': { kind: 'timers', text: /40 Timeout objects .* keep PollingService instances alive/ },
+  'uncleared-interval': { kind: 'timers', text: /setInterval timers calling .* \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
   'unbounded-map': { kind: 'collection', holderName: 'cache', text: /Map `cache` grew by 400 entries/ },
-  'weakref-cache': { kind: 'weakrefs', holderName: 'weakCache', text: /WeakRef entries whose keys are never deleted: 400 → 1,200/ },
+  'block-scoped-array': { kind: 'collection', holderName: 'sessionStore', text: /Array `sessionStore` grew by 400 elements/ },
+  'weakref-cache': { kind: 'weakrefs', holderName: 'weakCache', text: /WeakRef entries whose keys are never deleted: 400 → 800 → 1,200/ },
 };
 
 for (const [name, expected] of Object.entries(LEAKS)) {
@@ -85,6 +98,17 @@ for (const [name, expected] of Object.entries(LEAKS)) {
   });
 }
 
+test("the sentences' sizes read as every other size does (formatBytes: DevTools' decimal units)", async () => {
+  const [top] = await findLeaks(makeScenario('global-array', OUT, { reuse: true }));
+  const [, before, after] = top.retainedSizes;
+  assert.ok(top.text.includes(`(+${formatBytes(after - before)}) between snapshots 2 and 3`), top.text);
+  assert.ok(top.text.includes(`still alive (${formatBytes(top.addedBytes[0])})`), top.text);
+  const sizes = top.parts.filter((p) => p.kind === 'bytes').map((p) => p.text);
+  assert.ok(sizes.length >= 3, top.text);
+  for (const size of sizes) assert.match(size, /^(\d+ B|\d+\.\d (kB|MB|GB)|\d{3} (kB|MB|GB))$/);
+  assert.doesNotMatch(top.explanation, /\bKi?B\b|MiB/);
+});
+
 for (const name of ['bounded-cache', 'once-listeners', 'stopped-interval']) {
   test(`findLeaks reports nothing for the "${name}" control`, async () => {
     const files = makeScenario(name, OUT, { reuse: true });
@@ -92,3 +116,37 @@ for (const name of ['bounded-cache', 'once-listeners', 'stopped-interval']) {
     assert.deepEqual(suspects.map((s) => s.explanation), []);
   });
 }
+
+test('findLeaks refuses snapshots of two runs of one program (ERR_SNAPSHOT_MISMATCH)', async () => {
+  const a = makeScenario('global-array', OUT, { reuse: true });
+  const b = makeScenario('global-array', path.join(OUT, 'second-run'), { reuse: true });
+  await assert.rejects(findLeaks([a[0], b[1], b[2]]), { code: 'ERR_SNAPSHOT_MISMATCH', message: /snapshots 1 and 2 come from different processes/ });
+  // One run's own snapshots are fine.
+  assert.equal((await findLeaks(b)).length, 1);
+});
+
+test("Node's default snapshot names are checked before loading: order and process", async () => {
+  const files = makeScenario('global-array', OUT, { reuse: true });
+  const dir = fs.mkdtempSync(path.join(OUT, 'named-'));
+  try {
+    const name = (pid, seq) => path.join(dir, `Heap.20260102.101010.${pid}.0.00${seq}.heapsnapshot`);
+    files.forEach((f, k) => fs.linkSync(f, name(4242, k + 1)));
+    fs.linkSync(files[2], name(777, 3));
+    assert.equal((await findLeaks([1, 2, 3].map((k) => name(4242, k)))).length, 1);
+    await assert.rejects(findLeaks([name(4242, 1), name(4242, 3), name(4242, 2)]), { code: 'ERR_SNAPSHOT_ORDER', message: /snapshot 3 \(Heap\.\S+\.002\.heapsnapshot\) was written before snapshot 2/ });
+    await assert.rejects(findLeaks([name(4242, 1), name(4242, 2), name(777, 3)]), { code: 'ERR_SNAPSHOT_MISMATCH', message: /from pid 4242, .* from pid 777/ });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the HTML leak report shows every snapshot: totals, and each suspect across them', async () => {
+  const files = makeScenario('unbounded-map', OUT, { reuse: true });
+  const suspects = await findLeaks(files);
+  const html = leaksReport({ files: files.map((f) => path.basename(f)), suspects, diff: await diffSnapshots(files[0], files[2]) });
+  assert.match(html, /<h2>Snapshots<\/h2>/);
+  for (const [k, t] of suspects.snapshots.entries()) assert.ok(html.includes(`<td>s${k + 1}</td>`) && html.includes(formatCount(t.nodeCount)), `totals row of s${k + 1}`);
+  assert.match(html, /<th>s1<\/th><th>s2<\/th><th>s3<\/th>/);
+  assert.match(html, /Own size \(elements, entries or properties\)<\/th><td>400<\/td><td>800<\/td><td>1,200<\/td>/);
+  assert.match(html, /entries rose at every snapshot \(400 → 800 → 1,200\)/);
+});

@@ -132,10 +132,25 @@ test('diffSnapshots and findLeaks hide every secret, and their placeholders read
 
   const suspects = await leakwatch.findLeaks(files, { redact: true });
   assert.ok(suspects.length >= 1, 'the leak is found with redaction too');
-  const text = JSON.stringify(suspects);
+  // Every field, and the notes and per-snapshot totals the array carries.
+  const text = JSON.stringify({ suspects, notes: suspects.notes, snapshots: suspects.snapshots });
   assert.equal(text.includes(PREFIX), false, text.slice(0, 500));
   const plain = await leakwatch.findLeaks(files);
   assert.deepEqual(missing(JSON.stringify(plain)).includes('_leak_holder'), false, 'control: the holder is named');
+  // Field by field where the words name things: the control shows a secret
+  // in each, so a name that bypasses the policy in any of them fails here.
+  for (const field of ['explanation', 'text', 'parts', 'holderName', 'holderPath', 'pathShape', 'leakedClass', 'retainerPath']) {
+    assert.ok(plain.some((s) => JSON.stringify(s[field] ?? null).includes(PREFIX)), `control: ${field} shows a secret`);
+    for (const s of suspects) assert.equal(JSON.stringify(s[field] ?? null).includes(PREFIX), false, `${field}: ${JSON.stringify(s[field])}`);
+  }
+  for (const s of [...plain, ...suspects]) {
+    assert.equal(s.parts.map((p) => p.text).join(''), s.text, 'the parts are the sentence');
+    for (const field of ['evidence', 'advice']) assert.equal(typeof s[field], 'string');
+  }
+  assert.ok(
+    suspects.every((s) => s.parts.some((p) => p.kind === 'variable' && /^<key:[0-9a-f]{8}>$/.test(p.text))),
+    'the global holding each leak is a variable part, shown by placeholder',
+  );
   // The same verdicts, only the names differ; the holder's placeholder is
   // the name of the edge the path enters it through.
   assert.deepEqual(suspects.map((s) => s.kind), plain.map((s) => s.kind));
@@ -144,7 +159,9 @@ test('diffSnapshots and findLeaks hide every secret, and their placeholders read
     assert.match(s.holderName, /^<key:[0-9a-f]{8}>$/);
     const into = s.retainerPath.findLast((step) => step.node.id === s.holder.id);
     assert.equal(into.edgeName, s.holderName);
-    assert.ok(s.explanation.includes(`\`${s.holderName}\``), s.explanation);
+    // The sentence names the holder by its path from a variable, when it has one.
+    if (s.holderPath) assert.ok(s.holderPath.endsWith(`.${s.holderName}`), s.holderPath);
+    assert.ok(s.explanation.includes(`\`${s.holderPath ?? s.holderName}\``), s.explanation);
   }
 });
 
@@ -187,10 +204,52 @@ test('one report keeps one placeholder per name: the HTML file and the JSON of t
   const file = path.join(OUT, `redacted-same-run-${process.pid}.html`);
   const out = spawnSync(process.execPath, [CLI, 'leaks', ...files, '--json', '--redact', '--html', file], { encoding: 'utf8' });
   assert.equal(out.status, 1, out.stderr);
-  const suspects = JSON.parse(out.stdout);
+  const { suspects } = JSON.parse(out.stdout);
   const html = fs.readFileSync(file, 'utf8');
   for (const s of suspects) {
     const escaped = s.holderName.replace(/</g, '&lt;').replace(/>/g, '&gt;');
     assert.ok(html.includes(`<code>${escaped}</code>`), `the HTML names the holder ${s.holderName} as the JSON does`);
+  }
+});
+
+// The verdicts' own sentences: listener events, emitters, holders reached
+// through keys of objects used as maps, timers' owners, closures. Each leak
+// of this program keeps a secret where its verdict reads names.
+const { makeHostileLeaks } = require('./fixtures/hostile-leaks.js');
+const leakFiles = makeHostileLeaks(path.join(OUT, `hostile-leaks-${process.version.split('.')[0]}`));
+// Positions the unredacted verdicts show: a global holding an emitter, its
+// event, a global holding an array of closures, a key of an object used as a map.
+const VERDICT_POSITIONS = ['_emitter_global', '_event_name', '_closures_global', '_dict_key'];
+
+test('leak verdicts name no secret with redact: a listener event, an emitter, map keys, timers, closures', async () => {
+  const plain = await leakwatch.findLeaks(leakFiles);
+  const redacted = await leakwatch.findLeaks(leakFiles, { redact: true });
+  const kinds = (list) => list.map((s) => s.kind).sort();
+  for (const kind of ['collection', 'listeners', 'timers']) assert.ok(kinds(plain).includes(kind), `a ${kind} verdict: ${kinds(plain)}`);
+  assert.deepEqual(kinds(redacted), kinds(plain), 'redaction changes no verdict');
+  const sentences = plain.map((s) => s.text).join('\n');
+  for (const p of VERDICT_POSITIONS) assert.ok(sentences.includes(`${PREFIX}${p}`), `control: the sentences show ${p}`);
+
+  const all = JSON.stringify({ redacted, notes: redacted.notes, snapshots: redacted.snapshots });
+  assert.equal(all.includes(PREFIX), false, all.slice(0, 500));
+  const listeners = redacted.find((s) => s.kind === 'listeners');
+  assert.match(listeners.text, /^EventEmitter `<key:[0-9a-f]{8}>` keeps gaining '<key:[0-9a-f]{8}>' listeners/, listeners.text);
+  const keyed = redacted.find((s) => /^<key:[0-9a-f]{8}>\.<key:[0-9a-f]{8}>$/.test(s.holderPath ?? ''));
+  assert.ok(keyed, 'the array under a key of an object used as a map reads as a path of placeholders');
+  // Code stays: the closures' function and the timers' owner class.
+  assert.ok(redacted.some((s) => s.text.includes('`onRequest`')));
+  assert.ok(redacted.some((s) => s.kind === 'timers' && s.text.includes('Poller')));
+
+  for (const format of [[], ['--json'], ['--html', path.join(OUT, `redacted-verdicts-${process.pid}.html`)]]) {
+    const read = (extra) => {
+      let out = cli(['leaks', ...leakFiles, ...format, ...extra]);
+      if (format[0] === '--html') out += fs.readFileSync(format[1], 'utf8');
+      return out;
+    };
+    const shown = read([]);
+    for (const p of VERDICT_POSITIONS) assert.ok(shown.includes(`${PREFIX}${p}`), `control: leaks ${format[0] ?? 'text'} shows ${p}`);
+    const hidden = read(['--redact']);
+    assert.equal(hidden.includes(PREFIX), false, `leaks ${format[0] ?? 'text'} --redact shows a secret`);
+    assert.match(hidden, /'<key:[0-9a-f]{8}>' listeners/);
   }
 });

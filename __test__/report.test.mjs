@@ -37,7 +37,7 @@ test('leakwatch leaks prints the suspect and --json is machine-readable', () => 
   assert.match(text.stdout, /^1\. \[collection, high confidence\] Array `requestLog` grew by 400 elements/);
   assert.match(text.stdout, /→ \.requestLog Array @\d+/);
   const json = cli(['leaks', ...files, '--json']);
-  const suspects = JSON.parse(json.stdout);
+  const { suspects } = JSON.parse(json.stdout);
   assert.equal(suspects[0].holderName, 'requestLog');
   const clean = cli(['leaks', ...makeScenario('bounded-cache', OUT, { reuse: true })]);
   assert.match(clean.stdout, /No leak suspects/);
@@ -50,7 +50,7 @@ test('leakwatch diff prints the Comparison table and JSON', () => {
   const text = cli(['diff', s1, s3]);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /\{url\}\s+800\s+0\s+\+800/);
-  const rows = JSON.parse(cli(['diff', s1, s3, '--json']).stdout);
+  const { rows } = JSON.parse(cli(['diff', s1, s3, '--json']).stdout);
   const urls = rows.find((r) => r.name === '{url}');
   assert.equal(urls.addedCount, 800);
   assert.equal(urls.addedIds.length, 800);

@@ -66,7 +66,7 @@ test('--json is exact data with every control character escaped', async () => {
   const r = cli(['diff', files[0], files[2], '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stdout.replace(/\n/g, ''), RAW_CONTROL);
-  const rows = JSON.parse(r.stdout);
+  const { rows } = JSON.parse(r.stdout);
   const api = await leakwatch.diffSnapshots(files[0], files[2]);
   const names = (list) => list.map((x) => x.name).sort();
   assert.deepEqual(names(rows), names(api), 'the same rows as the API, in the order the CLI chose');

@@ -351,15 +351,23 @@ function plainDiff(rows) {
 async function diff([before, after], opts) {
   const snaps = await loadWithProgress([before, after], opts.redact, 'loading snapshots');
   let rows;
+  let sequence;
   try {
-    rows = bySizeChange(await leakwatch.diffSnapshots(snaps[0], snaps[1], { redact: opts.redact }));
+    const found = await leakwatch.diffSnapshots(snaps[0], snaps[1], { redact: opts.redact });
+    sequence = found.sequence;
+    rows = bySizeChange(found);
   } finally {
     for (const s of snaps) s.close();
   }
   const shown = opts.topGiven ? rows.slice(0, opts.top) : rows;
-  if (opts.html) writeHtml(opts.html, diffReport({ files: [before, after].map((f) => path.basename(f)), diff: shown }));
-  if (opts.json) print(`${jsonForTerminal(plainDiff(shown))}\n`);
-  else printDiff(rows.slice(0, opts.top));
+  // Comparing two processes, or a later snapshot with an earlier one, is
+  // allowed as in DevTools, but the rows then do not mean growth: say so.
+  if (opts.html) writeHtml(opts.html, diffReport({ files: [before, after].map((f) => path.basename(f)), diff: shown, sequence }));
+  if (opts.json) print(`${jsonForTerminal({ sequence, rows: plainDiff(shown) })}\n`);
+  else {
+    if (sequence) printError(`leakwatch: warning: ${sequence.message} [${sequence.code}]`);
+    printDiff(rows.slice(0, opts.top));
+  }
   return 0;
 }
 
@@ -375,18 +383,28 @@ async function leaks(files, opts) {
   } finally {
     for (const s of snaps) s.close();
   }
-  if (opts.html) writeHtml(opts.html, leaksReport({ files: files.map((f) => path.basename(f)), suspects, diff: rows }));
-  if (opts.json) print(`${jsonForTerminal(suspects)}\n`);
-  else if (suspects.length === 0) print(`No leak suspects: nothing accumulated across the ${files.length} snapshots.\n`);
+  const { notes, snapshots: totals } = suspects;
+  if (opts.html) writeHtml(opts.html, leaksReport({ files: files.map((f) => path.basename(f)), suspects, diff: rows, totals, notes }));
+  if (opts.json) {
+    // An object, not the bare array: a CI script needs the notes (Node's own
+    // queues that grew, which are not suspects) and each file's totals too.
+    const snapshots = totals.map((t, k) => ({ file: files[k], ...t }));
+    print(`${jsonForTerminal({ suspects, notes, snapshots })}\n`);
+    return suspects.length > 0 && !opts.exitZero ? 1 : 0;
+  }
+  const noteLines = escapeTerminalDeep(notes).map((n) => `note: ${n.text}\n`).join('');
+  if (suspects.length === 0) print(`No leak suspects: nothing grew at every step across the ${files.length} snapshots.\n${noteLines}`);
   else {
     const out = [];
     escapeTerminalDeep(suspects).forEach((s, i) => {
       out.push(`${i + 1}. [${s.kind}, ${s.confidence} confidence] ${s.explanation}`);
+      const site = s.allocationSites[0];
+      if (site) out.push(`   allocated in ${site.functionName || '(anonymous)'} (${site.script}:${site.line})`);
       out.push('   retained by:');
       out.push(formatPath(s.retainerPath, { indent: '     ' }));
       out.push('');
     });
-    print(out.join('\n'));
+    print(`${out.join('\n')}${noteLines}`);
   }
   return suspects.length > 0 && !opts.exitZero ? 1 : 0;
 }

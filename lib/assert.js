@@ -5,41 +5,24 @@
 // retainer path of whatever leaked.
 
 const v8 = require('node:v8');
-const vm = require('node:vm');
 const inspector = require('node:inspector');
 const { AssertionError } = require('node:assert');
+const native = require('./native.js');
 const { loadSnapshot } = require('./snapshot.js');
-const { findLeaks } = require('./leaks.js');
-const { argError, checkOptions } = require('./errors.js');
+const { argError, callNative, checkOptions, translate } = require('./errors.js');
 const { formatBytes, formatPath } = require('./format.js');
 const { escapeTerminalDeep } = require('./terminal.js');
-
-let cachedGc;
-/** A full-GC function, even when the process was not started with --expose-gc. */
-function getGc() {
-  if (typeof globalThis.gc === 'function') return globalThis.gc;
-  if (!cachedGc) {
-    // The flag only has to be on while a fresh context is created; the `gc`
-    // function that context receives stays usable afterwards.
-    v8.setFlagsFromString('--expose-gc');
-    cachedGc = vm.runInNewContext('gc');
-  }
-  return cachedGc;
-}
-
-async function settle() {
-  // Two macrotask turns: pending callbacks run and WeakRef targets kept for
-  // the current job are released before collecting.
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-  const gc = getGc();
-  gc();
-  gc();
-}
+const { getGc, settle } = require('./gc.js');
+const { trackAllocations, trackingActive } = require('./allocation-tracking.js');
 
 async function snapshotNow() {
   await settle();
   return loadSnapshot(v8.getHeapSnapshot());
+}
+
+/** Allocation tracking in this process, for snapshots that say where objects were allocated. */
+function startAllocationTracking() {
+  return trackAllocations(settle);
 }
 
 function checkPositiveInt(value, name, fallback) {
@@ -48,65 +31,138 @@ function checkPositiveInt(value, name, fallback) {
   return value;
 }
 
+/** Calls of the short tracked run that finds where a leak allocates. */
+const TRACKED_ITERATIONS = 20;
+
 function describeSuspects(suspects) {
   // Test runners print this message to a terminal: no control characters
   // from the snapshot's names may reach it raw.
   return escapeTerminalDeep(suspects)
     .map((s, i) => {
       const path = formatPath(s.retainerPath, { indent: '     ' });
-      return `  ${i + 1}. [${s.kind}, ${s.confidence} confidence] ${s.explanation}\n     retained by:\n${path}`;
+      const site = s.allocationSites && s.allocationSites[0];
+      const where = site ? `\n     allocated in ${site.functionName || '(anonymous)'} (${site.script}:${site.line})` : '';
+      return `  ${i + 1}. [${s.kind}, ${s.confidence} confidence] ${s.explanation}${where}\n     retained by:\n${path}`;
     })
     .join('\n');
 }
 
 /**
- * Runs `fn` `warmup` times, then twice `iterations` times with a heap
- * snapshot before, between and after, and throws an AssertionError listing
- * leak suspects with their retainer paths. Resolves with the report when clean.
+ * Runs the rounds and takes the snapshots in this process. The snapshots
+ * live in native memory only (a SnapshotSeries), so the heap under test does
+ * not grow by a handle per snapshot.
+ */
+async function measure(fn, { warmup, iterations, snapshots, minCount, maxSuspects, track }) {
+  let call = 0;
+  const runRound = async (n) => {
+    for (let k = 0; k < n; k++) await fn(call++);
+  };
+  const tracker = track ? trackAllocations(settle) : null;
+  const series = new native.SnapshotSeries();
+  // While a snapshot is taken this code is on the stack, and what only the
+  // stack holds is not reachable from a user root: state that `fn` closes
+  // over (a test's local Map) would be invisible. A global keeps `fn`, and
+  // through it that state, on a path that names it.
+  const anchor = Symbol('leakwatch: function under test');
+  Object.defineProperty(globalThis, anchor, { value: fn, configurable: true });
+  try {
+    await runRound(warmup);
+    for (let k = 0; k < snapshots; k++) {
+      if (k > 0) await runRound(iterations);
+      let snap;
+      if (tracker) {
+        snap = await tracker.snapshot();
+      } else {
+        await settle();
+        snap = await loadSnapshot(v8.getHeapSnapshot());
+      }
+      callNative(() => series.push(snap._native));
+      snap.close();
+    }
+    if (tracker) tracker.stop();
+    const report = await callNative(() => series.findLeaks({ minCount, maxSuspects }));
+    const suspects = report.suspects;
+    // The rounds run from this file: its frames are not the caller's code.
+    const ours = (f) => f.script === __filename || f.script === `file://${__filename}`;
+    for (const s of suspects) {
+      for (const site of s.allocationSites) {
+        site.callers = site.callers.filter((f) => !ours(f));
+        if (site.appFrame && ours(site.appFrame)) delete site.appFrame;
+      }
+    }
+    Object.defineProperty(suspects, 'notes', { value: report.notes, enumerable: false });
+    Object.defineProperty(suspects, 'snapshots', { value: report.snapshots, enumerable: false });
+    return { suspects, heapSizes: callNative(() => series.totalSizes()), tracked: Boolean(tracker) };
+  } catch (err) {
+    throw translate(err);
+  } finally {
+    delete globalThis[anchor];
+    if (tracker) tracker.stop();
+    series.clear();
+  }
+}
+
+/**
+ * Runs `fn` `warmup` times, then `iterations` times before each further
+ * snapshot (`snapshots` in all, 3 by default), and throws an AssertionError
+ * listing the leak suspects with their retainer paths. A holder is a suspect
+ * only if it grew at every step. With `allocationSites: 'auto'` (the
+ * default) a run that finds suspects is followed by a short one with
+ * allocation tracking on, so the error names the function and file:line
+ * that allocated what leaked; `true` tracks the whole run (slow), `false`
+ * never. Resolves with the report when clean.
  */
 async function expectNoLeak(fn, options = {}) {
   if (typeof fn !== 'function') throw argError('expectNoLeak needs a function to run');
   checkOptions(options, 'expectNoLeak');
   const iterations = checkPositiveInt(options.iterations, 'iterations', 100);
   const warmup = options.warmup === 0 ? 0 : checkPositiveInt(options.warmup, 'warmup', Math.max(1, Math.ceil(iterations / 4)));
+  const snapshots = checkPositiveInt(options.snapshots, 'snapshots', 3);
+  if (snapshots < 3 || snapshots > 64) throw argError('snapshots must be between 3 and 64');
   // A leak of one object per call leaves ~`iterations` survivors per round;
   // requiring half of that keeps one-off caches and lazy compilation quiet.
   const minCount = checkPositiveInt(options.minCount, 'minCount', Math.max(4, Math.floor(iterations / 2)));
-  let call = 0;
-  const runRound = async (n) => {
-    for (let k = 0; k < n; k++) await fn(call++);
-  };
-  await runRound(warmup);
-  const snapshots = [];
-  try {
-    snapshots.push(await snapshotNow());
-    await runRound(iterations);
-    snapshots.push(await snapshotNow());
-    await runRound(iterations);
-    snapshots.push(await snapshotNow());
-    const suspects = await findLeaks(snapshots, { minCount, maxSuspects: options.maxSuspects });
-    const report = {
-      suspects,
-      iterations,
-      heapSizes: snapshots.map((s) => s.totalSize),
-    };
-    if (suspects.length > 0) {
+  const sites = options.allocationSites === undefined ? 'auto' : options.allocationSites;
+  if (sites !== 'auto' && sites !== true && sites !== false) throw argError("allocationSites must be true, false or 'auto'");
+  // V8 has one allocation tracker: when the caller runs one, leave it alone.
+  const canTrack = !trackingActive();
+  const plan = { warmup, iterations, snapshots, minCount, maxSuspects: options.maxSuspects, track: sites === true && canTrack };
+  const result = await measure(fn, plan);
+  if (result.suspects.length > 0 && sites === 'auto' && canTrack) {
+    // The leak keeps leaking: a short second run with tracking on says where
+    // it allocates. Tracking makes every allocation many times slower (see
+    // the README), so that run is kept short; its sites go to the suspects
+    // of the full run with the same holder.
+    const short = Math.min(iterations, TRACKED_ITERATIONS);
+    let tracked = { suspects: [] };
+    try {
+      tracked = await measure(fn, { ...plan, warmup: 1, iterations: short, minCount: Math.min(minCount, Math.max(4, Math.floor(short / 2))), track: true });
+    } catch {
+      // No inspector in this build, or the function failed this time: the
+      // suspects of the full run stand, without sites.
+    }
+    for (const s of result.suspects) {
+      const same = tracked.suspects.find((t) => t.holder.id === s.holder.id);
+      if (same) s.allocationSites = same.allocationSites;
+    }
+    result.tracked = tracked.suspects.length > 0;
+  }
+  const report = { suspects: result.suspects, iterations, snapshots, heapSizes: result.heapSizes, allocationTracking: result.tracked };
+  const { suspects } = result;
+  if (suspects.length > 0) {
+    const err = new AssertionError({
+      message: `expected no leak after ${iterations * (snapshots - 1)} calls, found ${suspects.length} suspect${suspects.length === 1 ? '' : 's'}:\n${describeSuspects(suspects)}`,
       // operator 'fail', as assert.fail() sets it: test runners that render
       // assertion errors specially (Jest) then show the message alone instead
       // of an actual/expected comparison of two undefineds.
-      const err = new AssertionError({
-        message: `expected no leak after ${iterations * 2} calls, found ${suspects.length} suspect${suspects.length === 1 ? '' : 's'}:\n${describeSuspects(suspects)}`,
-        operator: 'fail',
-        stackStartFn: expectNoLeak,
-      });
-      err.suspects = suspects;
-      err.report = report;
-      throw err;
-    }
-    return report;
-  } finally {
-    for (const s of snapshots) s.close();
+      operator: 'fail',
+      stackStartFn: expectNoLeak,
+    });
+    err.suspects = suspects;
+    err.report = report;
+    throw err;
   }
+  return report;
 }
 
 /** The heap snapshot id of a live object, via an in-process inspector session. */
@@ -217,4 +273,4 @@ async function confirmCollected(ref, attempts) {
   }
 }
 
-module.exports = { expectNoLeak, expectCollected, getGc };
+module.exports = { expectNoLeak, expectCollected, getGc, trackAllocations: startAllocationTracking };

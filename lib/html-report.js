@@ -57,7 +57,7 @@ function diffTable(rows) {
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1000px;color:#1d2330;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{margin-top:2rem;font-size:1.15rem;border-bottom:1px solid #e3e6ee;padding-bottom:.3rem}
-.muted{color:#6b7385}.suspect{border:1px solid #e3e6ee;border-left:5px solid #d9480f;border-radius:6px;padding:.8rem 1rem;margin:1rem 0;background:#fffaf7}
+.muted{color:#6b7385}.warning{border-left:5px solid #f08c00;background:#fff9db;padding:.5rem .8rem}.suspect{border:1px solid #e3e6ee;border-left:5px solid #d9480f;border-radius:6px;padding:.8rem 1rem;margin:1rem 0;background:#fffaf7}
 .suspect.medium{border-left-color:#f08c00}.suspect.low{border-left-color:#868e96}
 .kind{display:inline-block;font-size:.75rem;text-transform:uppercase;letter-spacing:.05em;background:#1d2330;color:#fff;border-radius:3px;padding:1px 6px;margin-right:.4rem}
 ol.path{margin:.5rem 0 0;padding-left:1.4rem;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
@@ -66,6 +66,8 @@ ol.path li.gap{list-style:none;color:#868e96;font-style:italic}
 table.diff{border-collapse:collapse;width:100%;font-size:13px}table.diff td,table.diff th{border-bottom:1px solid #eceef3;padding:4px 6px;text-align:right}
 table.diff td:first-child,table.diff th:first-child{text-align:left}
 svg.chart text{font-size:12px;fill:#1d2330}svg.chart rect{fill:#4c6ef5}
+table.series{border-collapse:collapse;margin:.6rem 0;font-size:12.5px}table.series td,table.series th{border-bottom:1px solid #eceef3;padding:3px 8px;text-align:right}
+table.series th:first-child{text-align:left;font-weight:normal;color:#6b7385}ul.sites{margin:.3rem 0 .5rem;font-size:12.5px}
 `;
 
 function page(title, subtitle, body) {
@@ -80,22 +82,65 @@ ${body}
 `;
 }
 
-function leaksReport({ files, suspects, diff }) {
+function signed(n, fmt) {
+  return `${n > 0 ? '+' : n < 0 ? '−' : '±'}${fmt(Math.abs(n))}`;
+}
+
+/** A suspect across every snapshot: its own size, retained size, and what each interval added that is still alive. */
+function seriesTable(s) {
+  const n = s.counts.length;
+  const head = Array.from({ length: n }, (_, k) => `<th>s${k + 1}</th>`).join('');
+  const cell = (v, fmt) => `<td>${v == null ? '—' : escapeHtml(fmt(v))}</td>`;
+  const added = ['<td>—</td>', ...s.added.map((v, k) => `<td>${escapeHtml(formatCount(v))} <span class="muted">(${escapeHtml(formatBytes(s.addedBytes[k]))})</span></td>`)].join('');
+  return `<table class="series"><thead><tr><th></th>${head}</tr></thead><tbody>
+<tr><th>Own size (${escapeHtml(s.kind === 'timers' ? 'owners kept by timers' : s.kind === 'listeners' ? 'listeners' : 'elements, entries or properties')})</th>${s.counts.map((v) => cell(v, formatCount)).join('')}</tr>
+<tr><th>Retained size</th>${s.retainedSizes.map((v) => cell(v, formatBytes)).join('')}</tr>
+<tr><th>Added since the previous snapshot, still alive</th>${added}</tr>
+</tbody></table>`;
+}
+
+function sitesHtml(sites) {
+  if (!sites || sites.length === 0) return '';
+  const items = sites.map((a) => {
+    const caller = a.appFrame ? ` <span class="muted">from ${escapeHtml(a.appFrame.functionName || '(anonymous)')} (${escapeHtml(a.appFrame.script)}:${a.appFrame.line})</span>` : '';
+    return `<li><code>${escapeHtml(a.functionName || '(anonymous)')}</code> ${escapeHtml(a.script)}:${a.line} — ${escapeHtml(formatCount(a.count))} objects, ${escapeHtml(formatBytes(a.bytes))}${caller}</li>`;
+  });
+  return `<div class="muted">Allocated in:</div><ul class="sites">${items.join('')}</ul>`;
+}
+
+/** Node count and total size of every snapshot, with the change from the one before. */
+function totalsTable(files, totals) {
+  if (!totals || totals.length === 0) return '';
+  const rows = totals.map((t, k) => {
+    const prev = totals[k - 1];
+    const delta = prev ? `${signed(t.nodeCount - prev.nodeCount, formatCount)} / ${signed(t.totalSize - prev.totalSize, formatBytes)}` : '';
+    return `<tr><td>s${k + 1}</td><td>${escapeHtml(files[k] ?? '')}</td><td>${escapeHtml(formatCount(t.nodeCount))}</td><td>${escapeHtml(formatBytes(t.totalSize))}</td><td>${escapeHtml(delta)}</td><td>${t.tracked ? 'yes' : 'no'}</td></tr>`;
+  });
+  return `<h2>Snapshots</h2><table class="diff totals"><thead><tr><th>Snapshot</th><th>File</th><th>Nodes</th><th>Total size</th><th>Change</th><th>Allocation stacks</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function leaksReport({ files, suspects, diff, totals = suspects.snapshots, notes = suspects.notes }) {
+  const n = totals ? totals.length : files.length;
   const cards = suspects.length
     ? suspects
         .map(
-          (s, i) => `<section class="suspect ${s.confidence}" id="suspect-${i + 1}"><div><span class="kind">${escapeHtml(s.kind)}</span><strong>${i + 1}. ${escapeHtml(s.holder.className)}${s.holderName ? ` <code>${escapeHtml(s.holderName)}</code>` : ''}</strong> <span class="muted">${escapeHtml(s.confidence)} confidence, +${formatBytes(s.growth)}</span></div>
+          (s, i) => `<section class="suspect ${s.confidence}" id="suspect-${i + 1}"><div><span class="kind">${escapeHtml(s.kind)}</span><strong>${i + 1}. ${escapeHtml(s.holder.className)}${s.holderName ? ` <code>${escapeHtml(s.holderName)}</code>` : ''}</strong>${s.holders > 1 ? ` <span class="muted">× ${escapeHtml(formatCount(s.holders))} holders of one shape</span>` : ''} <span class="muted">${escapeHtml(s.confidence)} confidence, +${formatBytes(s.growth)}</span></div>
 <p class="explanation">${escapeHtml(s.explanation)}</p>
-<div class="muted">Retained by:</div>${pathHtml(s.retainerPath)}</section>`,
+<p class="muted evidence">${escapeHtml(s.evidence ?? '')}</p>
+${s.counts ? seriesTable(s) : ''}
+${sitesHtml(s.allocationSites)}
+<div class="muted">Retained by${s.holders > 1 ? ' (one example)' : ''}:</div>${pathHtml(s.retainerPath)}</section>`,
         )
         .join('\n')
-    : '<p class="none">No leak suspects: nothing accumulated across the three snapshots.</p>';
-  const body = `<h2>Leak suspects (${suspects.length})</h2>${cards}<h2>Classes that grew from snapshot 1 to 3</h2>${growthChart(diff)}<h2>Comparison, snapshot 1 → 3</h2>${diffTable(diff)}`;
+    : `<p class="none">No leak suspects: nothing grew at every step across the ${n} snapshots.</p>`;
+  const notesHtml = notes && notes.length ? `<h2>Node's own queues</h2><ul class="notes">${notes.map((x) => `<li>${escapeHtml(x.text)}</li>`).join('')}</ul>` : '';
+  const body = `${totalsTable(files, totals)}<h2>Leak suspects (${suspects.length})</h2>${cards}${notesHtml}<h2>Classes that grew from snapshot 1 to ${n}</h2>${growthChart(diff)}<h2>Comparison, snapshot 1 → ${n}</h2>${diffTable(diff)}`;
   return page('leakwatch: leak report', files.join('  →  '), body);
 }
 
-function diffReport({ files, diff }) {
-  const body = `<h2>Classes that grew</h2>${growthChart(diff)}<h2>Comparison</h2>${diffTable(diff)}`;
+function diffReport({ files, diff, sequence = diff.sequence }) {
+  const warning = sequence ? `<p class="warning">${escapeHtml(sequence.message)} (${escapeHtml(sequence.code)})</p>` : '';
+  const body = `${warning}<h2>Classes that grew</h2>${growthChart(diff)}<h2>Comparison</h2>${diffTable(diff)}`;
   return page('leakwatch: snapshot comparison', files.join('  →  '), body);
 }
 

@@ -11,6 +11,7 @@ import leakwatch, {
   findLeaks,
   expectNoLeak,
   expectCollected,
+  trackAllocations,
   trackEmitter,
   untrack,
   listeners,
@@ -35,7 +36,7 @@ snap.close()
 const rows: ClassDiffRow[] = await diffSnapshots(s1, s3)
 const suspects: Suspect[] = await findLeaks([s1, s2, s3])
 
-const functions = [expectNoLeak, expectCollected, trackEmitter, untrack, monitor]
+const functions = [expectNoLeak, expectCollected, trackAllocations, trackEmitter, untrack, monitor]
 const classes = [Snapshot, BoundedLog, WeakValueCache, Monitor, SnapshotSchedule]
 const objects = [listeners, timers, snapshots]
 

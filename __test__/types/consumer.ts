@@ -19,6 +19,7 @@ import {
   findLeaks,
   expectNoLeak,
   expectCollected,
+  trackAllocations,
   trackEmitter,
   untrack,
   listeners,
@@ -34,6 +35,14 @@ import {
 import type {
   ActiveTimer,
   ActiveTimers,
+  AllocationSite,
+  AllocationTracker,
+  ClassDiffRows,
+  LeakNote,
+  LeakSuspects,
+  SequenceProblem,
+  SnapshotTotals,
+  StackFrame,
   BoundedLogStats,
   ClassDiffRow,
   ClassSummaryRow,
@@ -74,10 +83,16 @@ function check<T>(name: string, value: T, shape: Shape<T>): T {
 const nodeShape: Shape<NodeInfo> = { id: 'required', name: 'required', type: 'required', className: 'required', selfSize: 'required', retainedSize: 'required', distance: 'required' }
 const stepShape: Shape<PathStep> = { node: 'required', edgeType: 'optional', edgeName: 'optional', edgeLabel: 'optional', skipped: 'optional' }
 const suspectShape: Shape<Suspect> = {
-  kind: 'required', explanation: 'required', holder: 'required', holderName: 'optional', retainerPath: 'required', leakedClass: 'required',
-  retainedSizes: 'required', elementCounts: 'required', survivors: 'required', survivorBytes: 'required', newObjects: 'required',
-  newBytes: 'required', confidence: 'required', growth: 'required', similarHolders: 'required',
+  kind: 'required', explanation: 'required', text: 'required', parts: 'required', advice: 'required', evidence: 'required',
+  confidence: 'required', holder: 'required', holderClass: 'required', holderName: 'optional', holderPath: 'optional',
+  retainerPath: 'required', pathShape: 'required', leakedClass: 'required', counts: 'required', elementCounts: 'required',
+  retainedSizes: 'required', added: 'required', addedBytes: 'required', survivors: 'required', survivorBytes: 'required',
+  newObjects: 'required', newBytes: 'required', externalBytes: 'required', externalStores: 'required', slicedStrings: 'required',
+  slicedParentBytes: 'required', growth: 'required', holders: 'required', similarHolders: 'required', allocationSites: 'required',
 }
+const frameShape: Shape<StackFrame> = { functionName: 'required', script: 'required', line: 'required', column: 'required' }
+const siteShape: Shape<AllocationSite> = { ...frameShape, count: 'required', bytes: 'required', callers: 'required', appFrame: 'optional' }
+const reportShape: Shape<NoLeakReport> = { suspects: 'required', iterations: 'required', snapshots: 'required', heapSizes: 'required', allocationTracking: 'required' }
 const sampleShape: Shape<HeapSample> = { time: 'required', heapUsed: 'required', heapTotal: 'required', rss: 'required', external: 'required', arrayBuffers: 'required', afterGc: 'required', spaces: 'optional' }
 const trendShape: Shape<HeapTrend> = {
   bytesPerHour: 'required', pctPerHour: 'optional', baselineBytes: 'required', confidence: 'required', samples: 'required', windowMs: 'required',
@@ -138,7 +153,14 @@ async function analyzer(files: { bare: string; s1: string; s2: string; s3: strin
     void disposable.nodeCount
   }
 
-  const diff: ClassDiffRow[] = await diffSnapshots(files.s1, files.s3, { redact: false })
+  const diff: ClassDiffRows = await diffSnapshots(files.s1, files.s3, { redact: false })
+  const sequence: SequenceProblem | null = diff.sequence
+  if (sequence !== null) mismatches.push(`diff in order has sequence ${JSON.stringify(sequence)}`)
+  const backwards: SequenceProblem | null = (await diffSnapshots(files.s3, files.s1)).sequence
+  if (backwards === null) mismatches.push('a backwards diff has no sequence')
+  else check('SequenceProblem', backwards, { code: 'required', message: 'required' })
+  const plainRows: ClassDiffRow[] = diff
+  void plainRows
   check('ClassDiffRow', diff[0], {
     key: 'required', name: 'required', addedCount: 'required', removedCount: 'required', countDelta: 'required',
     addedSize: 'required', removedSize: 'required', sizeDelta: 'required', addedIds: 'required', removedIds: 'required',
@@ -146,9 +168,15 @@ async function analyzer(files: { bare: string; s1: string; s2: string; s3: strin
   const ids: Uint32Array = diff[0].addedIds
   void ids
 
-  const suspects: Suspect[] = await findLeaks([files.s1, files.s2, files.s3], { minCount: 8, maxSuspects: 5 })
+  const suspects: LeakSuspects = await findLeaks([files.s1, files.s2, files.s3], { minCount: 8, maxSuspects: 5 })
   if (suspects.length === 0) throw new Error('the leaking fixture gave no suspect')
   const first = check('Suspect', suspects[0], suspectShape)
+  first.parts.forEach((p, i) => check(`Suspect.parts[${i}]`, p, { kind: 'required', text: 'required' }))
+  const notes: LeakNote[] = suspects.notes
+  notes.forEach((n, i) => check(`notes[${i}]`, n, { kind: 'required', text: 'required', counts: 'required' }))
+  const totals: SnapshotTotals[] = suspects.snapshots
+  if (totals.length !== 3) mismatches.push(`${totals.length} snapshot totals for three snapshots`)
+  totals.forEach((t, i) => check(`snapshots[${i}]`, t, { nodeCount: 'required', totalSize: 'required', tracked: 'required' }))
   checkNode('Suspect.holder', first.holder)
   checkPath('Suspect.retainerPath', first.retainerPath)
   const kind: SuspectKind = first.kind
@@ -162,13 +190,36 @@ const sessions: object[] = ((globalThis as Record<string, unknown>).sessions = [
 
 async function assertions(): Promise<void> {
   const report: NoLeakReport = await expectNoLeak(async (i) => void [i].map(String), { iterations: 20, warmup: 2, minCount: 8 })
-  check('NoLeakReport', report, { suspects: 'required', iterations: 'required', heapSizes: 'required' })
+  check('NoLeakReport', report, reportShape)
   const failure = await expectNoLeak((i) => sessions.push({ session: i, user: `user ${i}` }), { iterations: 40 }).then(
     () => { throw new Error('expectNoLeak missed a leak') },
     (err: unknown) => err as LeakAssertionError,
   )
-  check('LeakAssertionError.report', failure.report, { suspects: 'required', iterations: 'required', heapSizes: 'required' })
+  check('LeakAssertionError.report', failure.report, reportShape)
   check('LeakAssertionError.suspects[0]', failure.suspects[0], suspectShape)
+  // The default 'auto' reran the leak tracked: its sites are named.
+  const [site] = failure.suspects[0].allocationSites
+  if (site === undefined) mismatches.push('expectNoLeak named no allocation site')
+  else {
+    check('AllocationSite', site, siteShape)
+    site.callers.forEach((f, i) => check(`AllocationSite.callers[${i}]`, f, frameShape))
+  }
+
+  const tracker: AllocationTracker = trackAllocations()
+  const tracked: Snapshot[] = []
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 50; i++) sessions.push({ round, i })
+    tracked.push(await tracker.snapshot())
+  }
+  tracker.stop()
+  const stopped = await tracker.snapshot().then(
+    () => 'resolved',
+    (err: { code: LeakwatchErrorCode }) => err.code,
+  )
+  if (stopped !== 'ERR_TRACKING_STOPPED') mismatches.push(`snapshot() after stop(): ${stopped}`)
+  const trackedSuspects = await findLeaks(tracked, { minCount: 8 })
+  for (const snap of tracked) snap.close()
+  if (!trackedSuspects.snapshots.every((t) => t.tracked)) mismatches.push('tracked snapshots are not marked tracked')
 
   await expectCollected(() => {
     const conn = { socket: new EventEmitter() }

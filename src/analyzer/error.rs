@@ -27,6 +27,10 @@ pub enum SnapshotError {
     UnknownNode(u64),
     #[error("invalid argument: {0}")]
     InvalidArg(String),
+    #[error("{0}")]
+    SnapshotOrder(String),
+    #[error("{0}")]
+    SnapshotMismatch(String),
 }
 
 impl SnapshotError {
@@ -43,6 +47,8 @@ impl SnapshotError {
             SnapshotError::Aborted => "ERR_ABORTED",
             SnapshotError::UnknownNode(_) => "ERR_UNKNOWN_NODE",
             SnapshotError::InvalidArg(_) => "ERR_INVALID_ARG",
+            SnapshotError::SnapshotOrder(_) => "ERR_SNAPSHOT_ORDER",
+            SnapshotError::SnapshotMismatch(_) => "ERR_SNAPSHOT_MISMATCH",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The parsed heap graph: flat columns indexed by node ordinal and edge
 //! ordinal (struct-of-arrays, CSR), never one Rust object per heap node.
 
+use super::allocations::AllocationTraces;
 use super::meta::Meta;
 use super::strings::StringTable;
 use std::collections::HashMap;
@@ -118,6 +119,8 @@ pub struct Graph {
     pub edge_name: Vec<u32>,
     /// (node ordinal, script id, line, column) for objects with a source position.
     pub locations: Vec<[u32; 4]>,
+    /// Allocation stacks, when the snapshot was taken with allocation tracking.
+    pub allocations: AllocationTraces,
     pub root: u32,
 }
 
@@ -168,6 +171,7 @@ impl Graph {
             + self.edge_to_type.capacity() * 4
             + self.edge_name.capacity() * 4
             + self.locations.capacity() * 16
+            + self.allocations.memory_bytes()
             + self.strings.byte_len()
             + self.strings.len() * 8) as u64
     }

@@ -13,6 +13,8 @@ pub enum NodeField {
     SelfSize,
     EdgeCount,
     Detachedness,
+    /// The allocation-trace node that allocated this object (0: unknown).
+    TraceNodeId,
     Ignored,
 }
 
@@ -33,6 +35,27 @@ pub enum LocationField {
     Ignored,
 }
 
+/// Fields of one `trace_function_infos` record (written with allocation tracking).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFunctionField {
+    Name,
+    ScriptName,
+    Line,
+    Column,
+    Ignored,
+}
+
+/// Fields of one `trace_tree` node; `Children` is the nested array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceNodeField {
+    Id,
+    FunctionInfoIndex,
+    Count,
+    Size,
+    Children,
+    Ignored,
+}
+
 #[derive(Debug, Clone)]
 pub struct Meta {
     pub node_fields: Vec<NodeField>,
@@ -41,6 +64,8 @@ pub struct Meta {
     /// Edge type names, with DevTools' synthetic `invisible` appended.
     pub edge_types: Vec<String>,
     pub location_fields: Vec<LocationField>,
+    pub trace_function_fields: Vec<TraceFunctionField>,
+    pub trace_node_fields: Vec<TraceNodeField>,
     pub node_count: u64,
     pub edge_count: u64,
     pub root_index: u64,
@@ -90,6 +115,7 @@ impl Meta {
                 "self_size" => NodeField::SelfSize,
                 "edge_count" => NodeField::EdgeCount,
                 "detachedness" => NodeField::Detachedness,
+                "trace_node_id" => NodeField::TraceNodeId,
                 _ => NodeField::Ignored,
             })
             .collect();
@@ -173,7 +199,49 @@ impl Meta {
                 .collect(),
         };
 
+        let trace_function_fields = match meta.get("trace_function_info_fields") {
+            None => Vec::new(),
+            Some(v) => string_list(Some(v), "trace_function_info_fields")?
+                .iter()
+                .map(|f| match f.as_str() {
+                    "name" => TraceFunctionField::Name,
+                    "script_name" => TraceFunctionField::ScriptName,
+                    "line" => TraceFunctionField::Line,
+                    "column" => TraceFunctionField::Column,
+                    _ => TraceFunctionField::Ignored,
+                })
+                .collect(),
+        };
+        let trace_node_fields: Vec<TraceNodeField> = match meta.get("trace_node_fields") {
+            None => Vec::new(),
+            Some(v) => string_list(Some(v), "trace_node_fields")?
+                .iter()
+                .map(|f| match f.as_str() {
+                    "id" => TraceNodeField::Id,
+                    "function_info_index" => TraceNodeField::FunctionInfoIndex,
+                    "count" => TraceNodeField::Count,
+                    "size" => TraceNodeField::Size,
+                    "children" => TraceNodeField::Children,
+                    _ => TraceNodeField::Ignored,
+                })
+                .collect(),
+        };
+        // The tree is read as groups of numbers each closed by its children
+        // array, so that array must come last.
+        if !trace_node_fields.is_empty()
+            && trace_node_fields
+                .iter()
+                .position(|f| *f == TraceNodeField::Children)
+                != Some(trace_node_fields.len() - 1)
+        {
+            return Err(SnapshotError::Meta(
+                "trace_node_fields must end with `children`".into(),
+            ));
+        }
+
         Ok(Meta {
+            trace_function_fields,
+            trace_node_fields,
             has_detachedness: node_fields.contains(&NodeField::Detachedness),
             node_fields,
             node_types,

@@ -4,6 +4,7 @@
 //!
 //! Pure Rust: no Node types. The bindings in `crate::bindings` wrap it.
 
+pub mod allocations;
 pub mod classes;
 pub mod diff;
 pub mod ephemeron;

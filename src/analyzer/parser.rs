@@ -6,14 +6,17 @@
 //! into one WTF-8 blob. Every count taken from the file is checked before it
 //! sizes an allocation or indexes a column.
 
+use super::allocations::{AllocationTraces, TraceFunction, TraceNode};
 use super::error::{Result, SnapshotError};
 use super::graph::{pack_edge, Graph, SizeColumn, MAX_EDGES, MAX_NODES, MAX_STRINGS};
-use super::meta::{EdgeField, LocationField, Meta, NodeField};
+use super::meta::{EdgeField, LocationField, Meta, NodeField, TraceFunctionField, TraceNodeField};
 use super::strings::{push_code_point, StringTable};
 use crate::fault::{self, Site};
 use split::SplitScan;
+use trace_tree::TreeScan;
 
 mod split;
+mod trace_tree;
 
 /// Above 2^53 a JavaScript consumer could not represent the value exactly.
 /// This bounds each number and also the sum of all self sizes, so that every
@@ -62,6 +65,8 @@ enum Section {
     Nodes,
     Edges,
     Locations,
+    TraceFunctions,
+    TraceTree,
     Strings,
     Skip,
 }
@@ -126,6 +131,11 @@ pub struct Parser {
     edge_to_type: Vec<u32>,
     edge_name: Vec<u32>,
     locations: Vec<[u32; 4]>,
+    /// Per node, the allocation-trace node; filled only once one is non-zero.
+    trace_node: Vec<u32>,
+    trace_functions: Vec<TraceFunction>,
+    trace_tree: Vec<TraceNode>,
+    tree_scan: TreeScan,
     strings: StringTable,
     node_type_count: u8,
     edge_type_count: u8,
@@ -199,6 +209,10 @@ impl Parser {
             edge_to_type: Vec::new(),
             edge_name: Vec::new(),
             locations: Vec::new(),
+            trace_node: Vec::new(),
+            trace_functions: Vec::new(),
+            trace_tree: Vec::new(),
+            tree_scan: TreeScan::default(),
             strings: StringTable::new(),
             node_type_count: 0,
             edge_type_count: 0,
@@ -352,9 +366,11 @@ impl Parser {
                 Top::Value => {
                     let (next, done) = match self.section {
                         Section::Header | Section::Skip => self.scan_generic(buf, i, base)?,
-                        Section::Nodes | Section::Edges | Section::Locations => {
-                            self.scan_ints(buf, i, base)?
-                        }
+                        Section::Nodes
+                        | Section::Edges
+                        | Section::Locations
+                        | Section::TraceFunctions => self.scan_ints(buf, i, base)?,
+                        Section::TraceTree => self.scan_trace_tree(buf, i, base)?,
                         Section::Strings => self.scan_strings(buf, i, base)?,
                     };
                     i = next;
@@ -463,6 +479,29 @@ impl Parser {
                     }
                 }
             }
+            b"trace_function_infos" | b"trace_tree" => {
+                let Some(meta) = self.meta.as_ref() else {
+                    return Err(SnapshotError::Meta(format!(
+                        "`{}` comes before `snapshot.meta` (at byte {})",
+                        String::from_utf8_lossy(&key),
+                        self.value_start
+                    )));
+                };
+                if key.as_slice() == b"trace_tree" {
+                    if meta.trace_node_fields.is_empty() || !self.trace_tree.is_empty() {
+                        Section::Skip
+                    } else {
+                        self.tree_scan = TreeScan::default();
+                        Section::TraceTree
+                    }
+                } else if meta.trace_function_fields.is_empty() || !self.trace_functions.is_empty()
+                {
+                    Section::Skip
+                } else {
+                    self.width = meta.trace_function_fields.len();
+                    Section::TraceFunctions
+                }
+            }
             b"strings" => {
                 if self.strings_done {
                     return Err(self.syntax(at, "`strings` appears twice"));
@@ -509,7 +548,7 @@ impl Parser {
                 self.location_roles = meta.location_fields.clone();
                 self.meta = Some(meta);
             }
-            Section::Nodes | Section::Edges | Section::Locations => {
+            Section::Nodes | Section::Edges | Section::Locations | Section::TraceFunctions => {
                 if !self.staged.is_empty() {
                     let start = self.record_starts.last().copied().unwrap_or(end);
                     return Err(self.inconsistent(format!(
@@ -533,7 +572,7 @@ impl Parser {
             Section::Strings => {
                 self.strings_done = true;
             }
-            Section::Skip => {}
+            Section::TraceTree | Section::Skip => {}
         }
         Ok(())
     }
@@ -954,6 +993,7 @@ impl Parser {
             Section::Nodes => self.take_nodes(values, starts),
             Section::Edges => self.take_edges(values, starts),
             Section::Locations => self.take_locations(values, starts),
+            Section::TraceFunctions => self.take_trace_functions(values, starts),
             _ => Ok(()),
         }
     }
@@ -973,6 +1013,7 @@ impl Parser {
             ));
         };
         let det = pos(NodeField::Detachedness);
+        let trace = pos(NodeField::TraceNodeId);
         let width = roles.len();
         let bad = |index: usize, offset: u64, what: String| SnapshotError::NumberRange {
             offset,
@@ -1010,6 +1051,16 @@ impl Parser {
                 .ok_or_else(|| self_sizes_too_large(Some(at)))?;
             let count = to_u32(rec[count])
                 .ok_or_else(|| bad(index, at, "edge count exceeds 2^32".into()))?;
+            if let Some(p) = trace {
+                if rec[p] != 0 || !self.trace_node.is_empty() {
+                    let t = to_u32(rec[p])
+                        .ok_or_else(|| bad(index, at, "trace node id exceeds 2^32".into()))?;
+                    // Untracked snapshots write 0 for every node: the column
+                    // is only materialised once an object has a trace.
+                    self.trace_node.resize(index, 0);
+                    self.trace_node.push(t);
+                }
+            }
             self.node_kind.push(rec[ty] as u8 | (d << 6));
             self.node_name.push(name);
             self.node_id.push(id);
@@ -1112,6 +1163,47 @@ impl Parser {
             self.locations.push(location);
         }
         Ok(())
+    }
+
+    fn take_trace_functions(&mut self, values: &[u64], starts: &[u64]) -> Result<()> {
+        let Some(meta) = self.meta.as_ref() else {
+            return Ok(());
+        };
+        let roles = &meta.trace_function_fields;
+        for (rec, &offset) in values.chunks_exact(roles.len()).zip(starts) {
+            let mut f = TraceFunction {
+                name: 0,
+                script_name: 0,
+                line: 0,
+                column: 0,
+            };
+            for (k, role) in roles.iter().enumerate() {
+                let slot = match role {
+                    TraceFunctionField::Name => &mut f.name,
+                    TraceFunctionField::ScriptName => &mut f.script_name,
+                    TraceFunctionField::Line => &mut f.line,
+                    TraceFunctionField::Column => &mut f.column,
+                    TraceFunctionField::Ignored => continue,
+                };
+                *slot = to_u32(rec[k]).ok_or_else(|| SnapshotError::NumberRange {
+                    offset,
+                    message: "trace function value exceeds 2^32".into(),
+                })?;
+            }
+            self.trace_functions.push(f);
+        }
+        Ok(())
+    }
+
+    fn scan_trace_tree(&mut self, buf: &[u8], i: usize, base: usize) -> Result<(usize, bool)> {
+        let fields: &[TraceNodeField] = self
+            .meta
+            .as_ref()
+            .map_or(&[], |m| m.trace_node_fields.as_slice());
+        let mut scan = std::mem::take(&mut self.tree_scan);
+        let result = scan.scan(buf, i, fields, &mut self.trace_tree);
+        self.tree_scan = scan;
+        result.map_err(|(at, message)| self.syntax(base + at, message))
     }
 
     /// Reads the `strings` array into the WTF-8 table.
@@ -1466,6 +1558,7 @@ impl Parser {
             return Err(self_sizes_too_large(None));
         }
 
+        let allocations = self.allocation_traces(n, string_count)?;
         self.node_kind.shrink_to_fit();
         self.node_name.shrink_to_fit();
         self.node_id.shrink_to_fit();
@@ -1485,8 +1578,40 @@ impl Parser {
             edge_to_type: self.edge_to_type,
             edge_name: self.edge_name,
             locations: self.locations,
+            allocations,
             root,
         })
+    }
+
+    /// The allocation traces, checked: every name a string, every frame a
+    /// function, every tree node's parent before it.
+    fn allocation_traces(&mut self, nodes: usize, string_count: u64) -> Result<AllocationTraces> {
+        let functions = std::mem::take(&mut self.trace_functions);
+        let tree = std::mem::take(&mut self.trace_tree);
+        let mut node_trace = std::mem::take(&mut self.trace_node);
+        if let Some(k) = functions
+            .iter()
+            .position(|f| f.name as u64 >= string_count || f.script_name as u64 >= string_count)
+        {
+            return Err(SnapshotError::Inconsistent(format!(
+                "trace function {k} names a string beyond the {string_count} strings"
+            )));
+        }
+        if let Some(k) = tree
+            .iter()
+            .position(|t| t.function as usize >= functions.len())
+        {
+            return Err(SnapshotError::Inconsistent(format!(
+                "trace tree node {k} names function {} of {}",
+                tree[k].function,
+                functions.len()
+            )));
+        }
+        if !node_trace.is_empty() {
+            node_trace.resize(nodes, 0);
+            node_trace.shrink_to_fit();
+        }
+        Ok(AllocationTraces::new(node_trace, functions, tree))
     }
 }
 

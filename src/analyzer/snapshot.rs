@@ -601,7 +601,7 @@ impl Snapshot {
     /// Whether `o`'s own property names are declared by code (instances of
     /// a class the heap compiled, and functions) rather than data (plain
     /// objects, the global object and the built-in containers used as maps).
-    fn declares_properties(&self, o: u32, names: &Names) -> bool {
+    pub fn declares_properties(&self, o: u32, names: &Names) -> bool {
         let g = &self.graph;
         let ty = g.node_type(o);
         if ty == self.types.closure {
