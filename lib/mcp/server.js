@@ -177,21 +177,11 @@ function createServer({ sdk, cache, redact: mode, version }) {
     },
     ({ paths, maxSuspects = 5 }, extra, redact) =>
       withSnapshots(paths, extra, async (snaps) => {
-        let compared = paths;
-        let suspects;
-        try {
-          suspects = await findLeaks(snaps, { maxSuspects, redact });
-        } catch (err) {
-          // This build's findLeaks compares exactly three snapshots: use the
-          // first, the middle and the last, and say so.
-          if (err.code !== 'ERR_INVALID_ARG' || snaps.length === 3) throw err;
-          const picks = [0, Math.floor((snaps.length - 1) / 2), snaps.length - 1];
-          compared = picks.map((i) => paths[i]);
-          suspects = await findLeaks(picks.map((i) => snaps[i]), { maxSuspects, redact });
-        }
+        const suspects = await findLeaks(snaps, { maxSuspects, redact });
         return {
           files: paths,
-          ...(compared !== paths ? { compared, note: 'this leakwatch build compares three snapshots: the first, the middle and the last were used' } : {}),
+          // Growth findLeaks explains rather than reports (Node's own queues, say).
+          ...(suspects.notes?.length ? { notes: bound(suspects.notes) } : {}),
           suspects: suspects.slice(0, maxSuspects).map(({ retainerPath, holder, ...rest }) => ({
             ...bound(rest),
             ...(holder ? { holder: node(holder) } : {}),
