@@ -2,7 +2,12 @@
 // object (sync or async), so the test itself holds no reference to it.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { leakwatch } from './helpers.mjs';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { leakwatch, ROOT } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
 
 const { expectCollected } = leakwatch;
 
@@ -117,3 +122,27 @@ test('an object passed directly is checked as it is', async () => {
     delete globalThis.__collectedKept;
   }
 });
+
+// sinon's default install fakes process.nextTick too (as Jest's modern fake
+// timers do), through which the heap snapshot's stream is read.
+const fakeClockCheck = `
+  const kept = [];
+  await expectCollected(() => ({ conn: 1 }));
+  const err = await expectNoLeak((i) => kept.push({ i, user: 'u' + i }), { iterations: 60 }).then(() => null, (e) => e);
+  console.log(JSON.stringify({ message: err && err.message.split('\\n')[0], holder: /Array \`kept\` grew/.test(err && err.message), stillFake: process.nextTick.clock === clock, onClock: clock.countTimers() }));
+`;
+
+for (const order of ['before', 'after']) {
+  test(`leakwatch loaded ${order} a fake clock that is never advanced: expectCollected and expectNoLeak still finish, and the clock keeps its fakes`, () => {
+    const load = `const { expectCollected, expectNoLeak } = require(${JSON.stringify(path.join(ROOT, 'index.js'))});`;
+    const install = `const clock = require(${JSON.stringify(require.resolve('@sinonjs/fake-timers'))}).install();`;
+    const program = `(async () => { ${order === 'before' ? load + install : install + load} ${fakeClockCheck} })();`;
+    const r = spawnSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) || '{}');
+    assert.match(out.message ?? '', /^expected no leak after \d+ calls, found 1 suspect:$/);
+    assert.equal(out.holder, true, r.stdout);
+    assert.equal(out.stillFake, true, 'the test\'s clock is put back');
+    assert.equal(out.onClock, 0, 'nothing of leakwatch\'s went onto the fake clock');
+  });
+}

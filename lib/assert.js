@@ -12,12 +12,12 @@ const { loadSnapshot } = require('./snapshot.js');
 const { argError, callNative, checkOptions, translate } = require('./errors.js');
 const { formatBytes, formatPath } = require('./format.js');
 const { escapeTerminalDeep } = require('./terminal.js');
-const { getGc, settle } = require('./gc.js');
+const { getGc, settle, withNodeNextTick } = require('./gc.js');
 const { trackAllocations, trackingActive } = require('./allocation-tracking.js');
 
 async function snapshotNow() {
   await settle();
-  return loadSnapshot(v8.getHeapSnapshot());
+  return withNodeNextTick(() => loadSnapshot(v8.getHeapSnapshot()));
 }
 
 /** Allocation tracking in this process, for snapshots that say where objects were allocated. */
@@ -74,7 +74,7 @@ async function measure(fn, { warmup, iterations, snapshots, minCount, maxSuspect
         snap = await tracker.snapshot();
       } else {
         await settle();
-        snap = await loadSnapshot(v8.getHeapSnapshot());
+        snap = await withNodeNextTick(() => loadSnapshot(v8.getHeapSnapshot()));
       }
       callNative(() => series.push(snap._native));
       snap.close();

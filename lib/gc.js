@@ -4,6 +4,7 @@
 
 const v8 = require('node:v8');
 const vm = require('node:vm');
+const { plainTimers } = require('./timers.js');
 
 let cachedGc;
 /** A full-GC function, even when the process was not started with --expose-gc. */
@@ -20,12 +21,34 @@ function getGc() {
 
 async function settle() {
   // Two macrotask turns: pending callbacks run and WeakRef targets kept for
-  // the current job are released before collecting.
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
+  // the current job are released before collecting. Node's own
+  // setImmediate: a test's fake clock must not stall a leak check.
+  await new Promise((r) => plainTimers.setImmediate(r));
+  await new Promise((r) => plainTimers.setImmediate(r));
   const gc = getGc();
   gc();
   gc();
 }
 
-module.exports = { getGc, settle };
+// Node's own process.nextTick, captured at load. Readable streams, the heap
+// snapshot's among them, schedule through process.nextTick, which a test's
+// fake clock (sinon's default install, Jest's modern fake timers) replaces:
+// reading a snapshot under it never finishes.
+const nodeNextTick = process.nextTick;
+
+/** Runs `read` with Node's own nextTick in place, then puts back whatever was there. */
+async function withNodeNextTick(read) {
+  const current = process.nextTick;
+  // fake-timers keeps the original on the clock it hangs on each method it
+  // replaced, which also covers leakwatch loaded after the clock was installed.
+  const real = typeof current.clock?._nextTick === 'function' ? current.clock._nextTick : nodeNextTick;
+  if (real === current) return read();
+  process.nextTick = real;
+  try {
+    return await read();
+  } finally {
+    if (process.nextTick === real) process.nextTick = current;
+  }
+}
+
+module.exports = { getGc, settle, withNodeNextTick };

@@ -1,6 +1,7 @@
 'use strict';
 
 const native = require('./native.js');
+const { plainTimers } = require('./timers.js');
 const { translate, callNative, argError, abortError, checkOptions, checkInteger, checkBoolean, checkFunction, checkString } = require('./errors.js');
 
 const DEFAULT_PROGRESS_INTERVAL_MS = 200;
@@ -209,7 +210,8 @@ async function load(source, { signal, onProgress, progressIntervalMs, redact }) 
   signal?.addEventListener('abort', onAbort, { once: true });
   let timer;
   if (onProgress) {
-    timer = setInterval(() => onProgress(job.progress()), progressIntervalMs);
+    // Node's own interval: never in the user's timer registry, never on a fake clock.
+    timer = plainTimers.setInterval(() => onProgress(job.progress()), progressIntervalMs);
     timer.unref();
   }
   try {
@@ -233,7 +235,7 @@ async function load(source, { signal, onProgress, progressIntervalMs, redact }) 
     if (signal && signal.aborted) throw abortError(signal);
     throw translate(err);
   } finally {
-    clearInterval(timer);
+    plainTimers.clearInterval(timer);
     signal?.removeEventListener('abort', onAbort);
   }
 }
