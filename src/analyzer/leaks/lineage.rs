@@ -52,8 +52,12 @@ const SAMPLE: usize = 200_000;
 /// Below this many shared ids, there is too little to judge by.
 const MIN_SHARED: u64 = 200;
 /// Share of shared ids naming the same object: about 1.0 within one process
-/// (measured 0.9999+ on Node 20-26), about 0.37 between two runs of the same
-/// program.
+/// (measured 0.9999+ on Node 20-26; V8 hands a dead object's id to what is
+/// later allocated at its address, so churn lowers it), about 0.37 between
+/// two runs of the same larger program. Two runs of a small deterministic
+/// program, whose heaps are mostly Node's start-up laid out alike, measured
+/// 0.79-0.82 with different workloads and 0.81-0.92 with identical ones:
+/// the latter can pass for one process.
 const SAME_PROCESS: f64 = 0.9;
 
 /// The newest id of a V8 heap object. V8 numbers those with odd ids from
