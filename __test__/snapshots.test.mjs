@@ -441,3 +441,20 @@ test('fast mode keeps no console arguments in a snapshot, though its session mak
   if (Number(process.versions.v8.split('.')[0]) < 12) assert.equal(out.plain, 200, 'the session keeps logged objects');
   else assert.equal(out.plain, 0, 'no session on V8 12+');
 });
+
+test('a take() as a new schedule starts is never skipped for the start-up clean-up\'s lease', async () => {
+  const reasons = [];
+  for (let round = 0; round < 20; round++) {
+    const dir = tempDir();
+    // Temp names of a process that is gone (not leakwatch's files: kept),
+    // so that the clean-up spends a while checking each under its lease.
+    for (let seq = 1; seq <= 200; seq++) fs.writeFileSync(path.join(dir, `.leakwatch-20250102T030405-006Z-2147483646-0-${seq}.tmp`), 'not a snapshot');
+    const s = snapshots.schedule({ dir, minIntervalMs: 0, headroomFactor: 0, fast: true });
+    // Right behind the clean-up's own immediate, which takes the lease.
+    const r = await new Promise((resolve) => setImmediate(() => resolve(s.take())));
+    s.stop();
+    if (r?.skipped) reasons.push(r.reason);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(reasons, []);
+});

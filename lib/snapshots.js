@@ -365,6 +365,7 @@ async function writeOne(o) {
   if (!room.ok) {
     return { skipped: true, reason: `not enough memory (${room.source})`, heapUsed, needBytes: room.needBytes, availableBytes: room.availableBytes };
   }
+  await settleCleanups(o.dir);
   const lease = native.acquireSnapshotLease(now(), LEASE_MAX_HOLD_MS);
   if (lease === null) return { skipped: true, reason: 'another snapshot is being written in this process', heapUsed };
   let written;
@@ -411,17 +412,45 @@ async function writeFile(o) {
   }
 }
 
+/**
+ * Clean-ups a new schedule started, by directory: `running` once its
+ * immediate ran and it holds the lease.
+ */
+const cleanups = new Map();
+
 /** A new schedule clears what interrupted writes left in its directory, in the background. */
 function cleanSoon(dir) {
-  plainTimers.setImmediate(async () => {
-    const lease = native.acquireSnapshotLease(now(), LEASE_MAX_HOLD_MS);
-    if (lease === null) return; // a write is under way; it cleans up first
-    try {
-      await removeStaleTemps(dir);
-    } finally {
-      native.releaseSnapshotLease(lease);
-    }
+  if (cleanups.has(dir)) return;
+  const entry = { dropped: false, running: null };
+  cleanups.set(dir, entry);
+  plainTimers.setImmediate(() => {
+    if (entry.dropped) return;
+    entry.running = (async () => {
+      const lease = native.acquireSnapshotLease(now(), LEASE_MAX_HOLD_MS);
+      if (lease === null) return; // a write is under way; it cleans up first
+      try {
+        await removeStaleTemps(dir);
+      } finally {
+        native.releaseSnapshotLease(lease);
+      }
+    })().finally(() => cleanups.delete(dir));
   }).unref();
+}
+
+/**
+ * Before a write takes the lease: a clean-up of its own directory that has
+ * not started is dropped (the write cleans first), and any clean-up under
+ * way is waited for, so that its lease never makes the write skip.
+ */
+async function settleCleanups(dir) {
+  for (const [cleaned, entry] of cleanups) {
+    if (entry.running) {
+      await entry.running.catch(() => {});
+    } else if (cleaned === dir) {
+      entry.dropped = true;
+      cleanups.delete(dir);
+    }
+  }
 }
 
 function takeChecked(o) {
