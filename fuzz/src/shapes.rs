@@ -82,6 +82,19 @@ impl Graph {
         (self.nodes.len() - 1) as u32
     }
 
+    /// The name of a property that `holder` gets from the program: data
+    /// (`cache[userId] = …`) on the objects redaction treats as maps; on an
+    /// instance of the heap's compiled class, a name the code declares
+    /// (`this.list = …`), which redaction keeps by design.
+    fn property_of(&self, holder: u32, base: &str, shape: usize) -> String {
+        let node = &self.nodes[holder as usize];
+        if node.ty == OBJECT && self.strings[node.name as usize] == "Session" {
+            format!("{base}{shape}")
+        } else {
+            format!("{SECRET}_{base}{shape}")
+        }
+    }
+
     fn edge(&mut self, from: u32, ty: u8, name: &str, to: u32) {
         let name = if ty == ELEMENT {
             name.parse().unwrap_or(0)
@@ -228,7 +241,12 @@ pub fn shaped_snapshot(data: &[u8]) -> Vec<u8> {
                 let doubly = c.byte() & 1 == 1;
                 let len = c.length().min(room);
                 let head = g.node(OBJECT, "Item", 32);
-                g.edge(anchor, PROPERTY, &format!("{SECRET}_list{shape}"), head);
+                g.edge(
+                    anchor,
+                    PROPERTY,
+                    &g.property_of(anchor, "list", shape),
+                    head,
+                );
                 let mut prev = head;
                 for _ in 1..len {
                     let next = g.node(OBJECT, "Item", 32);
@@ -239,7 +257,12 @@ pub fn shaped_snapshot(data: &[u8]) -> Vec<u8> {
                     prev = next;
                 }
                 if doubly {
-                    g.edge(anchor, PROPERTY, &format!("{SECRET}_tail{shape}"), prev);
+                    g.edge(
+                        anchor,
+                        PROPERTY,
+                        &g.property_of(anchor, "tail", shape),
+                        prev,
+                    );
                 }
                 let payload = g.node(OBJECT, "Array", 4096);
                 g.edge(prev, PROPERTY, "payload", payload);
@@ -249,7 +272,7 @@ pub fn shaped_snapshot(data: &[u8]) -> Vec<u8> {
                 // Fan-out: one array holding many objects.
                 let len = c.length().min(room);
                 let hub = g.node(OBJECT, "Array", 16);
-                g.edge(anchor, PROPERTY, &format!("{SECRET}_fan{shape}"), hub);
+                g.edge(anchor, PROPERTY, &g.property_of(anchor, "fan", shape), hub);
                 for k in 0..len {
                     let item = g.node(OBJECT, "Session", 24);
                     g.edge(hub, ELEMENT, &k.to_string(), item);
@@ -301,7 +324,12 @@ pub fn shaped_snapshot(data: &[u8]) -> Vec<u8> {
                 // values (with terminal controls), a data-named class, and a
                 // declared class instance beside them.
                 let dict = g.node(OBJECT, "Object", 48);
-                g.edge(anchor, PROPERTY, &format!("{SECRET}_dict{shape}"), dict);
+                g.edge(
+                    anchor,
+                    PROPERTY,
+                    &g.property_of(anchor, "dict", shape),
+                    dict,
+                );
                 let len = (c.length() % 256).min(room / 3);
                 for k in 0..len {
                     let value = g.node(OBJECT, "Object", 32);

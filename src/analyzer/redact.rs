@@ -23,7 +23,9 @@
 //! (a name some SharedFunctionInfo in the same heap carries, so it was
 //! written in source), closure variable names (V8 takes them from the scope
 //! information of compiled code), property names of instances of those
-//! classes and of functions (`this.sessions = …`, declared by the code),
+//! classes and of functions (`this.sessions = …`, declared by the code; so
+//! an instance used as a map, `this[userId] = …`, shows its keys, as the
+//! README says),
 //! V8's and Node's own names for internal objects and edges (`(system)`,
 //! `system / Context`, `map`, `Node / TCPWrap`, `__proto__`), numbers
 //! (element indices, sizes, ids, distances) and script names.
