@@ -333,14 +333,24 @@ function createTracker() {
 
   /**
    * After an EventEmitter add: every add adds exactly one listener, so the
-   * count is not read back, except from the listener array's length once
-   * there is one (which also corrects adds made behind the wrappers' back).
+   * count is not read back, except from the listener array's length from
+   * the third listener on (which also corrects adds made behind the
+   * wrappers' back). A second listener is trusted: Node makes a new array
+   * for it, and looking that up and holding it on every add to one
+   * listener cost an on()+off() there about 5 ns of its 55.
    */
   function added(st, k, emitter, listener) {
-    let n = k.count + 1;
+    const c = k.count;
     const list = k.list;
-    if (n >= 2 && (list === undefined || list.length !== n)) n = refresh(k, emitter, k.type);
-    setCount(st, k, emitter, n, listener);
+    let n = c + 1;
+    if (list === undefined ? n >= 3 : list.length !== n) {
+      n = refresh(k, emitter, k.type);
+      if (n <= c) return setCount(st, k, emitter, n);
+    }
+    k.count = n;
+    k.adds += n - c;
+    if (n > k.peak) k.peak = n;
+    if (n >= k.arm && --k.countdown <= 0) sampledAdd(st, k, emitter, listener);
   }
 
   /**
@@ -352,19 +362,23 @@ function createTracker() {
    * looked up again.
    */
   function removed(st, k, emitter, list, before) {
+    const c = k.count;
     let n;
     if (list !== undefined) {
       n = list.length;
       // Unchanged: nothing was removed, or (Node 24+) the removal went to a
       // copy Node made because the array was being emitted. Look it up.
-      if (n === k.count) n = refresh(k, emitter, k.type);
+      if (n === c) n = refresh(k, emitter, k.type);
       else if (n < 2) k.list = undefined;
-    } else if (k.count < 2) {
-      n = emitter._eventsCount < before ? 0 : k.count;
+    } else if (c < 2) {
+      n = emitter._eventsCount < before ? 0 : c;
     } else {
       n = refresh(k, emitter, k.type);
     }
-    setCount(st, k, emitter, n);
+    if (n > c) return setCount(st, k, emitter, n);
+    k.count = n;
+    k.removes += c - n;
+    if (n < k.trough) k.trough = n;
   }
 
   function resync(st, emitter, types) {
@@ -376,90 +390,108 @@ function createTracker() {
     return st.keys instanceof Map ? [...st.keys.values()] : st.keys.slice();
   }
 
-  /** Defines own, non-enumerable methods on `obj`; returns the undo. */
-  function patchInstance(obj, methods) {
-    const own = Object.keys(methods).map((n) => [n, Object.getOwnPropertyDescriptor(obj, n)]);
-    for (const [n, fn] of Object.entries(methods)) {
-      Object.defineProperty(fn, 'name', { value: n });
-      Object.defineProperty(obj, n, { value: fn, writable: true, configurable: true, enumerable: false });
-    }
-    return () => {
-      for (const [n, d] of own) {
-        if (d) Object.defineProperty(obj, n, d);
-        else delete obj[n];
-      }
-    };
-  }
-
   /** The emitter's method without our install() wrapper (it would only pass through). */
   function base(obj, n) {
     const f = obj[n];
     return wrapped.get(f) ?? f;
   }
 
-  // trackEmitter() wraps the instance's own methods. Its 'newListener' /
-  // 'removeListener' events would need no patching, but Node emits them as
-  // two extra emits per add and remove (a tracked on()+off() at 2.3x a plain
-  // one), and a bare removeAllListeners() removed them. once() and
-  // prependOnceListener() go through on(), prependListener() and
-  // removeListener().
-  function hookEmitter(emitter, st) {
-    const on = base(emitter, 'on');
-    const addListener = base(emitter, 'addListener');
-    const prependListener = base(emitter, 'prependListener');
-    const removeListener = base(emitter, 'removeListener');
-    const off = base(emitter, 'off');
-    const removeAll = base(emitter, 'removeAllListeners');
-    const adder = (add) => function (type, listener) {
-      if (this !== emitter) return add.call(this, type, listener);
-      const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
-      const r = add.call(this, type, listener);
-      added(st, k, this, listener);
-      return r;
-    };
-    const remover = (remove) => function (type, listener) {
-      if (this !== emitter) return remove.call(this, type, listener);
-      const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
-      const list = k.list;
-      const before = this._eventsCount;
-      const r = remove.call(this, type, listener);
-      removed(st, k, this, list, before);
-      return r;
-    };
-    return patchInstance(emitter, {
-      on: adder(on),
-      addListener: adder(addListener),
-      prependListener: adder(prependListener),
-      removeListener: remover(removeListener),
-      off: remover(off),
-      removeAllListeners(type) {
-        const r = Reflect.apply(removeAll, this, arguments);
-        if (this === emitter) resync(st, this, arguments.length === 0 ? keysOf(st) : [keyFor(st, this, type)]);
-        return r;
-      },
-    });
-  }
-
+  // The wrappers count through one add path, added(), and one remove path,
+  // removed(). trackEmitter() puts its wrappers on an instance and
+  // install() on the prototypes: two copies of the same few lines, because
+  // V8 shares type feedback and optimized code among the closures of one
+  // function literal, and one literal for both made every wrapper call
+  // polymorphic (on()+off() at 1.55x plain instead of 1.3-1.4x).
+  // trackEmitter() wraps methods rather than listening to 'newListener' /
+  // 'removeListener': Node emits those as two extra emits per add and
+  // remove (a tracked on()+off() at 2.3x a plain one), and a bare
+  // removeAllListeners() removed them. once() and prependOnceListener() go
+  // through on(), prependListener() and removeListener().
+  const instanceAdder = (add) => function (type, listener) {
+    const st = explicitState(this);
+    if (st === null) return add.call(this, type, listener);
+    const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
+    const r = add.call(this, type, listener);
+    added(st, k, this, listener);
+    return r;
+  };
+  const instanceRemover = (remove) => function (type, listener) {
+    const st = explicitState(this);
+    if (st === null) return remove.call(this, type, listener);
+    const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
+    const list = k.list;
+    const before = list === undefined ? this._eventsCount : 0;
+    const r = remove.call(this, type, listener);
+    removed(st, k, this, list, before);
+    return r;
+  };
+  // `counted` finds the state without making one: an emitter that had no
+  // listeners has no counts to correct.
+  const removeAller = (removeAll, counted) => function (type) {
+    const r = Reflect.apply(removeAll, this, arguments);
+    const st = counted(this);
+    if (st !== null) resync(st, this, arguments.length === 0 ? keysOf(st) : [keyFor(st, this, type)]);
+    return r;
+  };
   // EventTarget has no count to read cheaply and ignores duplicates, and
   // `once`/`signal` listeners leave silently: read Node's count after each call.
-  function targetCounter(orig, dispatch, stateFor) {
-    return function (type) {
-      const st = stateFor(this);
-      if (st === null) return Reflect.apply(orig, this, arguments);
-      const t = dispatch ? type?.type : type;
-      const k = keyFor(st, this, t);
-      const r = Reflect.apply(orig, this, arguments);
-      setCount(st, k, this, getEventListeners(this, t).length, dispatch ? undefined : arguments[1]);
-      return r;
-    };
+  const targetCounter = (orig, stateFor, dispatch) => function (type) {
+    const st = stateFor(this);
+    if (st === null) return Reflect.apply(orig, this, arguments);
+    const t = dispatch ? type?.type : type;
+    const k = keyFor(st, this, t);
+    const r = Reflect.apply(orig, this, arguments);
+    setCount(st, k, this, getEventListeners(this, t).length, dispatch ? undefined : arguments[1]);
+    return r;
+  };
+  /** Wrapper makers by method name, given the adder and remover to use. */
+  const makersWith = (adder, remover) => ({
+    on: adder, addListener: adder, prependListener: adder,
+    removeListener: remover, off: remover, removeAllListeners: removeAller,
+    addEventListener: (f, stateFor) => targetCounter(f, stateFor, false),
+    removeEventListener: (f, stateFor) => targetCounter(f, stateFor, false),
+    dispatchEvent: (f, stateFor) => targetCounter(f, stateFor, true),
+  });
+  const instanceMakers = makersWith(instanceAdder, instanceRemover);
+  const EMITTER_METHODS = ['on', 'addListener', 'prependListener', 'removeListener', 'off', 'removeAllListeners'];
+  const TARGET_METHODS = ['addEventListener', 'removeEventListener', 'dispatchEvent'];
+
+  /** The state trackEmitter() counts `o` with, or null. */
+  function explicitState(o) {
+    if (o === null || typeof o !== 'object') return null;
+    const st = o[kState];
+    return st !== undefined && st.epoch === EXPLICIT ? st : null;
   }
 
-  function hookTarget(target, st) {
-    const methods = {};
-    for (const n of ['addEventListener', 'removeEventListener', 'dispatchEvent']) {
-      methods[n] = targetCounter(base(target, n), n === 'dispatchEvent', (o) => (o === target ? st : null));
+  /**
+   * trackEmitter()'s wrapper of method `n` whose original is `orig`: one
+   * per original, shared by every tracked instance, so that a program's
+   * tracked emitters run one optimized code.
+   */
+  const instanceWrappers = new WeakMap();
+  function instanceWrapper(n, orig) {
+    let fn = instanceWrappers.get(orig);
+    if (fn === undefined) {
+      fn = instanceMakers[n](orig, explicitState);
+      Object.defineProperty(fn, 'name', { value: n });
+      instanceWrappers.set(orig, fn);
     }
-    return patchInstance(target, methods);
+    return fn;
+  }
+
+  /** Wraps `emitter`'s own methods; returns the undo. */
+  function hookInstance(emitter, names) {
+    const own = names.map((n) => [n, Object.getOwnPropertyDescriptor(emitter, n)]);
+    for (const n of names) {
+      const fn = instanceWrapper(n, base(emitter, n));
+      Object.defineProperty(emitter, n, { value: fn, writable: true, configurable: true, enumerable: false });
+    }
+    return () => {
+      for (const [n, d] of own) {
+        if (d) Object.defineProperty(emitter, n, d);
+        else delete emitter[n];
+      }
+    };
   }
 
   function checkOptionsObject(options, what = 'options') {
@@ -494,7 +526,7 @@ function createTracker() {
     }
     const st = newState(emitter, EXPLICIT, threshold, o.name ?? (emitter.constructor?.name || 'Object'));
     watchExisting(st, emitter, ee);
-    st.undo = ee ? hookEmitter(emitter, st) : hookTarget(emitter, st);
+    st.undo = hookInstance(emitter, ee ? EMITTER_METHODS : TARGET_METHODS);
     explicit++;
     startObserver();
     return emitter;
@@ -554,26 +586,18 @@ function createTracker() {
       if (st === null) return remove.call(this, type, listener);
       const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
       const list = k.list;
-      const before = this._eventsCount;
+      const before = list === undefined ? this._eventsCount : 0;
       const r = remove.call(this, type, listener);
       removed(st, k, this, list, before);
       return r;
     };
-    const removeAller = (removeAll) => function (type) {
-      const r = Reflect.apply(removeAll, this, arguments);
-      const st = epoch === gen && this !== null && typeof this === 'object' ? stateOf(this) : undefined;
-      if (st !== undefined && st.epoch === gen) resync(st, this, arguments.length === 0 ? keysOf(st) : [keyFor(st, this, type)]);
-      return r;
+    const makers = makersWith(adder, remover);
+    const counted = (o) => {
+      const st = epoch === gen && o !== null && typeof o === 'object' ? stateOf(o) : undefined;
+      return st !== undefined && st.epoch === gen ? st : null;
     };
-    const makers = {
-      on: adder, addListener: adder, prependListener: adder,
-      removeListener: remover, off: remover, removeAllListeners: removeAller,
-      addEventListener: (f) => targetCounter(f, false, stateFor),
-      removeEventListener: (f) => targetCounter(f, false, stateFor),
-      dispatchEvent: (f) => targetCounter(f, true, stateFor),
-    };
-    const slots = [[E, 'on'], [E, 'addListener'], [E, 'prependListener'], [E, 'removeListener'], [E, 'off'], [E, 'removeAllListeners']];
-    if (T) slots.push([T, 'addEventListener'], [T, 'removeEventListener'], [T, 'dispatchEvent']);
+    const slots = EMITTER_METHODS.map((n) => [E, n]);
+    if (T) slots.push(...TARGET_METHODS.map((n) => [T, n]));
     // `on` and `addListener` are one function (so are removeListener and
     // off): each is wrapped once, so they stay one.
     const made = new Map();
@@ -584,7 +608,7 @@ function createTracker() {
       const orig = wrapped.get(d.value) ?? d.value;
       let fn = made.get(orig);
       if (fn === undefined) {
-        fn = makers[n](orig);
+        fn = makers[n](orig, n === 'removeAllListeners' ? counted : stateFor);
         Object.defineProperty(fn, 'name', { value: orig.name });
         Object.defineProperty(fn, 'length', { value: orig.length });
         wrapped.set(fn, orig);
