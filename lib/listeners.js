@@ -112,29 +112,30 @@ function createTracker() {
     }
   }
 
-  /** The counters of one (emitter, event). */
+  /**
+   * The counters of one (emitter, event). A server makes several per
+   * request, so what only a sampled key needs waits in `sampling`.
+   */
   class Key {
-    constructor(state, type, n, arm) {
+    constructor(state, type, arm) {
       this.state = state;
       this.type = type;
-      this.count = n;
-      this.peak = n;
+      this.count = 0;
+      this.peak = 0;
       this.adds = 0;
       this.removes = 0;
       /** Lowest count since the last observation. */
-      this.trough = n;
+      this.trough = 0;
       /** Adds that bring the count to this or above are sampling candidates. */
       this.arm = arm;
       /** Node's listener array while it holds two or more (see refresh). */
       this.list = undefined;
       /** Rust's key once watched, else 0. */
       this.id = 0;
+      /** Candidate adds until the next sample. */
       this.countdown = 1;
-      this.gap = 1;
-      this.stride = 1;
-      this.samples = 0;
-      /** Sampled listeners not yet found gone: { listener, site, adds }. */
-      this.sampled = null;
+      /** Once an add was sampled: { gap, stride, samples, sampled }. */
+      this.sampling = null;
     }
 
     [inspect.custom]() {
@@ -174,11 +175,6 @@ function createTracker() {
     return typeof EventTarget === 'function' && x instanceof EventTarget;
   }
 
-  /** Node's own count, read through its API. */
-  function countNow(emitter, type) {
-    return isTarget(emitter) ? getEventListeners(emitter, type).length : emitter.listenerCount(type);
-  }
-
   /**
    * Node's count for an EventEmitter key and the listener array behind it,
    * which Node shortens in place on removal: holding it makes the count after
@@ -197,11 +193,18 @@ function createTracker() {
   }
 
   function newKey(st, emitter, type) {
-    // No lookup for an emitter with no listeners at all, as a new one.
-    const n = emitter._eventsCount === 0 ? 0 : countNow(emitter, type);
-    const arm = Math.max(1, Math.floor(st.threshold / 2));
-    const k = new Key(st, type, n, arm);
-    if (n >= 2 && !isTarget(emitter)) refresh(k, emitter, type);
+    const k = new Key(st, type, Math.max(1, Math.floor(st.threshold / 2)));
+    // Node's table for an EventEmitter; no lookup when it is empty, as in
+    // a new emitter. An object without one is an EventTarget, or an
+    // EventEmitter mixin before its first add.
+    const events = emitter._events;
+    let n = 0;
+    if (events !== undefined && events !== null) {
+      if (emitter._eventsCount !== 0) n = refresh(k, emitter, type);
+    } else if (isTarget(emitter)) {
+      n = getEventListeners(emitter, type).length;
+    }
+    k.count = k.peak = k.trough = n;
     if (st.epoch === EXPLICIT) watch(st, k, emitter);
     return k;
   }
@@ -228,7 +231,8 @@ function createTracker() {
     }
     if (k === undefined) {
       k = newKey(st, emitter, type);
-      if (keys === null) st.keys = [k];
+      // The first key is only the last used: most emitters have one event.
+      if (keys === null) st.keys = st.lastKey === null ? null : [st.lastKey, k];
       else if (keys instanceof Map) keys.set(type, k);
       else if (keys.length < MAP_KEYS) keys.push(k);
       else st.keys = new Map([...keys.map((x) => [x.type, x]), [type, k]]);
@@ -269,18 +273,19 @@ function createTracker() {
 
   function sampleSite(k, emitter, listener) {
     const site = captureSite();
-    native.listenerAddSite(k.id, site, k.gap);
+    const s = (k.sampling ??= { gap: 1, stride: 1, samples: 0, sampled: [] });
+    native.listenerAddSite(k.id, site, s.gap);
     if (listener !== null && (typeof listener === 'function' || typeof listener === 'object')) {
-      (k.sampled ??= []).push({ listener, site, adds: k.gap });
+      s.sampled.push({ listener, site, adds: s.gap });
       // To tell, when observing, which sampled listeners are still attached.
       // Made only here: a WeakRef keeps its target alive to the end of the
       // job that made it, which a loop of trackEmitter() calls would feel.
       k.state.ref ??= new WeakRef(emitter);
     }
-    k.samples++;
-    if (k.samples % SAMPLES_PER_STRIDE === 0 && k.stride < MAX_STRIDE) k.stride *= 2;
-    k.gap = 1 + (nextRandom() % (2 * k.stride - 1));
-    k.countdown = k.gap;
+    s.samples++;
+    if (s.samples % SAMPLES_PER_STRIDE === 0 && s.stride < MAX_STRIDE) s.stride *= 2;
+    s.gap = 1 + (nextRandom() % (2 * s.stride - 1));
+    k.countdown = s.gap;
   }
 
   /**
@@ -301,10 +306,11 @@ function createTracker() {
   function checkAttached() {
     for (const list of watched.values()) {
       for (const k of list) {
-        const emitter = k.sampled?.length > 0 ? k.state.ref?.deref() : undefined;
+        const sampling = k.sampling;
+        const emitter = sampling?.sampled.length > 0 ? k.state.ref?.deref() : undefined;
         if (emitter === undefined) continue;
         const attached = new Set(isTarget(emitter) ? getEventListeners(emitter, k.type) : emitter.rawListeners(k.type));
-        k.sampled = k.sampled.filter((s) => {
+        sampling.sampled = sampling.sampled.filter((s) => {
           if (attached.has(s.listener)) return true;
           native.listenerDetachSite(k.id, s.site, s.adds);
           return false;
@@ -386,7 +392,7 @@ function createTracker() {
   }
 
   function keysOf(st) {
-    if (st.keys === null) return [];
+    if (st.keys === null) return st.lastKey === null ? [] : [st.lastKey];
     return st.keys instanceof Map ? [...st.keys.values()] : st.keys.slice();
   }
 
