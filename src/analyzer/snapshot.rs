@@ -749,10 +749,13 @@ impl Snapshot {
         {
             return Anchor::Keep;
         }
+        // A slot naming the context itself (a crafted file) anchors nothing:
+        // the path would show the context twice.
         let slot = |name: &[u8]| {
             g.edges(top)
                 .find(|&e| g.edge_type(e) == t.e_internal && g.strings.wtf8(g.edge_name[e]) == name)
                 .map(|e| g.edge_target(e))
+                .filter(|&x| x != top)
         };
         let shown_edge = |from: u32, to: u32| {
             g.edges(from).find(|&e| {

@@ -294,6 +294,28 @@ fn a_native_context_above_the_global_is_not_where_a_path_starts() {
 }
 
 #[test]
+fn a_context_whose_slots_name_itself_starts_its_own_path() {
+    // Found by fuzzing: a crafted context holding itself as the global
+    // proxy, through a shown self-edge, was prepended to its own path.
+    let mut b = Builder::new();
+    let context = b.node(HIDDEN, "system / NativeContext", 100);
+    b.edge(0, SHORTCUT, "2", context);
+    b.edge(context, INTERNAL, "global_proxy_object", context);
+    b.edge(context, INTERNAL, "global_object", context);
+    let held = b.node(OBJECT, "Cache", 20);
+    b.edge(context, INTERNAL, "math_random_cache", held);
+    let s = b.load();
+    let nodes = |o: u32| -> Vec<u32> {
+        s.retainer_path_capped(o, DEFAULT_PATH_STEPS)
+            .iter()
+            .map(|p| p.node)
+            .collect()
+    };
+    assert_eq!(nodes(context), [context]);
+    assert_eq!(nodes(held), [context, held]);
+}
+
+#[test]
 fn pages_cover_the_whole_answer_in_order() {
     // global holds a fan of 50 objects of distinct sizes; object 7 is also
     // retained by the next 20.
