@@ -472,3 +472,42 @@ test('an emitter with many events keeps exact counts for each (past the short ke
   });
   untrack(bus);
 });
+
+// A removal from two listeners is counted without a lookup only when it
+// removes the listener our add made second; every other removal from two
+// must still be exact. A removal trusted as real would miss the classic
+// leak of a remove-and-re-add with a fresh bound function each time.
+test('removals from two listeners stay exact: the second, the first, a miss, a once by its original, a re-add leak', () => {
+  const cases = {
+    second: (e, f, g) => { e.on('a', g); e.off('a', g); },
+    first: (e, f, g) => { e.on('a', g); e.off('a', f); },
+    miss: (e, f, g) => { e.on('a', g); e.off('a', () => {}); },
+    onceByOriginal: (e, f, g) => { e.once('a', g); e.off('a', g); },
+    onceFired: (e, f, g) => { e.once('a', g); e.emit('a'); },
+    bindLeak: (e) => { for (let i = 0; i < 40; i++) { const h = function () {}; e.off('a', h.bind(null)); e.on('a', h.bind(null)); } },
+  };
+  for (const mode of ['trackEmitter', 'install']) {
+    // Threshold 2 arms every key, so install() hands each to Rust's report.
+    listeners.configure({ threshold: 2 });
+    if (mode === 'install') listeners.install();
+    try {
+      for (const [name, run] of Object.entries(cases)) {
+        const label = `${mode}-${name}`;
+        const Named = { [label]: class extends EventEmitter {} }[label];
+        const e = new Named();
+        e.setMaxListeners(0);
+        if (mode === 'trackEmitter') trackEmitter(e);
+        const f = () => {};
+        e.on('a', f);
+        for (let round = 0; round < 3; round++) run(e, f, () => {});
+        const row = eventReport(label, 'a');
+        assert.ok(row, `${label}: a row for 'a'`);
+        assert.equal(row.count, e.listenerCount('a'), label);
+        if (mode === 'trackEmitter') untrack(e);
+      }
+    } finally {
+      if (mode === 'install') listeners.uninstall();
+      listeners.configure({ threshold: 10 });
+    }
+  }
+});

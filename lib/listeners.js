@@ -130,6 +130,8 @@ function createTracker() {
       this.arm = arm;
       /** Node's listener array while it holds two or more (see refresh). */
       this.list = undefined;
+      /** The listener a trusted add made second, while the key holds it (see removed). */
+      this.second = undefined;
       /** Rust's key once watched, else 0. */
       this.id = 0;
       /** Candidate adds until the next sample. */
@@ -181,6 +183,7 @@ function createTracker() {
    * a removal one property read. Held only while it holds two or more.
    */
   function refresh(k, emitter, type) {
+    k.second = undefined;
     const events = emitter._events;
     const list = events === undefined || events === null ? undefined : events[type];
     if (Array.isArray(list)) {
@@ -343,7 +346,8 @@ function createTracker() {
    * the third listener on (which also corrects adds made behind the
    * wrappers' back). A second listener is trusted: Node makes a new array
    * for it, and looking that up and holding it on every add to one
-   * listener cost an on()+off() there about 5 ns of its 55.
+   * listener cost an on()+off() there about 5 ns of its 55. It is
+   * remembered, so that removing it again needs no lookup either.
    */
   function added(st, k, emitter, listener) {
     const c = k.count;
@@ -353,6 +357,7 @@ function createTracker() {
       n = refresh(k, emitter, k.type);
       if (n <= c) return setCount(st, k, emitter, n);
     }
+    if (n === 2 && list === undefined) k.second = listener;
     k.count = n;
     k.adds += n - c;
     if (n > k.peak) k.peak = n;
@@ -363,11 +368,12 @@ function createTracker() {
    * After an EventEmitter removal: the count is the held array's length, or,
    * for a key with one listener or none, whether Node lowered `_eventsCount`
    * (`before`, read before the call: Node lowers it exactly when a type
-   * loses its last listener). Node 24 and later copy a listener array that
+   * loses its last listener), or, for two, whether the listener removed is
+   * the remembered second one. Node 24 and later copy a listener array that
    * is being emitted before changing it; an array that did not shorten is
    * looked up again.
    */
-  function removed(st, k, emitter, list, before) {
+  function removed(st, k, emitter, list, before, listener) {
     const c = k.count;
     let n;
     if (list !== undefined) {
@@ -378,6 +384,13 @@ function createTracker() {
       else if (n < 2) k.list = undefined;
     } else if (c < 2) {
       n = emitter._eventsCount < before ? 0 : c;
+    } else if (listener === k.second && listener !== undefined) {
+      // The listener a trusted add made second is attached, so Node removed
+      // one: no lookup for the add-one-remove-it pattern on a key with one
+      // listener. Any other removal from two (a miss, a once listener
+      // removed by its original) is looked up, so counts stay exact.
+      n = 1;
+      k.second = undefined;
     } else {
       n = refresh(k, emitter, k.type);
     }
@@ -428,7 +441,7 @@ function createTracker() {
     const list = k.list;
     const before = list === undefined ? this._eventsCount : 0;
     const r = remove.call(this, type, listener);
-    removed(st, k, this, list, before);
+    removed(st, k, this, list, before, listener);
     return r;
   };
   // `counted` finds the state without making one: an emitter that had no
@@ -594,7 +607,7 @@ function createTracker() {
       const list = k.list;
       const before = list === undefined ? this._eventsCount : 0;
       const r = remove.call(this, type, listener);
-      removed(st, k, this, list, before);
+      removed(st, k, this, list, before, listener);
       return r;
     };
     const makers = makersWith(adder, remover);
