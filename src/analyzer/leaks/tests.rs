@@ -120,6 +120,29 @@ fn replacing_entries_one_for_one_is_not_growth() {
 }
 
 #[test]
+fn growth_that_keeps_only_some_of_what_was_added_is_medium_confidence() {
+    // 100 new entries each interval, but 60 old ones leave: the count rises
+    // by 40 per step, 40% of what was added, below the share for high.
+    let s1 = heap(&items(101, 300, "Item"));
+    let s2 = heap(&concat(&[
+        items(221, 240, "Item"),
+        items(1001, 100, "Item"),
+    ]));
+    let s3 = heap(&concat(&[
+        items(341, 180, "Item"),
+        items(1001, 100, "Item"),
+        items(2001, 100, "Item"),
+    ]));
+    let report = find_leaks(&[&s1, &s2, &s3], &LeakOptions::default()).unwrap();
+    assert_eq!(report.suspects.len(), 1);
+    let top = &report.suspects[0];
+    assert_eq!(top.counts, vec![Some(300), Some(340), Some(380)]);
+    assert_eq!(top.confidence, Confidence::Medium);
+    let evidence = top.evidence.render(&mut Verbatim);
+    assert!(evidence.contains("40%"), "{evidence}");
+}
+
+#[test]
 fn growth_that_stops_at_a_later_snapshot_is_not_a_leak() {
     let s1 = heap(&items(101, 100, "Item"));
     let s2 = heap(&concat(&[
