@@ -317,6 +317,8 @@ export interface LeakSuspect {
   /** Sliced strings among them, and the bytes of the parents they keep. */
   slicedStrings: number
   slicedParentBytes: number
+  concatenatedStrings: number
+  concatenatedPartBytes: number
   growth: number
   /** Holders folded into this suspect, and the others besides the example. */
   holders: number

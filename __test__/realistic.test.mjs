@@ -29,6 +29,7 @@ const LEAKS = {
   'als-timer-store': { kind: 'timers', text: /setTimeout timers calling `writeAudit` .* are pending \(200 → 400 → 600 .*AsyncLocalStorage store/, leaked: /^\{requestId, user, payload\}$/, advice: /clearTimeout/ },
   'require-cache-reload': { kind: 'modules', holderClass: 'Array', holderName: 'children', leaked: /^Module$/, text: /Module objects accumulate in `module\.children` of .*leaks\.js: 48 → 88 → 128 .*copies of .*pricing-rules\.js/ },
   'sliced-body-tokens': { kind: 'collection', holderClass: 'Map', holderName: 'lastTokenByClient', text: /400 of them are sliced strings .* keep their parent strings alive: 1\.2 MB of parents, 3\.0 kB each/, advice: /copy of the substring/ },
+  'audit-lines-concatenated': { kind: 'collection', holderClass: 'Array', holderName: 'auditTrail', text: /400 of them are concatenated strings .* keep the strings they join alive: \d{3} kB of parts, 2\.\d kB each/ },
   'buffer-uploads': { kind: 'collection', holderClass: 'Array', holderName: 'pendingUploads', leaked: /^\{id, data\}$/, text: /outside the JS heap in \d+ ArrayBuffer backing stores/ },
   'arraybuffer-thumbnails': { kind: 'collection', holderClass: 'Map', holderName: 'thumbnails', leaked: /^ArrayBuffer$/, text: /They hold 6\.6 MB outside the JS heap in 200 ArrayBuffer backing stores \(32\.8 kB each\)/ },
   'rxjs-subscriptions': { kind: 'collection', holderClass: 'Array', holderPath: 'priceUpdates$.observers', leaked: /^SafeSubscriber$/, text: /Array `priceUpdates\$\.observers` grew by 200 elements/ },

@@ -88,7 +88,7 @@ const suspectShape: Shape<Suspect> = {
   retainerPath: 'required', pathShape: 'required', leakedClass: 'required', counts: 'required', elementCounts: 'required',
   retainedSizes: 'required', added: 'required', addedBytes: 'required', survivors: 'required', survivorBytes: 'required',
   newObjects: 'required', newBytes: 'required', externalBytes: 'required', externalStores: 'required', slicedStrings: 'required',
-  slicedParentBytes: 'required', growth: 'required', holders: 'required', similarHolders: 'required', allocationSites: 'required',
+  slicedParentBytes: 'required', concatenatedStrings: 'required', concatenatedPartBytes: 'required', growth: 'required', holders: 'required', similarHolders: 'required', allocationSites: 'required',
 }
 const frameShape: Shape<StackFrame> = { functionName: 'required', script: 'required', line: 'required', column: 'required' }
 const siteShape: Shape<AllocationSite> = { ...frameShape, count: 'required', bytes: 'required', callers: 'required', appFrame: 'optional' }

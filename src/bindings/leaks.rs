@@ -243,6 +243,8 @@ pub struct LeakSuspect {
     /// Sliced strings among them, and the bytes of the parents they keep.
     pub sliced_strings: f64,
     pub sliced_parent_bytes: f64,
+    pub concatenated_strings: f64,
+    pub concatenated_part_bytes: f64,
     pub growth: f64,
     /// Holders folded into this suspect, and the others besides the example.
     pub holders: f64,
@@ -298,6 +300,8 @@ impl LeakSuspect {
             external_stores: s.external_stores as f64,
             sliced_strings: s.sliced_strings as f64,
             sliced_parent_bytes: s.sliced_parent_bytes as f64,
+            concatenated_strings: s.concatenated_strings as f64,
+            concatenated_part_bytes: s.concatenated_part_bytes as f64,
             growth: s.growth as f64,
             holders: s.holders as f64,
             similar_holders: s.holders.saturating_sub(1) as f64,

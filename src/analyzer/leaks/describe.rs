@@ -70,6 +70,8 @@ impl Context<'_> {
             external_stores: c.external_stores,
             sliced_strings: c.sliced,
             sliced_parent_bytes: c.sliced_parent_bytes,
+            concatenated_strings: c.concatenated,
+            concatenated_part_bytes: c.concatenated_part_bytes,
             growth: c.growth,
             holders: c.holders,
             allocation_sites: sites,
@@ -490,6 +492,20 @@ impl Context<'_> {
                 .bytes(c.sliced_parent_bytes)
                 .text(" of parents, ")
                 .bytes(c.sliced_parent_bytes / c.sliced.max(1))
+                .text(" each on average.");
+        }
+        // A concatenated string's own size is a few words; the text it
+        // stands for is in the strings it joins.
+        let joins = c.concatenated >= self.options.min_count
+            && c.concatenated_part_bytes.saturating_mul(4) >= c.added_bytes.iter().sum::<u64>();
+        if joins {
+            text = text
+                .text(" ")
+                .count(c.concatenated)
+                .text(" of them are concatenated strings (built with + or a template literal), which keep the strings they join alive: ")
+                .bytes(c.concatenated_part_bytes)
+                .text(" of parts, ")
+                .bytes(c.concatenated_part_bytes / c.concatenated.max(1))
                 .text(" each on average.");
         }
         if c.external_bytes > 0 && c.external_stores > 0 {

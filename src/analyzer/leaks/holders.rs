@@ -146,6 +146,9 @@ pub struct Group {
     pub entry_names: HashMap<String, u64>,
     pub sliced: u64,
     pub sliced_parents: HashSet<u32>,
+    pub concatenated: u64,
+    /// The flat strings the young concatenated strings are made of.
+    pub concatenated_parts: HashSet<u32>,
     pub external_bytes: u64,
     pub external_stores: u64,
     pub timeouts: u64,
@@ -176,10 +179,51 @@ impl Group {
     }
 
     pub fn sliced_parent_bytes(&self, s: &Snapshot) -> u64 {
-        self.sliced_parents
-            .iter()
-            .map(|&p| s.graph.self_size.get(p))
-            .fold(0u64, u64::saturating_add)
+        bytes_of(s, &self.sliced_parents)
+    }
+
+    pub fn concatenated_part_bytes(&self, s: &Snapshot) -> u64 {
+        bytes_of(s, &self.concatenated_parts)
+    }
+}
+
+fn bytes_of(s: &Snapshot, nodes: &HashSet<u32>) -> u64 {
+    nodes
+        .iter()
+        .map(|&p| s.graph.self_size.get(p))
+        .fold(0u64, u64::saturating_add)
+}
+
+/// Parts looked at per concatenated string: `a + b + c` nests, and a string
+/// built in a loop nests as deep as the loop ran.
+const CONS_PARTS_MAX: usize = 64;
+
+/// Adds the flat strings under the concatenated string `o` to `parts`.
+fn add_cons_parts(s: &Snapshot, o: u32, parts: &mut HashSet<u32>) {
+    let g = &s.graph;
+    let t = &s.types;
+    let mut stack = vec![o];
+    let mut seen = 0;
+    while let Some(x) = stack.pop() {
+        for e in g.edges(x) {
+            if g.edge_type(e) != t.e_internal {
+                continue;
+            }
+            let name = g.strings.wtf8(g.edge_name[e]);
+            if name != b"first" && name != b"second" {
+                continue;
+            }
+            seen += 1;
+            if seen > CONS_PARTS_MAX {
+                return;
+            }
+            let part = g.edge_target(e);
+            if g.node_type(part) == t.cons_string {
+                stack.push(part);
+            } else {
+                parts.insert(part);
+            }
+        }
     }
 }
 
@@ -238,6 +282,10 @@ pub fn groups(s: &Snapshot, a: &Attribution, born: &[Born], intervals: usize) ->
             }) {
                 grp.sliced_parents.insert(g.edge_target(e));
             }
+        }
+        if ty == t.cons_string {
+            grp.concatenated += 1;
+            add_cons_parts(s, o, &mut grp.concatenated_parts);
         }
         if ty == t.native && raw_name(s, o) == b"system / JSArrayBufferData" {
             grp.external_bytes = grp.external_bytes.saturating_add(size);

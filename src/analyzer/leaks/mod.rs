@@ -146,6 +146,9 @@ pub struct Suspect {
     /// Sliced strings among them, and the bytes of the parents they pin.
     pub sliced_strings: u64,
     pub sliced_parent_bytes: u64,
+    /// Concatenated strings among them, and the bytes of the strings they join.
+    pub concatenated_strings: u64,
+    pub concatenated_part_bytes: u64,
     /// Bytes by which the suspect grew; the ranking key.
     pub growth: u64,
     /// Holders folded into this suspect (1 when alone).
@@ -336,6 +339,8 @@ struct Candidate {
     external_stores: u64,
     sliced: u64,
     sliced_parent_bytes: u64,
+    concatenated: u64,
+    concatenated_part_bytes: u64,
     survivors: u64,
     growth: u64,
     confidence: Confidence,
@@ -650,6 +655,8 @@ impl Context<'_> {
             external_stores: grp.external_stores,
             sliced: grp.sliced,
             sliced_parent_bytes: grp.sliced_parent_bytes(s),
+            concatenated: grp.concatenated,
+            concatenated_part_bytes: grp.concatenated_part_bytes(s),
             survivors: grp.survivors(),
             growth,
             confidence,
@@ -753,6 +760,8 @@ impl Context<'_> {
             external_stores: 0,
             sliced: 0,
             sliced_parent_bytes: 0,
+            concatenated: 0,
+            concatenated_part_bytes: 0,
             survivors,
             growth: tg.owner_bytes.max(young * 64),
             confidence,
@@ -878,6 +887,10 @@ fn fold(candidates: Vec<Candidate>) -> Vec<Candidate> {
                 m.external_stores += c.external_stores;
                 m.sliced += c.sliced;
                 m.sliced_parent_bytes = m.sliced_parent_bytes.saturating_add(c.sliced_parent_bytes);
+                m.concatenated += c.concatenated;
+                m.concatenated_part_bytes = m
+                    .concatenated_part_bytes
+                    .saturating_add(c.concatenated_part_bytes);
                 m.survivors += c.survivors;
                 // Holders of one shape may nest, so growths can overlap.
                 m.growth = m.growth.saturating_add(c.growth);
