@@ -28,6 +28,7 @@ const POSITIONS = [
   '_dict_key0',
   '_to_string_tag',
   '_global_property',
+  '_symbol_key',
   '_leak_holder',
   '_leak_key',
   '_map_holder',

@@ -17,7 +17,8 @@
 //!   `Symbol.toStringTag` or from a `name` set at run time, both of which can
 //!   hold data;
 //! - values V8 writes into a few node names (heap numbers, symbol
-//!   descriptions, bigints), and names of node types V8 does not document.
+//!   descriptions, bigints), the descriptions in symbol-keyed property
+//!   names on any object, and names of node types V8 does not document.
 //!
 //! What is code, and is kept: the names of compiled functions and classes
 //! (a name some SharedFunctionInfo in the same heap carries, so it was

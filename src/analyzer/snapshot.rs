@@ -626,6 +626,15 @@ impl Snapshot {
         let t = &self.types;
         let ty = self.graph.edge_type(e);
         if ty == t.e_property {
+            // V8 names a symbol-keyed property `<symbol description>`; the
+            // description is a string the program made, whoever declared
+            // the property.
+            if let Some(description) = name
+                .strip_prefix("<symbol ")
+                .and_then(|d| d.strip_suffix('>'))
+            {
+                return names.data(Kind::Symbol, description.to_string());
+            }
             let src = src.unwrap_or_else(|| self.edge_source(e));
             return if self.declares_properties(src, names) {
                 name
