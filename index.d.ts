@@ -329,8 +329,10 @@ export interface ExpectNoLeakOptions {
   warmup?: number
   /** Objects that must pile up under one holder to count as a leak. Default half of `iterations` (at least 4). */
   minCount?: number
-  /** Suspects to report at most. */
+  /** Suspects to report at most (at most 1,000). */
   maxSuspects?: number
+  /** Hide the program's data (string contents, keys of objects used as maps, …) in the message and the suspects. */
+  redact?: boolean
   /** Snapshots to take, 3 to 64 (default 3): `iterations` calls before each after the first. */
   snapshots?: number
   /**
@@ -382,7 +384,12 @@ export declare function expectNoLeak(fn: (call: number) => unknown, options?: Ex
  * An object passed directly is checked as it is (a function object too:
  * wrap it, `() => handler`, to check a function). Returning a primitive is `ERR_INVALID_ARG`.
  */
-export declare function expectCollected(target: object | (() => object | PromiseLike<object>), options?: { /** GC rounds before taking a snapshot to explain. Default 3. */ attempts?: number }): Promise<void>
+export declare function expectCollected(target: object | (() => object | PromiseLike<object>), options?: {
+  /** GC rounds before taking a snapshot to explain. Default 3. */
+  attempts?: number
+  /** Hide the program's data in the path the message shows. */
+  redact?: boolean
+}): Promise<void>
 
 /** Every error leakwatch throws carries one of these codes. */
 export type LeakwatchErrorCode =

@@ -56,7 +56,7 @@ test('analyzer functions reject wrong-typed sources and options with ERR_INVALID
   await rejectsEach('analyzeSnapshot(file, {…})', badValues, (o) => analyzeSnapshot(file, o));
   await rejectsEach('loadSnapshot(file, {…})', [{ signal: 'nope' }, { onProgress: 5 }, { progressIntervalMs: 0 }, { progressIntervalMs: 'x' }, { top: 5 }], (o) => loadSnapshot(file, o));
   await rejectsEach('diffSnapshots(a, b, {…})', [{ redact: 'yes' }], (o) => diffSnapshots(file, file, o));
-  await rejectsEach('findLeaks(files, {…})', [{ redact: 'yes' }, { minCount: 0 }, { maxSuspects: -1 }], (o) => findLeaks([file, file, file], o));
+  await rejectsEach('findLeaks(files, {…})', [{ redact: 'yes' }, { minCount: 0 }, { maxSuspects: -1 }, { maxSuspects: 1001 }], (o) => findLeaks([file, file, file], o));
 });
 
 test('every Snapshot method rejects wrong-typed ids, counts and options', async () => {
@@ -85,14 +85,18 @@ test('every Snapshot method rejects wrong-typed ids, counts and options', async 
     snap.close();
   }
   assert.throws(() => snap.summary(), { code: 'ERR_SNAPSHOT_CLOSED' });
+  // Snapshot is exported for instanceof; constructing one is not a way in.
+  await rejectsEach('new Snapshot(…)', [undefined, null, 1, {}, snap], (n) => new leakwatch.Snapshot(n));
+  assert.ok(snap instanceof leakwatch.Snapshot);
 });
 
 test('expectNoLeak, expectCollected and the monitor reject wrong-typed options', async () => {
   await rejectsEach('expectNoLeak(fn, …)', NOT_OPTIONS, (o) => leakwatch.expectNoLeak(() => {}, o));
-  await rejectsEach('expectNoLeak(fn, {…})', [{ iterations: 0 }, { iterations: '5' }, { warmup: -1 }], (o) => leakwatch.expectNoLeak(() => {}, o));
+  await rejectsEach('expectNoLeak(fn, {…})', [{ iterations: 0 }, { iterations: '5' }, { warmup: -1 }, { redact: 'yes' }, { maxSuspects: 0 }, { maxSuspects: 1001 }], (o) => leakwatch.expectNoLeak(() => {}, o));
   await rejectsEach('expectNoLeak(…)', [null, 'fn', 5, {}], (fn) => leakwatch.expectNoLeak(fn));
   await rejectsEach('expectCollected(obj, …)', NOT_OPTIONS, (o) => leakwatch.expectCollected(() => ({}), o));
   await rejectsEach('expectCollected(…)', [null, 5, 'x', Symbol('x'), 10n], (v) => leakwatch.expectCollected(v));
+  await rejectsEach('expectCollected(obj, {…})', [{ redact: 1 }, { attempts: 0 }], (o) => leakwatch.expectCollected(() => ({}), o));
   await rejectsEach('new Monitor(…)', NOT_OPTIONS, (o) => new leakwatch.Monitor(o));
   await rejectsEach('monitor(…)', NOT_OPTIONS, (o) => leakwatch.monitor(o).stop());
   const m = new leakwatch.Monitor();

@@ -254,3 +254,42 @@ test('leak verdicts name no secret with redact: a listener event, an emitter, ma
     assert.match(hidden, /'<key:[0-9a-f]{8}>' listeners/);
   }
 });
+
+test('expectNoLeak and expectCollected keep the data out of their messages with redact', async () => {
+  // A global named by data holds an object used as a map: both names are data.
+  const globalName = `${PREFIX}_assert_global`;
+  const held = (globalThis[globalName] = {});
+  try {
+    let serial = 0;
+    const leak = () => {
+      held[`${PREFIX}_entry${serial++}`] = { serial };
+    };
+    const options = { iterations: 20, allocationSites: false };
+    const shown = (err) => `${err.message}\n${JSON.stringify(err.suspects ?? err.retainerPath)}`;
+    await assert.rejects(leakwatch.expectNoLeak(leak, options), (err) => {
+      assert.ok(shown(err).includes(PREFIX), `control: ${err.message}`);
+      return true;
+    });
+    await assert.rejects(leakwatch.expectNoLeak(leak, { ...options, redact: true }), (err) => {
+      assert.equal(shown(err).includes(PREFIX), false, shown(err));
+      assert.match(err.message, /<key:[0-9a-f]{8}>/);
+      return true;
+    });
+    const keep = (k) => () => {
+      const conn = { open: false };
+      held[`${PREFIX}_kept${k}`] = conn;
+      return conn;
+    };
+    await assert.rejects(leakwatch.expectCollected(keep(1)), (err) => {
+      assert.ok(shown(err).includes(PREFIX), `control: ${err.message}`);
+      return true;
+    });
+    await assert.rejects(leakwatch.expectCollected(keep(2), { redact: true }), (err) => {
+      assert.equal(shown(err).includes(PREFIX), false, shown(err));
+      assert.match(err.message, /<key:[0-9a-f]{8}>/);
+      return true;
+    });
+  } finally {
+    delete globalThis[globalName];
+  }
+});

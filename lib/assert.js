@@ -8,8 +8,8 @@ const v8 = require('node:v8');
 const inspector = require('node:inspector');
 const { AssertionError } = require('node:assert');
 const native = require('./native.js');
-const { loadSnapshot } = require('./snapshot.js');
-const { argError, callNative, checkOptions, translate } = require('./errors.js');
+const { LIMITS, loadSnapshot } = require('./snapshot.js');
+const { argError, callNative, checkBoolean, checkOptions, translate } = require('./errors.js');
 const { formatBytes, formatPath } = require('./format.js');
 const { escapeTerminalDeep } = require('./terminal.js');
 const { getGc, settle, withNodeNextTick } = require('./gc.js');
@@ -52,7 +52,7 @@ function describeSuspects(suspects) {
  * live in native memory only (a SnapshotSeries), so the heap under test does
  * not grow by a handle per snapshot.
  */
-async function measure(fn, { warmup, iterations, snapshots, minCount, maxSuspects, track }) {
+async function measure(fn, { warmup, iterations, snapshots, minCount, maxSuspects, redact, track }) {
   let call = 0;
   const runRound = async (n) => {
     for (let k = 0; k < n; k++) await fn(call++);
@@ -80,7 +80,7 @@ async function measure(fn, { warmup, iterations, snapshots, minCount, maxSuspect
       snap.close();
     }
     if (tracker) tracker.stop();
-    const report = await callNative(() => series.findLeaks({ minCount, maxSuspects }));
+    const report = await callNative(() => series.findLeaks({ minCount, maxSuspects, redact }));
     const suspects = report.suspects;
     // The rounds run from this file: its frames are not the caller's code.
     const ours = (f) => f.script === __filename || f.script === `file://${__filename}`;
@@ -122,11 +122,16 @@ async function expectNoLeak(fn, options = {}) {
   // A leak of one object per call leaves ~`iterations` survivors per round;
   // requiring half of that keeps one-off caches and lazy compilation quiet.
   const minCount = checkPositiveInt(options.minCount, 'minCount', Math.max(4, Math.floor(iterations / 2)));
+  const maxSuspects = options.maxSuspects === undefined ? undefined : checkPositiveInt(options.maxSuspects, 'maxSuspects');
+  if (maxSuspects > LIMITS.suspects) throw argError(`maxSuspects must be at most ${LIMITS.suspects}`);
+  // A test's output goes to CI logs: redact keeps the program's data out of
+  // the message, as it does for findLeaks.
+  const redact = checkBoolean(options.redact, 'redact', { fnName: 'expectNoLeak' });
   const sites = options.allocationSites === undefined ? 'auto' : options.allocationSites;
   if (sites !== 'auto' && sites !== true && sites !== false) throw argError("allocationSites must be true, false or 'auto'");
   // V8 has one allocation tracker: when the caller runs one, leave it alone.
   const canTrack = !trackingActive();
-  const plan = { warmup, iterations, snapshots, minCount, maxSuspects: options.maxSuspects, track: sites === true && canTrack };
+  const plan = { warmup, iterations, snapshots, minCount, maxSuspects, redact, track: sites === true && canTrack };
   const result = await measure(fn, plan);
   if (result.suspects.length > 0 && sites === 'auto' && canTrack) {
     // The leak keeps leaking: a short second run with tracking on says where
@@ -220,12 +225,13 @@ function expectCollected(target, options = {}) {
   try {
     checkOptions(options, 'expectCollected');
     const attempts = checkPositiveInt(options.attempts, 'attempts', 3);
-    if (typeof target !== 'function') return confirmCollected(weakRefTo(target, false), attempts);
+    const check = { attempts, redact: checkBoolean(options.redact, 'redact', { fnName: 'expectCollected' }) };
+    if (typeof target !== 'function') return confirmCollected(weakRefTo(target, false), check);
     const result = target();
     if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-      return Promise.resolve(result).then((value) => confirmCollected(weakRefTo(value, true), attempts));
+      return Promise.resolve(result).then((value) => confirmCollected(weakRefTo(value, true), check));
     }
-    return confirmCollected(weakRefTo(result, true), attempts);
+    return confirmCollected(weakRefTo(result, true), check);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -242,7 +248,7 @@ function weakRefTo(value, returned) {
   throw argError('expectCollected needs an object, or a function returning one (primitives are never collected)');
 }
 
-async function confirmCollected(ref, attempts) {
+async function confirmCollected(ref, { attempts, redact }) {
   for (let k = 0; k < attempts; k++) {
     await settle();
     if (ref.deref() === undefined) return;
@@ -257,8 +263,8 @@ async function confirmCollected(ref, attempts) {
   }
   const id = heapIdOf(alive);
   try {
-    const node = snap.node(id);
-    const path = node ? snap.retainerPath(id) : [];
+    const node = snap.node(id, { redact });
+    const path = node ? snap.retainerPath(id, { redact }) : [];
     const err = new AssertionError({
       message: node
         ? `expected ${escapeTerminalDeep(node.className)} @${id} to be garbage-collected, but it is still reachable (${formatBytes(node.retainedSize)} retained):\n${formatPath(escapeTerminalDeep(path))}`

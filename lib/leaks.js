@@ -1,7 +1,7 @@
 'use strict';
 
 const native = require('./native.js');
-const { Snapshot, loadSnapshot } = require('./snapshot.js');
+const { LIMITS, Snapshot, loadSnapshot } = require('./snapshot.js');
 const { callNative, translate, argError, checkOptions: checkOptionsObject, checkBoolean } = require('./errors.js');
 const { checkFileSequence } = require('./snapshot-order.js');
 
@@ -67,9 +67,9 @@ async function diffSnapshots(before, after, options) {
   });
 }
 
-function checkCount(v, name) {
+function checkCount(v, name, max = 0xffffffff) {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffffffff) throw argError(`${name} must be a positive integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw argError(`${name} must be an integer from 1 to ${max}`);
   return v;
 }
 
@@ -86,7 +86,7 @@ async function findLeaks(snapshots, options) {
   if (!Array.isArray(snapshots) || snapshots.length < 3 || snapshots.length > MAX_SNAPSHOTS || snapshots.some((s) => s == null)) {
     throw argError(`findLeaks needs an array of 3 to ${MAX_SNAPSHOTS} snapshots of one process, oldest first`);
   }
-  const nativeOptions = { minCount: checkCount(opts.minCount, 'minCount'), maxSuspects: checkCount(opts.maxSuspects, 'maxSuspects') };
+  const nativeOptions = { minCount: checkCount(opts.minCount, 'minCount'), maxSuspects: checkCount(opts.maxSuspects, 'maxSuspects', LIMITS.suspects) };
   checkFileSequence(snapshots);
   const report = await withSnapshots(snapshots, opts, (snaps) =>
     callNative(() => native.findLeaksIn(snaps.map((s) => s._native), { ...nativeOptions, redact: redacting(opts, snaps) })),
@@ -97,4 +97,4 @@ async function findLeaks(snapshots, options) {
   return suspects;
 }
 
-module.exports = { diffSnapshots, findLeaks };
+module.exports = { checkCount, diffSnapshots, findLeaks };

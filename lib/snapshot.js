@@ -12,6 +12,7 @@ const DEFAULT_PROGRESS_INTERVAL_MS = 200;
 // cut); queries whose answer grows with the heap return one page.
 const LIMITS = Object.freeze({
   top: 1000,
+  suspects: 1000,
   maxClasses: 100_000,
   topRetainers: 100_000,
   pathSteps: { default: 24, min: 2, max: 1000 },
@@ -70,9 +71,16 @@ class Snapshot {
   #native;
   #redact;
 
-  constructor(nativeSnapshot, { redact = false } = {}) {
+  // Made by loadSnapshot()/loadSnapshotSync(); the class is exported for
+  // `instanceof`, so a direct call gets an error with a code, not a shell
+  // whose every getter throws a TypeError.
+  constructor(nativeSnapshot, options) {
+    if (!(nativeSnapshot instanceof native.NativeSnapshot)) {
+      throw argError('a Snapshot comes from loadSnapshot() or loadSnapshotSync(); it cannot be constructed directly');
+    }
+    const o = checkOptions(options, 'Snapshot', ['redact']);
     this.#native = nativeSnapshot;
-    this.#redact = redact;
+    this.#redact = checkBoolean(o.redact, 'redact', { fnName: 'Snapshot' });
   }
 
   /** Whether every answer is redacted (the snapshot was loaded with `redact: true`). */
