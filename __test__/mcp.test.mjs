@@ -163,6 +163,12 @@ test(
     assert.equal(top.leakedClass, 'Array', 'and what accumulates in it');
     assert.ok(top.path.some((s) => s.edge === '.requestLog'), 'the path goes through requestLog');
     assert.ok(top.newObjects >= 4000, `${top.newObjects} new objects`);
+    // The server's default: the same verdict, with no name that is data.
+    const redacted = await ok(client, 'find_leaks', { paths: series });
+    const text = JSON.stringify(redacted.suspects);
+    assert.equal(redacted.suspects[0].kind, top.kind);
+    for (const data of ['requestLog', '/api/', '{url, method}']) assert.equal(text.includes(data), false, `redacted find_leaks shows ${data}`);
+    assert.match(redacted.suspects[0].explanation, /<key:[0-9a-f]{8}>/);
 
     const steady = makeMcpHeaps('steady', path.join(DIR, 'steady'));
     const control = await ok(client, 'find_leaks', { paths: steady, redact: false });

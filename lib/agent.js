@@ -49,8 +49,8 @@ const DISK_RESERVE_BYTES = 256 * 1024 * 1024;
 const OTEL_POLL_MS = 2000;
 
 // Signals whose default action or owner an agent must not take over: those
-// that end the process (a listener would keep it alive), SIGUSR1 (the
-// inspector) and those that cannot be caught.
+// a process is stopped with (a listener would keep it alive), faults and
+// timers, SIGUSR1 (the inspector) and those that cannot be caught.
 const FORBIDDEN_SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGKILL', 'SIGSTOP', 'SIGUSR1', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGABRT', 'SIGTRAP', 'SIGSYS', 'SIGPROF', 'SIGCHLD', 'SIGPIPE', 'SIGALRM', 'SIGVTALRM', 'SIGXFSZ']);
 const TRACKERS = ['listeners', 'timers'];
 const BOOLEAN = new Map([
