@@ -30,7 +30,7 @@ const LEAKS = {
   'require-cache-reload': { kind: 'modules', holderClass: 'Array', holderName: 'children', leaked: /^Module$/, text: /Module objects accumulate in `module\.children` of .*leaks\.js: 48 → 88 → 128 .*copies of .*pricing-rules\.js/ },
   'sliced-body-tokens': { kind: 'collection', holderClass: 'Map', holderName: 'lastTokenByClient', text: /400 of them are sliced strings .* keep their parent strings alive: 1\.2 MB of parents, 3\.0 kB each/, advice: /copy of the substring/ },
   'audit-lines-concatenated': { kind: 'collection', holderClass: 'Array', holderName: 'auditTrail', text: /400 of them are concatenated strings .* keep the strings they join alive: \d{3} kB of parts, 2\.\d kB each/ },
-  'buffer-uploads': { kind: 'collection', holderClass: 'Array', holderName: 'pendingUploads', leaked: /^\{id, data\}$/, text: /outside the JS heap in \d+ ArrayBuffer backing stores/ },
+  'buffer-uploads': { kind: 'collection', holderClass: 'Array', holderName: 'pendingUploads', leaked: /^\{id, data\}$/, text: /outside the JS heap in \d+ ArrayBuffer backing stores \((16\.4 kB each\)\.|\d+\.\d kB each\), shared by 200 Buffers or typed arrays\.)/ },
   'arraybuffer-thumbnails': { kind: 'collection', holderClass: 'Map', holderName: 'thumbnails', leaked: /^ArrayBuffer$/, text: /They hold 6\.6 MB outside the JS heap in 200 ArrayBuffer backing stores \(32\.8 kB each\)/ },
   'rxjs-subscriptions': { kind: 'collection', holderClass: 'Array', holderPath: 'priceUpdates$.observers', leaked: /^SafeSubscriber$/, text: /Array `priceUpdates\$\.observers` grew by 200 elements/ },
   'lodash-memoize': { kind: 'collection', holderPath: 'loadProfile.cache.__data__.string.__data__', leaked: /^\{url, profile\}$/, text: /grew by 200 properties/ },

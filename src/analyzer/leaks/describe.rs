@@ -516,7 +516,16 @@ impl Context<'_> {
                 .count(c.external_stores)
                 .text(" ArrayBuffer backing stores (")
                 .bytes(c.external_bytes / c.external_stores)
-                .text(" each).");
+                .text(" each)");
+            // The user made Buffers, not stores: say how many, when Node
+            // packed several into each store (its pool for small Buffers).
+            text = if c.views > c.external_stores {
+                text.text(", shared by ")
+                    .count(c.views)
+                    .text(" Buffers or typed arrays.")
+            } else {
+                text.text(".")
+            };
         }
         let mut advice = advice;
         if pins {

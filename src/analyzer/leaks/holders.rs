@@ -151,6 +151,9 @@ pub struct Group {
     pub concatenated_parts: HashSet<u32>,
     pub external_bytes: u64,
     pub external_stores: u64,
+    /// Buffers and typed arrays among them: views into backing stores, which
+    /// Node packs several to a store for small Buffers.
+    pub views: u64,
     pub timeouts: u64,
 }
 
@@ -227,6 +230,15 @@ fn add_cons_parts(s: &Snapshot, o: u32, parts: &mut HashSet<u32>) {
     }
 }
 
+/// Whether `o` views an ArrayBuffer (a Buffer, a typed array, a DataView).
+fn is_buffer_view(s: &Snapshot, o: u32) -> bool {
+    let g = &s.graph;
+    g.edges(o).any(|e| {
+        g.strings.wtf8(g.edge_name[e]) == b"buffer"
+            && raw_name(s, g.edge_target(e)) == b"ArrayBuffer"
+    })
+}
+
 /// Young objects of the last snapshot grouped by (lifted) holder.
 pub fn groups(s: &Snapshot, a: &Attribution, born: &[Born], intervals: usize) -> Vec<Group> {
     let g = &s.graph;
@@ -290,6 +302,9 @@ pub fn groups(s: &Snapshot, a: &Attribution, born: &[Born], intervals: usize) ->
         if ty == t.native && raw_name(s, o) == b"system / JSArrayBufferData" {
             grp.external_bytes = grp.external_bytes.saturating_add(size);
             grp.external_stores += 1;
+        }
+        if ty == t.object && is_buffer_view(s, o) {
+            grp.views += 1;
         }
         if ty == t.object && raw_name(s, o) == b"Timeout" {
             grp.timeouts += 1;

@@ -337,6 +337,7 @@ struct Candidate {
     young_members: u64,
     external_bytes: u64,
     external_stores: u64,
+    views: u64,
     sliced: u64,
     sliced_parent_bytes: u64,
     concatenated: u64,
@@ -653,6 +654,7 @@ impl Context<'_> {
             young_members: grp.young_members(),
             external_bytes: grp.external_bytes,
             external_stores: grp.external_stores,
+            views: grp.views,
             sliced: grp.sliced,
             sliced_parent_bytes: grp.sliced_parent_bytes(s),
             concatenated: grp.concatenated,
@@ -758,6 +760,7 @@ impl Context<'_> {
             young_members: young,
             external_bytes: 0,
             external_stores: 0,
+            views: 0,
             sliced: 0,
             sliced_parent_bytes: 0,
             concatenated: 0,
@@ -885,6 +888,7 @@ fn fold(candidates: Vec<Candidate>) -> Vec<Candidate> {
                 m.young_members += c.young_members;
                 m.external_bytes = m.external_bytes.saturating_add(c.external_bytes);
                 m.external_stores += c.external_stores;
+                m.views += c.views;
                 m.sliced += c.sliced;
                 m.sliced_parent_bytes = m.sliced_parent_bytes.saturating_add(c.sliced_parent_bytes);
                 m.concatenated += c.concatenated;
