@@ -618,6 +618,7 @@ test(
       assert.equal((await ok(client, 'analyze_snapshot', { path: s3, top: 0 })).cached, false);
       const state = await ok(client, 'loaded_snapshots');
       assert.deepEqual(state.snapshots.map((s) => s.path), [s1, s3], 's2 went first; s1 was used since');
+      assert.equal(state.count, 2);
       assert.ok(state.usedBytes <= state.budgetBytes && state.budgetBytes === budgetMiB * 2 ** 20);
       assert.equal((await ok(client, 'analyze_snapshot', { path: s2, top: 0 })).cached, false, 'an evicted file loads again');
 

@@ -328,9 +328,14 @@ function createServer({ sdk, cache, redact: mode, version }) {
 
   tool(
     'loaded_snapshots',
-    'The snapshots this server holds in memory (least recently used first), the memory each takes, and the cache budget.',
+    'The snapshots this server holds in memory (least recently used first, the first 20), the memory each takes, and the cache budget.',
     {},
-    async () => ({ budgetBytes: cache.budgetBytes, usedBytes: cache.usedBytes, snapshots: cache.list() }),
+    // Bounded like every other answer: a long-lived server under a large
+    // budget can hold many entries, each with a path of up to 4 kB.
+    async () => {
+      const held = cache.list();
+      return { budgetBytes: cache.budgetBytes, usedBytes: cache.usedBytes, count: held.length, snapshots: bound(held) };
+    },
   );
 
   return server;
