@@ -97,4 +97,4 @@ async function findLeaks(snapshots, options) {
   return suspects;
 }
 
-module.exports = { checkCount, diffSnapshots, findLeaks };
+module.exports = { diffSnapshots, findLeaks };
