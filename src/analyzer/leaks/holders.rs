@@ -230,6 +230,60 @@ fn add_cons_parts(s: &Snapshot, o: u32, parts: &mut HashSet<u32>) {
     }
 }
 
+/// Collections made between the first and second snapshots that hold
+/// nearly all of what accumulates under an older holder: a holder created
+/// lazily (`globalThis.log ??= []`, a cache made on the first request)
+/// after a baseline taken at start-up. Treated as old, they become holders
+/// themselves, measured as empty in the first snapshot; otherwise the leak
+/// reads as the global (or module) gaining one property.
+pub fn late_holders(s: &Snapshot, a: &Attribution, born: &[Born], min_count: u64) -> Vec<u32> {
+    // One pass for each holder's most common entry (a majority vote, no
+    // table per entry), one to count it.
+    let mut votes: HashMap<u32, (u32, u64, u64)> = HashMap::new();
+    for o in 0..s.node_count() as u32 {
+        let h = a.holder[o as usize];
+        if born[o as usize] == OLD || h == NONE {
+            continue;
+        }
+        let entry = a.entry[o as usize];
+        let (vote, lead, total) = votes.entry(h).or_insert((NONE, 0, 0));
+        *total += 1;
+        if *lead == 0 {
+            *vote = entry;
+            *lead = 1;
+        } else if *vote == entry {
+            *lead += 1;
+        } else {
+            *lead -= 1;
+        }
+    }
+    let mut hits: HashMap<u32, u64> = HashMap::new();
+    for o in 0..s.node_count() as u32 {
+        let h = a.holder[o as usize];
+        if born[o as usize] != OLD
+            && h != NONE
+            && votes.get(&h).is_some_and(|v| v.0 == a.entry[o as usize])
+        {
+            *hits.entry(h).or_insert(0) += 1;
+        }
+    }
+    let mut late: Vec<u32> = votes
+        .iter()
+        .filter(|(h, (entry, _, total))| {
+            let held = hits.get(h).copied().unwrap_or(0);
+            *entry != NONE
+                && born[*entry as usize] == 1
+                && held >= min_count
+                && held * 10 >= total * 9
+                && s.graph.node_type(*entry) == s.types.object
+                && matches!(raw_name(s, *entry), b"Array" | b"Map" | b"Set" | b"Object")
+        })
+        .map(|(_, (entry, _, _))| *entry)
+        .collect();
+    late.sort_unstable();
+    late
+}
+
 /// Whether `o` views an ArrayBuffer (a Buffer, a typed array, a DataView).
 fn is_buffer_view(s: &Snapshot, o: u32) -> bool {
     let g = &s.graph;

@@ -215,19 +215,28 @@ pub fn find_leaks(snaps: &[&Snapshot], options: &LeakOptions) -> Result<LeakRepo
     lineage::check_sequence(snaps)?;
     let born = lineage::birth_intervals(snaps);
     let last = snaps[snaps.len() - 1];
-    let attribution = holders::attribute(last, &born);
+    let mut attribution = holders::attribute(last, &born);
+    let late = holders::late_holders(last, &attribution, &born, options.min_count);
+    let mut holder_born = born.clone();
+    if !late.is_empty() {
+        for &c in &late {
+            holder_born[c as usize] = lineage::OLD;
+        }
+        attribution = holders::attribute(last, &holder_born);
+    }
     let intervals = snaps.len() - 1;
     let ctx = Context {
         snaps,
         last,
         a: &attribution,
+        late: &late,
         options,
         view: View::new(last, Names::new(options.redact, snaps)),
     };
 
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut notes: Vec<Note> = Vec::new();
-    for grp in holders::groups(last, &attribution, &born, intervals) {
+    for grp in holders::groups(last, &attribution, &holder_born, intervals) {
         if grp.survivors() < options.min_count {
             continue;
         }
@@ -276,6 +285,8 @@ struct Context<'a> {
     snaps: &'a [&'a Snapshot],
     last: &'a Snapshot,
     a: &'a Attribution,
+    /// Holders made after the first snapshot (sorted): empty there.
+    late: &'a [u32],
     options: &'a LeakOptions,
     /// What the suspects show of the last snapshot: its nodes, paths and
     /// class names, under the caller's redaction policy (placeholders keyed
@@ -564,7 +575,12 @@ impl Context<'_> {
             Some(event) => target_named(s, x, event.as_bytes()).map_or(0, |l| own_size(s, l)),
             None => own_size(s, x),
         });
-        let retained = self.measure(h, &|s, x| s.retained[x as usize]);
+        let mut retained = self.measure(h, &|s, x| s.retained[x as usize]);
+        let mut counts = counts;
+        if self.late.binary_search(&h).is_ok() {
+            counts[0] = counts[0].or(Some(0));
+            retained[0] = retained[0].or(Some(0));
+        }
         let (c1, cn) = first_last(&counts);
         let (r1, rn) = first_last(&retained);
         let by_count = rises(&counts);

@@ -54,6 +54,18 @@ fn heap(items: &[(u64, &str)]) -> Snapshot {
     .unwrap()
 }
 
+/// The same heap before `requestLog` was made: the global holds nothing.
+fn heap_without_log() -> Snapshot {
+    let strings = ["<dummy>", "", "global", "Array", "g", "requestLog"];
+    let nodes: Vec<u64> = vec![9, 1, 1, 0, 1, 0, 0, 3, 2, 3, 100, 0, 0, 0];
+    let edges: Vec<u64> = vec![5, 4, 7];
+    Snapshot::from_bytes(
+        snapshot_text(&nodes, &edges, &strings, None).as_bytes(),
+        &Quiet,
+    )
+    .unwrap()
+}
+
 /// Items with ids from `first` on (V8's ids are odd and only grow).
 fn items(first: u64, count: u64, class: &'static str) -> Vec<(u64, &'static str)> {
     (0..count).map(|k| (first + 2 * k, class)).collect()
@@ -140,6 +152,30 @@ fn growth_that_keeps_only_some_of_what_was_added_is_medium_confidence() {
     assert_eq!(top.confidence, Confidence::Medium);
     let evidence = top.evidence.render(&mut Verbatim);
     assert!(evidence.contains("40%"), "{evidence}");
+}
+
+#[test]
+fn a_collection_made_after_the_first_snapshot_is_the_holder_and_starts_empty() {
+    // `globalThis.requestLog ??= []` on the first request, after a baseline
+    // taken at start-up.
+    let s1 = heap_without_log();
+    let s2 = heap(&items(1001, 100, "Item"));
+    let s3 = heap(&concat(&[
+        items(1001, 100, "Item"),
+        items(2001, 100, "Item"),
+    ]));
+    let report = find_leaks(&[&s1, &s2, &s3], &LeakOptions::default()).unwrap();
+    assert_eq!(report.suspects.len(), 1);
+    let top = &report.suspects[0];
+    assert_eq!(top.kind, LeakKind::Collection);
+    assert_eq!(top.counts, vec![Some(0), Some(100), Some(200)]);
+    assert_eq!(top.confidence, Confidence::High);
+    let text = top.text.render(&mut Verbatim);
+    assert!(
+        text.starts_with("Array `requestLog` grew by 100 elements"),
+        "{text}"
+    );
+    assert_eq!(top.leaked_class.render(&mut Verbatim), "Item");
 }
 
 #[test]
