@@ -482,31 +482,30 @@ impl Context<'_> {
                 (t.append(survivors), advice)
             }
         };
-        let pins = c.sliced >= self.options.min_count
-            && c.sliced_parent_bytes.saturating_mul(4) >= c.added_bytes.iter().sum::<u64>();
+        // Strings whose own size hides what they keep: a slice pins its
+        // parent, a concatenation the strings it joins.
+        let added: u64 = c.added_bytes.iter().sum();
+        let keeps_most = |count: u64, bytes: u64| {
+            count >= self.options.min_count && bytes.saturating_mul(4) >= added
+        };
+        let pins = keeps_most(c.sliced, c.sliced_parent_bytes);
         if pins {
-            text = text
-                .text(" ")
-                .count(c.sliced)
-                .text(" of them are sliced strings (substrings of longer strings) that keep their parent strings alive: ")
-                .bytes(c.sliced_parent_bytes)
-                .text(" of parents, ")
-                .bytes(c.sliced_parent_bytes / c.sliced.max(1))
-                .text(" each on average.");
+            text = strings_that_keep(
+                text,
+                c.sliced,
+                "sliced strings (substrings of longer strings) that keep their parent strings alive",
+                c.sliced_parent_bytes,
+                "parents",
+            );
         }
-        // A concatenated string's own size is a few words; the text it
-        // stands for is in the strings it joins.
-        let joins = c.concatenated >= self.options.min_count
-            && c.concatenated_part_bytes.saturating_mul(4) >= c.added_bytes.iter().sum::<u64>();
-        if joins {
-            text = text
-                .text(" ")
-                .count(c.concatenated)
-                .text(" of them are concatenated strings (built with + or a template literal), which keep the strings they join alive: ")
-                .bytes(c.concatenated_part_bytes)
-                .text(" of parts, ")
-                .bytes(c.concatenated_part_bytes / c.concatenated.max(1))
-                .text(" each on average.");
+        if keeps_most(c.concatenated, c.concatenated_part_bytes) {
+            text = strings_that_keep(
+                text,
+                c.concatenated,
+                "concatenated strings (built with + or a template literal), which keep the strings they join alive",
+                c.concatenated_part_bytes,
+                "parts",
+            );
         }
         if c.external_bytes > 0 && c.external_stores > 0 {
             text = text
@@ -609,6 +608,21 @@ impl Context<'_> {
         }
         t.text(".")
     }
+}
+
+/// " N of them are <what>: X of <kept>, Y each on average."
+fn strings_that_keep(text: Text, count: u64, what: &str, bytes: u64, kept: &str) -> Text {
+    text.text(" ")
+        .count(count)
+        .text(" of them are ")
+        .text(what)
+        .text(": ")
+        .bytes(bytes)
+        .text(" of ")
+        .text(kept)
+        .text(", ")
+        .bytes(bytes / count.max(1))
+        .text(" each on average.")
 }
 
 pub(super) fn is_collection_class(name: &str) -> bool {
