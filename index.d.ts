@@ -478,6 +478,7 @@ export declare const listeners: {
   uninstall(): void
   /** Closes an observation window now (also runs every `intervalMs`); emits warnings and returns detections. */
   observe(): ListenerGrowth[]
+  /** Every explicitly tracked emitter and, under `install()`, each event that held `threshold / 2` listeners at an add (at most 100 emitters first counted since the last observation are added per observation; older ones always are). */
   report(): ListenerReport
   /** `samples`: rising observations in a row before warning (default 3); `intervalMs`: 0 = observe only when called (default 1000). */
   configure(options: { threshold?: number; samples?: number; intervalMs?: number }): void

@@ -304,6 +304,36 @@ test('install(): emitters that never hold threshold/2 listeners for one event co
   }
 });
 
+test('install(): a burst of young emitters is watched up to a budget per observation; one that outlives an observation is watched regardless', () => {
+  const f = () => {};
+  listeners.install();
+  try {
+    // Born before the observation below: old by the time it leaks.
+    const leaky = new EventEmitter();
+    leaky.on('tick', f);
+    listeners.observe();
+    const emittersBefore = native.listenerEmitterCount();
+    const young = [];
+    for (let i = 0; i < 300; i++) {
+      const e = new EventEmitter();
+      for (let k = 0; k < 6; k++) e.on('data', () => {});
+      young.push(e);
+    }
+    assert.equal(native.listenerEmitterCount() - emittersBefore, 100, 'young emitters past the budget are not watched');
+    for (let k = 0; k < 5; k++) leaky.on('tick', () => {});
+    assert.equal(native.listenerEmitterCount() - emittersBefore, 101, 'the old one is watched although the budget is spent');
+    // After the next observation the young ones are old, and each is watched at its next add.
+    listeners.observe();
+    for (const e of young) e.on('data', () => {});
+    assert.equal(native.listenerEmitterCount() - emittersBefore, 301);
+    const rows = listeners.report().emitters.flatMap((e) => e.events).filter((ev) => ev.event === 'data');
+    assert.equal(rows.length, 300);
+    assert.ok(rows.every((ev) => ev.count === 7 && ev.adds === 7), 'counts of the late-watched keys stay exact');
+  } finally {
+    listeners.uninstall();
+  }
+});
+
 test('a leaking event is sampled at a decaying rate; the report names the top site and its share', async () => {
   const w = collectWarnings();
   const bus = trackEmitter(new EventEmitter(), { name: 'sampled-bus', threshold: 10 });

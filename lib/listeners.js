@@ -55,6 +55,18 @@ const MAP_KEYS = 8;
  */
 const SAMPLES_PER_STRIDE = 8;
 const MAX_STRIDE = 65_536;
+/**
+ * Emitters first counted since the last observation that install() starts
+ * to watch before the next one. Watching registers the emitter with a
+ * FinalizationRegistry, whose targets V8's young-generation collector
+ * keeps alive: each watched emitter was promoted with all it held, and
+ * freed only by a full GC. 300k short-lived emitters with six listeners
+ * for one event grew the heap to ~450 MB that way, which Node 22 and later
+ * kept in RSS after collecting it. An emitter that outlives an observation
+ * is watched at its next add regardless, so a burst of short-lived ones
+ * cannot keep a leaking one from being watched.
+ */
+const YOUNG_WATCHES_PER_OBSERVATION = 100;
 
 function createTracker() {
   const config = { threshold: 10, intervalMs: 1000 };
@@ -80,6 +92,9 @@ function createTracker() {
   let epoch = 0;
   let explicit = 0;
   let observer = null;
+  /** Observations so far: an emitter first counted before the last one is old. */
+  let observations = 0;
+  let youngWatches = YOUNG_WATCHES_PER_OBSERVATION;
 
   const kState = Symbol('leakwatch.listeners');
 
@@ -90,6 +105,7 @@ function createTracker() {
       this.epoch = gen;
       this.threshold = threshold;
       this.name = name;
+      this.born = observations;
       this.id = 0;
       this.lastType = NO_TYPE;
       this.lastKey = null;
@@ -104,6 +120,7 @@ function createTracker() {
       this.epoch = gen;
       this.threshold = threshold;
       this.name = name;
+      this.born = observations;
       this.lastType = NO_TYPE;
       this.lastKey = null;
       this.keys = null;
@@ -264,6 +281,7 @@ function createTracker() {
       st.id = callNative(() => native.listenerRegister(name, st.threshold));
       watched.set(st.id, []);
       collected.register(emitter, st.id, st);
+      if (st.born === observations) youngWatches--;
     }
     const id = native.listenerKey(st.id, eventName(k.type), k.trough);
     if (id === null) return;
@@ -302,10 +320,14 @@ function createTracker() {
   /**
    * A sampled add (the count at or above the key's arm level, and its
    * countdown run out). A key not yet watched has a countdown of one, so
-   * its first such add also hands it to Rust.
+   * its first such add also hands it to Rust; while the budget of young
+   * emitters to watch is spent, each such add of a young one tries again.
    */
   function sampledAdd(st, k, emitter, listener) {
-    if (k.id === 0) watch(st, k, emitter);
+    if (k.id === 0) {
+      if (st.id === 0 && st.born === observations && youngWatches === 0) return;
+      watch(st, k, emitter);
+    }
     if (k.id !== 0) sampleSite(k, emitter, listener);
   }
 
@@ -686,6 +708,8 @@ function createTracker() {
   }
 
   function observe() {
+    observations++;
+    youngWatches = YOUNG_WATCHES_PER_OBSERVATION;
     checkAttached();
     const { keys, a } = rows();
     const found = native.listenerObserve(a);
