@@ -274,14 +274,19 @@ function createTracker() {
     return typeof type === 'symbol' ? type.toString() : String(type);
   }
 
-  /** Hands the key to Rust; its count so far closes a first window. */
+  /**
+   * Hands the key to Rust; its count so far closes a first window. Not for
+   * a young emitter while the budget of young watches is spent.
+   */
   function watch(st, k, emitter) {
     if (st.id === 0) {
+      const young = st.born === observations;
+      if (young && youngWatches === 0) return;
       const name = st.name ?? (emitter.constructor?.name || 'Object');
       st.id = callNative(() => native.listenerRegister(name, st.threshold));
       watched.set(st.id, []);
       collected.register(emitter, st.id, st);
-      if (st.born === observations) youngWatches--;
+      if (young) youngWatches--;
     }
     const id = native.listenerKey(st.id, eventName(k.type), k.trough);
     if (id === null) return;
@@ -324,10 +329,7 @@ function createTracker() {
    * emitters to watch is spent, each such add of a young one tries again.
    */
   function sampledAdd(st, k, emitter, listener) {
-    if (k.id === 0) {
-      if (st.id === 0 && st.born === observations && youngWatches === 0) return;
-      watch(st, k, emitter);
-    }
+    if (k.id === 0) watch(st, k, emitter);
     if (k.id !== 0) sampleSite(k, emitter, listener);
   }
 
