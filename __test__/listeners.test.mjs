@@ -541,3 +541,70 @@ test('removals from two listeners stay exact: the second, the first, a miss, a o
     }
   }
 });
+
+test('floors see dips between adds and after the last add; a burst of once listeners and removals while emitting stay exact', () => {
+  for (const mode of ['trackEmitter', 'install']) {
+    listeners.configure({ threshold: 2 });
+    if (mode === 'install') listeners.install();
+    try {
+      const make = (label) => {
+        const Named = { [label]: class extends EventEmitter {} }[label];
+        const e = new Named();
+        e.setMaxListeners(0);
+        if (mode === 'trackEmitter') trackEmitter(e);
+        return e;
+      };
+      const steady = make(`${mode}-steady`);
+      const dipBetween = make(`${mode}-dip-between`);
+      const dipAtEnd = make(`${mode}-dip-at-end`);
+      const add = (e, n) => { for (let i = 0; i < n; i++) e.on('a', () => {}); };
+      const dropTo = (e, n) => { for (const f of e.listeners('a').slice(n)) e.off('a', f); };
+      for (const e of [steady, dipBetween, dipAtEnd]) add(e, 4);
+      listeners.observe();
+      for (let window = 1; window <= 3; window++) {
+        // All three end each window with 4 more than the last: only the
+        // steady one's floor rises. One drops to none and climbs back
+        // within the window; one drops to none after its last add.
+        add(steady, 4);
+        dropTo(dipBetween, 0);
+        add(dipBetween, 4 * window + 4);
+        add(dipAtEnd, 4);
+        const keep = dipAtEnd.listeners('a');
+        dropTo(dipAtEnd, 0);
+        listeners.observe();
+        assert.deepEqual([steady, dipBetween].map((e) => e.listenerCount('a')), [4 + 4 * window, 4 + 4 * window]);
+        for (const f of keep) dipAtEnd.on('a', f);
+      }
+      const row = (e) => eventReport(e.constructor.name, 'a');
+      // install() starts watching a key after the add that arms it, so its
+      // first floor is 1 where trackEmitter()'s is 0: one more rise.
+      assert.equal(row(steady).rising, mode === 'install' ? 4 : 3, `${mode}: steady growth`);
+      assert.equal(row(dipBetween).rising, 0, `${mode}: a dip between adds is the window's floor`);
+      assert.equal(row(dipAtEnd).rising, 0, `${mode}: a dip after the last add is the window's floor`);
+
+      // A burst of once listeners fired by one emit (from Node 24 on, Node
+      // copies the array at the first removal): with no add after it, the
+      // count is looked up, not read from the array held at the last add.
+      const burst = make(`${mode}-burst`);
+      for (let i = 0; i < 200; i++) burst.once('a', () => {});
+      burst.emit('a');
+      const b = row(burst);
+      assert.deepEqual([b.count, b.peak, b.adds, b.removes], [0, 200, 200, 200], `${mode}: burst`);
+
+      // Two removed while emitting, then the listener that was last re-added:
+      // report() still reads the live count.
+      const reAdd = make(`${mode}-re-add`);
+      const fs = [1, 2, 3, 4].map(() => () => {});
+      for (const f of fs) reAdd.on('a', f);
+      reAdd.prependListener('a', () => { reAdd.off('a', fs[0]); reAdd.off('a', fs[3]); });
+      reAdd.emit('a');
+      reAdd.on('a', fs[3]);
+      const r = row(reAdd);
+      assert.deepEqual([r.count, r.adds, r.removes], [reAdd.listenerCount('a'), 6, 2], `${mode}: re-add`);
+      if (mode === 'trackEmitter') for (const e of [steady, dipBetween, dipAtEnd, burst, reAdd]) untrack(e);
+    } finally {
+      if (mode === 'install') listeners.uninstall();
+      listeners.configure({ threshold: 10 });
+    }
+  }
+});
