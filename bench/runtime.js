@@ -172,21 +172,28 @@ function emitters() {
 
 function timers() {
   const fn = () => {};
-  const timeout = () => clearTimeout(setTimeout(fn, 1000));
-  const interval = () => clearInterval(setInterval(fn, 1000));
-  const on = () => lw.timers.install();
-  const onAll = () => lw.timers.install({ sites: 'all' });
-  const off = () => lw.timers.uninstall();
-  const [base, tracked, ibase, itracked, withSites] = interleaved(9, 100_000, [
-    { run: timeout },
-    { run: timeout, before: on, after: off },
-    { run: interval },
-    { run: interval, before: on, after: off },
-    { run: timeout, n: 20_000, before: onAll, after: off },
+  // install() stays on while the cases run, and the plain cases call Node's
+  // functions taken before it: installing and uninstalling around each round
+  // rewrote the globals, which threw away the optimized code of every case
+  // that reads them, so a case's ratio depended on the case before it.
+  const { setTimeout: plainSetTimeout, clearTimeout: plainClearTimeout, setInterval: plainSetInterval, clearInterval: plainClearInterval } = globalThis;
+  lw.timers.install();
+  const [base, tracked, ibase, itracked] = interleaved(9, 100_000, [
+    { run: () => plainClearTimeout(plainSetTimeout(fn, 1000)) },
+    { run: () => clearTimeout(setTimeout(fn, 1000)) },
+    { run: () => plainClearInterval(plainSetInterval(fn, 1000)) },
+    { run: () => clearInterval(setInterval(fn, 1000)) },
   ]);
+  lw.timers.uninstall();
+  lw.timers.install({ sites: 'all' });
+  const [allBase, withSites] = interleaved(9, 20_000, [
+    { run: () => plainClearTimeout(plainSetTimeout(fn, 1000)) },
+    { run: () => clearTimeout(setTimeout(fn, 1000)) },
+  ]);
+  lw.timers.uninstall();
   console.log(`\nsetTimeout+clearTimeout: plain ${fmt(base, 0)} ns; timers.install() ${fmt(tracked / base)}x   target <= 1.5x`);
   console.log(`setInterval+clearInterval (site recorded): plain ${fmt(ibase, 0)} ns; timers.install() ${fmt(itracked / ibase)}x`);
-  console.log(`setTimeout+clearTimeout with install({ sites: 'all' }): ${fmt(withSites / base)}x (a stack per timer)`);
+  console.log(`setTimeout+clearTimeout with install({ sites: 'all' }): ${fmt(withSites / allBase)}x (a stack per timer)`);
 }
 
 function logModes() {
