@@ -617,46 +617,22 @@ function createTracker() {
     return st !== undefined && st.epoch === gen ? st : installState(o, gen);
   }
 
-  /**
-   * current() for an add of `type`, except that an emitter with no state
-   * gets none for the first listener of an event while one listener cannot
-   * arm a key (a threshold of 4 or more): counting starts at an event's
-   * second listener, from Node's own count. Most emitters a server makes
-   * (sockets, requests, responses) hold one listener per event and die
-   * young, and a state and a key made for each cost a first listener 1.8x
-   * a plain one.
-   */
-  function currentForAdd(o, gen, type) {
-    const st = o?.[kState];
-    if (st !== undefined && st.epoch === gen) return st;
-    const firstOfEvent = st === undefined && o !== null && typeof o === 'object' && o._events?.[type] === undefined;
-    if (firstOfEvent && config.threshold >= 4 && !(useSideStates && sideStates.has(o))) return null;
-    return installState(o, gen);
-  }
-
   function install() {
     if (installed !== null) return;
     let gen = ++epoch;
     const E = EventEmitter.prototype;
     const T = typeof EventTarget === 'function' ? EventTarget.prototype : null;
     const stateFor = (o) => current(o, gen);
-    const counted = (o) => {
-      const st = gen !== RETIRED && o !== null && typeof o === 'object' ? stateOf(o) : undefined;
-      return st !== undefined && st.epoch === gen ? st : null;
-    };
     const adder = (add) => function (type, listener) {
-      const st = currentForAdd(this, gen, type);
+      const st = current(this, gen);
       if (st === null) return add.call(this, type, listener);
       const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
       const r = add.call(this, type, listener);
       added(st, k, this, listener);
       return r;
     };
-    // A removal makes no state: an emitter without one has no counts to
-    // correct.
     const remover = (remove) => function (type, listener) {
-      const own = this?.[kState];
-      const st = own !== undefined && own.epoch === gen ? own : counted(this);
+      const st = current(this, gen);
       if (st === null) return remove.call(this, type, listener);
       const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
       const list = k.list;
@@ -666,6 +642,10 @@ function createTracker() {
       return r;
     };
     const makers = makersWith(adder, remover);
+    const counted = (o) => {
+      const st = gen !== RETIRED && o !== null && typeof o === 'object' ? stateOf(o) : undefined;
+      return st !== undefined && st.epoch === gen ? st : null;
+    };
     const slots = EMITTER_METHODS.map((n) => [E, n]);
     if (T) slots.push(...TARGET_METHODS.map((n) => [T, n]));
     // `on` and `addListener` are one function (so are removeListener and
