@@ -583,16 +583,16 @@ test('floors see dips between adds and after the last add; a burst of once liste
       assert.equal(row(dipAtEnd).rising, 0, `${mode}: a dip after the last add is the window's floor`);
 
       // A burst of once listeners fired by one emit (from Node 24 on, Node
-      // copies the array at the first removal): with no add after it, the
-      // count is looked up, not read from the array held at the last add.
+      // copies the array at the first removal, so an array held from an
+      // earlier add no longer shortens): the count ends at none.
       const burst = make(`${mode}-burst`);
       for (let i = 0; i < 200; i++) burst.once('a', () => {});
       burst.emit('a');
       const b = row(burst);
       assert.deepEqual([b.count, b.peak, b.adds, b.removes], [0, 200, 200, 200], `${mode}: burst`);
 
-      // Two removed while emitting, then the listener that was last re-added:
-      // report() still reads the live count.
+      // Two removed while emitting (onto Node 24's copy), then the listener
+      // that was last re-added: the count is the live one.
       const reAdd = make(`${mode}-re-add`);
       const fs = [1, 2, 3, 4].map(() => () => {});
       for (const f of fs) reAdd.on('a', f);
