@@ -183,7 +183,11 @@ test('signal and interval triggers in a real process, which still exits on its o
     const { snapshots } = require(${JSON.stringify(ROOT)});
     const dir = fs.mkdtempSync(require('os').tmpdir() + '/leakwatch-sig-');
     const events = [];
-    const s = snapshots.schedule({ dir, signal: 'SIGUSR2', everyMs: 200, minIntervalMs: 0 });
+    // A trigger that comes while a write is under way joins that write, and
+    // a loaded machine can take longer than a short interval per write: then
+    // an overdue tick starts the next write before the signal is handled,
+    // every time. 2 s leaves the signal a gap.
+    const s = snapshots.schedule({ dir, signal: 'SIGUSR2', everyMs: 2000, minIntervalMs: 0 });
     const complete = () => fs.readdirSync(dir).filter((n) => !n.startsWith('.')).length;
     let reported = false;
     const report = () => {
