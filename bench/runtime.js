@@ -111,6 +111,14 @@ function firstListener() {
     { run: () => { const e = new EventEmitter(); e.on('x', fn); }, before: () => lw.listeners.install(), after: () => lw.listeners.uninstall() },
   ]);
   console.log(`\nfirst listener on a new emitter: plain ${fmt(base, 0)} ns, install() ${fmt(installed / base)}x   target <= 2x`);
+  // What a connection per request costs: a server's net.Socket gets
+  // listeners for these nine events (Node 20-26), a client's for ten.
+  const events = ['end', 'timeout', 'data', 'error', 'close', 'drain', 'resume', 'pause', 'finish'];
+  const [socketBase, socketInstalled] = interleaved(15, 20_000, [
+    { run: () => { const e = new EventEmitter(); for (const ev of events) e.on(ev, fn); for (const ev of events) e.off(ev, fn); } },
+    { run: () => { const e = new EventEmitter(); for (const ev of events) e.on(ev, fn); for (const ev of events) e.off(ev, fn); }, before: () => lw.listeners.install(), after: () => lw.listeners.uninstall() },
+  ]);
+  console.log(`a new emitter with a socket's 9 events, each on()+off(): plain ${fmt(socketBase, 0)} ns, install() ${fmt(socketInstalled / socketBase)}x`);
 }
 
 async function emittersChild() {
