@@ -4,16 +4,21 @@
 // callgrind: the same server cases as bench/server.js (main-thread
 // instructions per request) and the on()+off() table of bench/runtime.js
 // (instructions per on()+off()). On a shared VM a timing ratio moves by
-// 0.1-0.4x between runs of the same code; an instruction count repeats
-// within 0.5%, so it tells whether a change made the code path cheaper
-// even where a timing cannot. It is not time: a cache miss or a
-// mispredicted branch costs more than an instruction, and code under
-// valgrind runs ~50x slower (V8's tiers and GC follow counts and allocation,
-// not the clock, so it still runs optimized code).
+// 0.1-0.4x between runs of the same code; an instruction count of the same
+// code repeats within about 1%, so it tells whether a change made the code
+// path cheaper even where a timing cannot. Compare ratios across changes:
+// Node's own events.js shares its feedback with our wrappers, so a change
+// to lib/listeners.js moved the plain on()+off() by up to 4% here, and
+// V8's inlining can move a case whose code did not change. It is not
+// time: a cache miss or a mispredicted branch costs more than an
+// instruction, and code under valgrind runs ~50x slower (V8's tiers and GC
+// follow counts and allocation, not the clock, so it still runs optimized
+// code).
 //
 //   node bench/instructions.js [--only server,listeners] [--requests 1000]
 //
-// Needs valgrind (Debian: apt-get install valgrind). Takes 5-10 minutes.
+// Needs valgrind (Debian: apt-get install valgrind). Takes about 12 minutes
+// on 2 cores.
 
 const { fork, execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');

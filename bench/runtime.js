@@ -2,8 +2,9 @@
 
 // Runtime primitives against their plain counterparts, ratios from one run:
 // listener tracking at 0 to 10,000 listeners per event (including after the
-// growth warning fired), a first listener on a new emitter, millions of
-// short-lived emitters under install(), timers, BoundedLog in every mode,
+// growth warning fired), a first listener on a new emitter and a new
+// emitter with a socket's events, millions of short-lived emitters under
+// install(), timers, BoundedLog in every mode,
 // and the GC cost of holding entries.
 //
 //   node --expose-gc bench/runtime.js        (npm run bench:runtime)
