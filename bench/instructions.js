@@ -26,15 +26,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
-const SERVER_CASES = [
-  ['plain', ''],
-  ['listeners.install()', 'listeners'],
-  ['timers.install()', 'timers'],
-  ['monitor', 'monitor'],
-  ['BoundedLog push per request', 'log'],
-  ['all together', 'listeners,timers,monitor,log'],
-];
-const LISTENER_COUNTS = [0, 1, 10, 100, 1000, 10_000];
+const { CASES: SERVER_CASES } = require('./server.js');
+const { LISTENER_COUNTS, onOffTable } = require('./on-off-table.js');
+
 const ON_OFF_ITERATIONS = 200_000;
 
 function valgrindArgs(outFile) {
@@ -92,47 +86,28 @@ function serverCase(dir, primitives, mode, requests) {
   });
 }
 
-// The child of one on()+off() row: bench/runtime.js's table in the same
-// order up to `target` listeners, then each of its three loops counted
-// twice (one and three times ITERATIONS); the difference is the loop's
-// alone, without the cost of asking for the counts.
+// The child of one on()+off() row: the rows of bench/runtime.js's table
+// (bench/on-off-table.js) in order up to `target` listeners, then each of
+// the row's three loops counted twice (one and three times
+// ON_OFF_ITERATIONS); the difference is the loop's alone, without the cost
+// of asking for the counts.
 function listenersChild(target) {
-  const { EventEmitter } = require('node:events');
   const lw = require('..');
   lw.listeners.configure({ intervalMs: 0 });
-  const fn = () => {};
-  const E = EventEmitter.prototype;
-  class Plain extends EventEmitter {}
-  const own = { on: E.on, addListener: E.addListener, off: E.off, removeListener: E.removeListener };
-  lw.listeners.install();
-  Object.assign(Plain.prototype, own);
-  let loops = 0;
-  const onOffLoop = (e) => {
-    const loop = new Function('e', 'fn', 'n', `/* loop ${++loops} */ for (let i = 0; i < n; i++) { e.on('x', fn); e.off('x', fn); }`);
-    return (n) => loop(e, fn, n);
-  };
-  const grow = (e, n) => {
-    e.setMaxListeners(0);
-    for (let r = 1; r <= 5; r++) {
-      while (e.listenerCount('x') < Math.ceil((n * r) / 5)) e.on('x', () => {});
-      lw.listeners.observe();
-    }
-  };
+  const table = onOffTable(lw);
   // Blocking the main thread lets V8's background compiler finish, as the
   // clock would in a real run.
   const pause = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
   for (const n of LISTENER_COUNTS) {
-    const emitters = [new Plain(), lw.trackEmitter(new EventEmitter(), { name: `bench-${n}` }), new EventEmitter()];
-    for (const e of emitters) grow(e, n);
-    const loopsOfRow = emitters.map(onOffLoop);
+    const { loops, done } = table.row(n);
     for (let r = 0; r < 3; r++) {
-      for (const loop of loopsOfRow) {
+      for (const loop of loops) {
         loop(20_000);
         pause();
       }
     }
     if (n === target) {
-      for (const loop of loopsOfRow) {
+      for (const loop of loops) {
         for (const times of [1, 3]) {
           callgrindControl('-z', process.pid);
           loop(ON_OFF_ITERATIONS * times);
@@ -141,7 +116,7 @@ function listenersChild(target) {
       }
       return;
     }
-    lw.untrack(emitters[1]);
+    done();
   }
 }
 

@@ -19,6 +19,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const lw = require('..');
+const { LISTENER_COUNTS, onOffTable } = require('./on-off-table.js');
 
 lw.listeners.configure({ intervalMs: 0 });
 
@@ -53,55 +54,21 @@ function interleaved(rounds, n, cases) {
 
 const fmt = (x, d = 2) => x.toFixed(d);
 
-// A loop of on()+off() compiled for one emitter alone. Closures made from
-// one function literal share V8's feedback and optimized code, so the three
-// cases of a row ran in one code, polymorphic over their emitters; a hot
-// path in a program sees its own emitters. new Function() with the same
-// source shares them too (V8 caches the compiled source with its feedback):
-// each loop's source is its own. A per-call closure would add a call to
-// every case alike and shrink the ratios.
-let loops = 0;
-function onOffLoop(e, fn) {
-  const loop = new Function('e', 'fn', 'n', `/* loop ${++loops} */ for (let i = 0; i < n; i++) { e.on('x', fn); e.off('x', fn); }`);
-  return (n) => loop(e, fn, n);
-}
-
 function listenerCounts() {
   console.log('\nemitter on()+off() with N listeners already on the event (N = 0: the add makes the first)');
   console.log('  growth warning fired for N >= 10 (threshold 10): adds are sampled for their sites');
   console.log(`  ${'N'.padStart(6)}  ${'plain ns'.padStart(8)}  ${'trackEmitter'.padStart(12)}  ${'install()'.padStart(9)}  warned   target <= 1.3x`);
-  const fn = () => {};
-  const E = EventEmitter.prototype;
-  // install() stays on for this table, so that the warned state survives
-  // the rounds (a new install() starts every count afresh); the plain case
-  // is an emitter whose methods are Node's own, unwrapped.
-  class Plain extends EventEmitter {}
-  const own = { on: E.on, addListener: E.addListener, off: E.off, removeListener: E.removeListener };
-  lw.listeners.install();
-  Object.assign(Plain.prototype, own);
-  // Five steps, each observed: install() watches a key from half its
-  // threshold on, so at N = 10 only the last three show it the three rising
-  // floors in a row that make a warning.
-  const grow = (e, n) => {
-    e.setMaxListeners(0);
-    for (let r = 1; r <= 5; r++) {
-      while (e.listenerCount('x') < Math.ceil((n * r) / 5)) e.on('x', () => {});
-      lw.listeners.observe();
-    }
-  };
+  const table = onOffTable(lw);
   const rows = [];
-  for (const n of [0, 1, 10, 100, 1000, 10_000]) {
-    const plain = new Plain();
-    const tracked = lw.trackEmitter(new EventEmitter(), { name: `bench-${n}` });
-    const any = new EventEmitter();
-    for (const e of [plain, tracked, any]) grow(e, n);
-    const [base, t, i] = interleaved(15, 100_000, [plain, tracked, any].map((e) => ({ loop: onOffLoop(e, fn) })));
+  for (const n of LISTENER_COUNTS) {
+    const { loops, done } = table.row(n);
+    const [base, t, i] = interleaved(15, 100_000, loops.map((loop) => ({ loop })));
     const warned = lw.listeners.report().emitters.flatMap((e) => e.events).filter((ev) => ev.event === 'x' && ev.warned && ev.count === n).length;
     rows.push({ n, base, t: t / base, i: i / base });
     console.log(`  ${String(n).padStart(6)}  ${fmt(base, 0).padStart(8)}  ${fmt(t / base).padStart(11)}x  ${fmt(i / base).padStart(8)}x  ${warned === 2 ? 'both' : warned === 0 ? 'no' : warned}`);
-    lw.untrack(tracked);
+    done();
   }
-  lw.listeners.uninstall();
+  table.end();
   return rows;
 }
 
