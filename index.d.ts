@@ -466,7 +466,7 @@ export interface TrackOptions {
   threshold?: number
 }
 
-/** Tracks an EventEmitter or an EventTarget/AbortSignal by wrapping that instance's add/remove methods (own, non-enumerable properties that `untrack` removes). Throws `ERR_INVALID_ARG` for anything else. */
+/** Tracks an EventEmitter or an EventTarget/AbortSignal by wrapping that instance's add methods (an EventTarget's remove and dispatch methods too: own, non-enumerable properties that `untrack` removes); an emitter's removals show in its counts at the next add, observation or report. Throws `ERR_INVALID_ARG` for anything else. */
 export declare function trackEmitter<T extends object>(emitter: T, options?: TrackOptions): T
 /** Stops tracking and removes the hooks; false if it was not tracked. */
 export declare function untrack(emitter: object): boolean

@@ -405,7 +405,7 @@ test('frozen emitters: trackEmitter says why with a code; install() counts them 
 
 test('uninstall() under a newer patch keeps that patch working; install() again wraps it once', () => {
   const E = EventEmitter.prototype;
-  const original = { on: E.on, off: E.off, prepend: E.prependListener };
+  const original = { on: E.on, prepend: E.prependListener };
   listeners.configure({ threshold: 2 });
   listeners.install();
   const ours = E.on;
@@ -419,8 +419,7 @@ test('uninstall() under a newer patch keeps that patch working; install() again 
   try {
     listeners.uninstall();
     assert.equal(E.on, patch, 'the newer patch is left in place');
-    assert.equal(E.off, original.off, 'slots still holding our wrapper are restored');
-    assert.equal(E.prependListener, original.prepend);
+    assert.equal(E.prependListener, original.prepend, 'slots still holding our wrapper are restored');
     const e = new EventEmitter();
     e.on('after', () => {});
     e.on('after', () => {});
@@ -602,6 +601,96 @@ test('floors see dips between adds and after the last add; a burst of once liste
       const r = row(reAdd);
       assert.deepEqual([r.count, r.adds, r.removes], [reAdd.listenerCount('a'), 6, 2], `${mode}: re-add`);
       if (mode === 'trackEmitter') for (const e of [steady, dipBetween, dipAtEnd, burst, reAdd]) untrack(e);
+    } finally {
+      if (mode === 'install') listeners.uninstall();
+      listeners.configure({ threshold: 10 });
+    }
+  }
+});
+
+test('random adds, removals, emits and removeAllListeners: reported counts, peaks, adds and removes match a plain tally', () => {
+  // Counts are read at adds and observations, not at removals: this plays
+  // seeded random sequences against both modes and checks every reported
+  // key against a tally kept beside the emitters.
+  let seed = 0x9e3779b9;
+  const random = (n) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const types = ['a', 'b', 'c', Symbol('s')];
+  for (const mode of ['trackEmitter', 'install']) {
+    // Threshold 6: keys are watched from 3 listeners, so install() also
+    // meets keys that rise and fall below that level unwatched.
+    listeners.configure({ threshold: 6 });
+    if (mode === 'install') listeners.install();
+    try {
+      const emitters = [0, 1, 2, 3, 4, 5].map((i) => {
+        const label = `random-${mode}-${i}`;
+        const e = new ({ [label]: class extends EventEmitter {} }[label])();
+        e.setMaxListeners(0);
+        if (mode === 'trackEmitter') trackEmitter(e, { name: label });
+        return e;
+      });
+      const tally = new Map(emitters.map((e) => [e, new Map(types.map((t) => [t, { adds: 0, peak: 0 }]))]));
+      const added = (e, t) => {
+        const x = tally.get(e).get(t);
+        x.adds++;
+        x.peak = Math.max(x.peak, e.listenerCount(t));
+      };
+      let checked = 0;
+      const check = (step) => {
+        for (const em of listeners.report().emitters) {
+          const e = emitters.find((x) => x.constructor.name === em.name);
+          if (e === undefined) continue;
+          for (const ev of em.events) {
+            const t = types.find((x) => String(x) === ev.event);
+            const x = tally.get(e).get(t);
+            const label = `${mode} step ${step}: ${em.name} ${ev.event}`;
+            assert.equal(ev.count, e.listenerCount(t), `${label}: count`);
+            assert.equal(ev.adds, x.adds, `${label}: adds`);
+            assert.equal(ev.removes, x.adds - ev.count, `${label}: removes`);
+            assert.equal(ev.peak, x.peak, `${label}: peak`);
+            checked++;
+          }
+        }
+      };
+      for (let step = 0; step < 6000; step++) {
+        const e = emitters[random(emitters.length)];
+        const t = types[random(types.length)];
+        const attached = e.listeners(t);
+        const op = random(12);
+        if (op < 4) {
+          e[['on', 'once', 'prependListener', 'prependOnceListener'][op]](t, () => {});
+          added(e, t);
+        } else if (op < 7 && attached.length > 0) {
+          e.off(t, attached[random(attached.length)]);
+        } else if (op === 7) {
+          e.off(t, () => {}); // a miss
+        } else if (op === 8 && random(8) === 0) {
+          if (random(2) === 0) e.removeAllListeners(t);
+          else e.removeAllListeners();
+        } else if (op === 9) {
+          // A listener that removes two others and itself while the event is emitted.
+          const remover = () => {
+            for (const f of e.listeners(t).slice(0, 2)) e.off(t, f);
+            e.off(t, remover);
+          };
+          e.on(t, remover);
+          added(e, t);
+          e.emit(t);
+        } else if (op === 10) {
+          e.emit(t);
+        } else if (random(20) === 0) {
+          listeners.observe();
+        }
+        if (step % 97 === 0) check(step);
+      }
+      check('end');
+      // trackEmitter() reports every key from its first add; install() only watched ones.
+      assert.ok(checked > (mode === 'install' ? 500 : 1000), `${mode}: ${checked} rows checked`);
+      if (mode === 'trackEmitter') for (const e of emitters) untrack(e);
     } finally {
       if (mode === 'install') listeners.uninstall();
       listeners.configure({ threshold: 10 });

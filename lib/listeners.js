@@ -3,8 +3,11 @@
 // Listener tracking: counts per (emitter, event), the growth test and add
 // sites.
 //
-// The counters an add or remove updates are plain fields of a JS record held
-// on the emitter itself under a symbol, collected with the emitter. A napi
+// The counters an add updates are plain fields of a JS record held on the
+// emitter itself under a symbol, collected with the emitter. Removals are
+// not wrapped: an add reads the count it started from, and an observation
+// reads the watched keys' counts, so what removals did between two reads
+// is known from the counts alone (see added()). A napi
 // call per on()/off() would cost more than the on()+off(), and so did a
 // WeakMap lookup and registering every emitter with Rust and a
 // FinalizationRegistry (6 µs against 0.12 µs for a first listener). A
@@ -116,8 +119,10 @@ function createTracker() {
       this.lastKey = null;
       this.keys = null;
       this.undo = null;
-      /** A WeakRef to the emitter, once one of its adds was sampled. */
+      /** A WeakRef to the emitter once watched, to read its counts when observing. */
       this.ref = null;
+      /** A tracked emitter until the job that tracked it ends (see weaken). */
+      this.strong = null;
     }
 
     reset(gen, threshold, name) {
@@ -158,10 +163,8 @@ function createTracker() {
       this.trough = 0;
       /** Adds that bring the count to this or above are sampling candidates. */
       this.arm = arm;
-      /** Node's listener array while it holds two or more (see refresh). */
+      /** Node's listener array while it holds two or more and the key is watched (see refresh). */
       this.list = undefined;
-      /** The listener a trusted add made second, while the key holds it (see removed). */
-      this.second = undefined;
       /** Rust's key once watched, else 0. */
       this.id = 0;
       /** Candidate adds until the next sample. */
@@ -208,16 +211,20 @@ function createTracker() {
   }
 
   /**
-   * Node's count for an EventEmitter key and the listener array behind it,
-   * which Node shortens in place on removal: holding it makes the count after
-   * a removal one property read. Held only while it holds two or more.
+   * Node's count for an EventEmitter key, and the listener array behind it,
+   * which Node lengthens and shortens in place: holding it makes the count
+   * before and after an add two property reads. Held only for a watched
+   * key with two or more listeners: removals are not seen, so a held array
+   * that Node let go of (its last listeners removed, or copied while being
+   * emitted) can hold removed listeners until the key's next add or the
+   * next observation looks it up again; a key that never looked like a
+   * leak holds none.
    */
   function refresh(k, emitter, type) {
-    k.second = undefined;
     const events = emitter._events;
     const list = events === undefined || events === null ? undefined : events[type];
     if (Array.isArray(list)) {
-      k.list = list.length >= 2 ? list : undefined;
+      k.list = list.length >= 2 && k.id !== 0 ? list : undefined;
       return list.length;
     }
     k.list = undefined;
@@ -291,6 +298,7 @@ function createTracker() {
       st.id = callNative(() => native.listenerRegister(name, st.threshold));
       watched.set(st.id, []);
       collected.register(emitter, st.id, st);
+      st.ref = new WeakRef(emitter);
       if (young) youngWatches--;
     }
     const id = native.listenerKey(st.id, eventName(k.type), k.trough);
@@ -316,10 +324,6 @@ function createTracker() {
     native.listenerAddSite(k.id, site, s.gap);
     if (listener !== null && (typeof listener === 'function' || typeof listener === 'object')) {
       s.sampled.push({ listener, site, adds: s.gap });
-      // To tell, when observing, which sampled listeners are still attached.
-      // Made only here: a WeakRef keeps its target alive to the end of the
-      // job that made it, which a loop of trackEmitter() calls would feel.
-      k.state.ref ??= new WeakRef(emitter);
     }
     s.samples++;
     if (s.samples % SAMPLES_PER_STRIDE === 0 && s.stride < MAX_STRIDE) s.stride *= 2;
@@ -347,7 +351,7 @@ function createTracker() {
     for (const list of watched.values()) {
       for (const k of list) {
         const sampling = k.sampling;
-        const emitter = sampling?.sampled.length > 0 ? k.state.ref?.deref() : undefined;
+        const emitter = sampling?.sampled.length > 0 ? emitterOf(k.state) : undefined;
         if (emitter === undefined) continue;
         const attached = new Set(isTarget(emitter) ? getEventListeners(emitter, k.type) : emitter.rawListeners(k.type));
         sampling.sampled = sampling.sampled.filter((s) => {
@@ -360,8 +364,9 @@ function createTracker() {
   }
 
   /**
-   * The one place counts change: the key now has `n` listeners; `listener`
-   * is the one an add added (for sampling), else undefined.
+   * An EventTarget's count after one of its wrapped calls: the key now has
+   * `n` listeners; `listener` is the one an add added (for sampling), else
+   * undefined.
    */
   function setCount(st, k, emitter, n, listener) {
     const c = k.count;
@@ -377,67 +382,88 @@ function createTracker() {
   }
 
   /**
-   * After an EventEmitter add: every add adds exactly one listener, so the
-   * count is not read back, except from the listener array's length from
-   * the third listener on (which also corrects adds made behind the
-   * wrappers' back). A second listener is trusted: Node makes a new array
-   * for it, and looking that up and holding it on every add to one
-   * listener cost an on()+off() there about 5 ns of its 55. It is
-   * remembered, so that removing it again needs no lookup either.
+   * After an EventEmitter add. `list` is the array the key held (if any)
+   * and `held` its length then; `events` is the emitter's `_eventsCount`
+   * then. Every add adds exactly one listener, so the new count is:
+   * - `held + 1` if the held array grew by one;
+   * - else 1 if the emitter gained an event (Node counts an event when its
+   *   first listener comes);
+   * - else 2 if the key had at most one listener when last counted
+   *   (removals only lower a count, and the event was still there);
+   * - else, for a key not watched whose last count plus one is still below
+   *   the level that watches it, that bound: the true count can only be
+   *   lower, so there is nothing to watch or sample yet;
+   * - else it is looked up.
+   * Between two counts only removals change a count (and adds behind the
+   * wrappers' back), so one less than the new count is where removals left
+   * it: the removals and the window's floor come from that. A window's
+   * lowest count is always just before an add or at the observation that
+   * ends it (sync()).
    */
-  function added(st, k, emitter, listener) {
-    const list = k.list;
-    const n = k.count + 1;
-    if (list === undefined ? n >= 3 : list.length !== n) return setCount(st, k, emitter, refresh(k, emitter, k.type), listener);
-    if (n === 2 && list === undefined) k.second = listener;
+  function added(st, k, emitter, list, held, events, listener) {
+    let n;
+    if (list !== undefined && list.length === held + 1) {
+      n = held + 1;
+    } else {
+      k.list = undefined;
+      if (emitter._eventsCount !== events) {
+        n = 1;
+      } else if ((list === undefined ? k.count : held) <= 1) {
+        n = 2;
+      } else if (k.id === 0 && k.count + 1 < k.arm) {
+        k.count++;
+        return;
+      } else {
+        n = refresh(k, emitter, k.type);
+      }
+    }
+    const c = k.count;
+    const left = n - 1;
+    if (left < c) {
+      k.removes += c - left;
+      if (left < k.trough) k.trough = left;
+    }
     k.count = n;
     if (n > k.peak) k.peak = n;
     if (n >= k.arm && --k.countdown <= 0) sampledAdd(st, k, emitter, listener);
   }
 
   /**
-   * After an EventEmitter removal: the count is the held array's length, or,
-   * for a key with one listener or none, whether Node lowered `_eventsCount`
-   * (`before`, read before the call: Node lowers it exactly when a type
-   * loses its last listener), or, for two, whether the listener removed is
-   * the remembered second one. Node 24 and later copy a listener array that
-   * is being emitted before changing it; an array that did not shorten is
-   * looked up again.
+   * States of emitters tracked in this job, held strongly until it ends. A
+   * WeakRef keeps its target alive to the end of the job that made it, so
+   * one made by trackEmitter() kept every emitter of a loop of a million
+   * trackEmitter()/untrack() calls alive (830 MB); made a job later, it
+   * holds only those still tracked, and untrack() lets go at once.
    */
-  function removed(st, k, emitter, list, before, listener) {
-    const c = k.count;
-    let n;
-    if (list !== undefined) {
-      n = list.length;
-      // Unchanged: nothing was removed, or (Node 24+) the removal went to a
-      // copy Node made because the array was being emitted. Look it up.
-      if (n === c) return setCount(st, k, emitter, refresh(k, emitter, k.type));
-      if (n < 2) k.list = undefined;
-    } else if (c < 2) {
-      n = emitter._eventsCount < before ? 0 : c;
-    } else if (listener === k.second && listener !== undefined) {
-      // The listener a trusted add made second is attached, so Node removed
-      // one: no lookup for the add-one-remove-it pattern on a key with one
-      // listener. Any other removal from two (a miss, a once listener
-      // removed by its original) is looked up, so counts stay exact.
-      n = 1;
-      k.second = undefined;
-    } else {
-      n = refresh(k, emitter, k.type);
+  let unweakened = [];
+  let weakening = false;
+  function weaken() {
+    weakening = false;
+    for (const st of unweakened) {
+      if (st.strong !== null) st.ref = new WeakRef(st.strong);
+      st.strong = null;
     }
-    if (n > c) return setCount(st, k, emitter, n);
+    unweakened = [];
+  }
+
+  function emitterOf(st) {
+    return st.strong ?? st.ref?.deref();
+  }
+
+  /** A watched key's count read at an observation or report: what removals did since its last add. */
+  function sync(k) {
+    const emitter = emitterOf(k.state);
+    // An EventTarget's wrappers see every change; a collected emitter's keys are dropped.
+    if (emitter === undefined || isTarget(emitter)) return;
+    const n = refresh(k, emitter, k.type);
+    const c = k.count;
+    if (n < c) {
+      k.removes += c - n;
+      if (n < k.trough) k.trough = n;
+    } else if (n > k.peak) {
+      k.peak = n;
+    }
     k.count = n;
-    k.removes += c - n;
-    if (n < k.trough) k.trough = n;
-  }
-
-  function resync(st, emitter, types) {
-    for (const k of types) setCount(st, k, emitter, refresh(k, emitter, k.type));
-  }
-
-  function keysOf(st) {
-    if (st.keys === null) return st.lastKey === null ? [] : [st.lastKey];
-    return st.keys instanceof Map ? [...st.keys.values()] : st.keys.slice();
   }
 
   /** The emitter's method without our install() wrapper (it would only pass through). */
@@ -446,41 +472,25 @@ function createTracker() {
     return wrapped.get(f) ?? f;
   }
 
-  // The wrappers count through one add path, added(), and one remove path,
-  // removed(). trackEmitter() puts its wrappers on an instance and
-  // install() on the prototypes: two copies of the same few lines, because
+  // The wrappers count through one add path, added(); what removals did is
+  // read from the counts (added(), sync()). trackEmitter() puts its
+  // wrappers on an instance and install() on the prototypes: two copies of the same few lines, because
   // V8 shares type feedback and optimized code among the closures of one
   // function literal, and one literal for both made every wrapper call
   // polymorphic (on()+off() at 1.55x plain instead of 1.3-1.4x).
-  // trackEmitter() wraps methods rather than listening to 'newListener' /
-  // 'removeListener': Node emits those as two extra emits per add and
-  // remove (a tracked on()+off() at 2.3x a plain one), and a bare
-  // removeAllListeners() removed them. once() and prependOnceListener() go
-  // through on(), prependListener() and removeListener().
+  // trackEmitter() wraps methods rather than listening to 'newListener':
+  // Node emits it as an extra emit per add, and a bare
+  // removeAllListeners() removed it. once() and prependOnceListener() go
+  // through on() and prependListener().
   const instanceAdder = (add) => function (type, listener) {
     const st = explicitState(this);
     if (st === null) return add.call(this, type, listener);
     const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
-    const r = add.call(this, type, listener);
-    added(st, k, this, listener);
-    return r;
-  };
-  const instanceRemover = (remove) => function (type, listener) {
-    const st = explicitState(this);
-    if (st === null) return remove.call(this, type, listener);
-    const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
     const list = k.list;
-    const before = list === undefined ? this._eventsCount : 0;
-    const r = remove.call(this, type, listener);
-    removed(st, k, this, list, before, listener);
-    return r;
-  };
-  // `counted` finds the state without making one: an emitter that had no
-  // listeners has no counts to correct.
-  const removeAller = (removeAll, counted) => function (type) {
-    const r = Reflect.apply(removeAll, this, arguments);
-    const st = counted(this);
-    if (st !== null) resync(st, this, arguments.length === 0 ? keysOf(st) : [keyFor(st, this, type)]);
+    const held = list === undefined ? 0 : list.length;
+    const events = this._eventsCount;
+    const r = add.call(this, type, listener);
+    added(st, k, this, list, held, events, listener);
     return r;
   };
   // EventTarget has no count to read cheaply and ignores duplicates, and
@@ -494,16 +504,15 @@ function createTracker() {
     setCount(st, k, this, getEventListeners(this, t).length, dispatch ? undefined : arguments[1]);
     return r;
   };
-  /** Wrapper makers by method name, given the adder and remover to use. */
-  const makersWith = (adder, remover) => ({
+  /** Wrapper makers by method name, given the adder to use. */
+  const makersWith = (adder) => ({
     on: adder, addListener: adder, prependListener: adder,
-    removeListener: remover, off: remover, removeAllListeners: removeAller,
     addEventListener: (f, stateFor) => targetCounter(f, stateFor, false),
     removeEventListener: (f, stateFor) => targetCounter(f, stateFor, false),
     dispatchEvent: (f, stateFor) => targetCounter(f, stateFor, true),
   });
-  const instanceMakers = makersWith(instanceAdder, instanceRemover);
-  const EMITTER_METHODS = ['on', 'addListener', 'prependListener', 'removeListener', 'off', 'removeAllListeners'];
+  const instanceMakers = makersWith(instanceAdder);
+  const EMITTER_METHODS = ['on', 'addListener', 'prependListener'];
   const TARGET_METHODS = ['addEventListener', 'removeEventListener', 'dispatchEvent'];
 
   /** The state trackEmitter() counts `o` with, or null. */
@@ -586,6 +595,12 @@ function createTracker() {
     st.id = callNative(() => native.listenerRegister(st.name, st.threshold));
     watched.set(st.id, []);
     collected.register(emitter, st.id, st);
+    st.strong = emitter;
+    unweakened.push(st);
+    if (!weakening) {
+      weakening = true;
+      plainTimers.setImmediate(weaken).unref();
+    }
     if (ee) for (const type of emitter.eventNames()) keyFor(st, emitter, type);
   }
 
@@ -594,6 +609,8 @@ function createTracker() {
     const st = stateOf(emitter);
     if (st === undefined || st.epoch !== EXPLICIT) return false;
     st.undo();
+    st.strong = null;
+    if (unweakened.at(-1) === st) unweakened.pop();
     st.reset(UNUSED, 0, undefined);
     explicit--;
     stopObserverIfIdle();
@@ -632,29 +649,18 @@ function createTracker() {
       const st = current(this, gen);
       if (st === null) return add.call(this, type, listener);
       const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
-      const r = add.call(this, type, listener);
-      added(st, k, this, listener);
-      return r;
-    };
-    const remover = (remove) => function (type, listener) {
-      const st = current(this, gen);
-      if (st === null) return remove.call(this, type, listener);
-      const k = st.lastType === type ? st.lastKey : keyFor(st, this, type);
       const list = k.list;
-      const before = list === undefined ? this._eventsCount : 0;
-      const r = remove.call(this, type, listener);
-      removed(st, k, this, list, before, listener);
+      const held = list === undefined ? 0 : list.length;
+      const events = this._eventsCount;
+      const r = add.call(this, type, listener);
+      added(st, k, this, list, held, events, listener);
       return r;
     };
-    const makers = makersWith(adder, remover);
-    const counted = (o) => {
-      const st = gen !== RETIRED && o !== null && typeof o === 'object' ? stateOf(o) : undefined;
-      return st !== undefined && st.epoch === gen ? st : null;
-    };
+    const makers = makersWith(adder);
     const slots = EMITTER_METHODS.map((n) => [E, n]);
     if (T) slots.push(...TARGET_METHODS.map((n) => [T, n]));
-    // `on` and `addListener` are one function (so are removeListener and
-    // off): each is wrapped once, so they stay one.
+    // `on` and `addListener` are one function: it is wrapped once, so they
+    // stay one.
     const made = new Map();
     installed = slots.map(([obj, n]) => {
       const d = Object.getOwnPropertyDescriptor(obj, n);
@@ -663,7 +669,7 @@ function createTracker() {
       const orig = wrapped.get(d.value) ?? d.value;
       let fn = made.get(orig);
       if (fn === undefined) {
-        fn = makers[n](orig, n === 'removeAllListeners' ? counted : stateFor);
+        fn = makers[n](orig, stateFor);
         Object.defineProperty(fn, 'name', { value: orig.name });
         Object.defineProperty(fn, 'length', { value: orig.length });
         wrapped.set(fn, orig);
@@ -694,7 +700,12 @@ function createTracker() {
   /** The watched keys' counters as rows for Rust, and the keys in row order. */
   function rows() {
     const keys = [];
-    for (const list of watched.values()) for (const k of list) keys.push(k);
+    for (const list of watched.values()) {
+      for (const k of list) {
+        sync(k);
+        keys.push(k);
+      }
+    }
     const a = new Float64Array(keys.length * ROW);
     for (let i = 0, o = 0; i < keys.length; i++, o += ROW) {
       const k = keys[i];
