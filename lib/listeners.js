@@ -474,12 +474,12 @@ function createTracker() {
 
   // The wrappers count through one add path, added(); what removals did is
   // read from the counts (added(), sync()). trackEmitter() puts its
-  // wrappers on an instance and install() on the prototypes: two copies of the same few lines, because
-  // V8 shares type feedback and optimized code among the closures of one
-  // function literal, and one literal for both made every wrapper call
-  // polymorphic (on()+off() at 1.55x plain instead of 1.3-1.4x).
-  // trackEmitter() wraps methods rather than listening to 'newListener':
-  // Node emits it as an extra emit per add, and a bare
+  // wrappers on an instance and install() on the prototypes: two copies of
+  // the same few lines, because V8 shares type feedback and optimized code
+  // among the closures of one function literal, and one literal for both
+  // made every wrapper call polymorphic (on()+off() at 1.55x plain instead
+  // of 1.3-1.4x). trackEmitter() wraps methods rather than listening to
+  // 'newListener': Node emits it as an extra emit per add, and a bare
   // removeAllListeners() removed it. once() and prependOnceListener() go
   // through on() and prependListener().
   const instanceAdder = (add) => function (type, listener) {
