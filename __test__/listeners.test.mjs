@@ -697,3 +697,34 @@ test('random adds, removals, emits and removeAllListeners: reported counts, peak
     }
   }
 });
+
+test('a watched event lets go of its removed listeners by the next observation', async () => {
+  // Removals are not wrapped, so the array a watched event holds can still
+  // hold listeners that were removed until its next add or observation.
+  const { expectCollected } = leakwatch;
+  const bus = trackEmitter(new EventEmitter(), { name: 'let-go', threshold: 4 });
+  const cases = {
+    'all removed': () => {
+      const fs = [1, 2, 3, 4].map(() => () => {});
+      for (const f of fs) bus.on('a', f);
+      for (const f of fs) bus.off('a', f);
+      return fs;
+    },
+    // From Node 24 on, removing while emitting goes to a copy of the array.
+    'removed while emitting': () => {
+      const fs = [1, 2, 3, 4].map(() => () => {});
+      for (const f of fs) bus.on('b', f);
+      bus.prependOnceListener('b', () => { for (const f of fs) bus.off('b', f); });
+      bus.emit('b');
+      return fs;
+    },
+  };
+  for (const [label, run] of Object.entries(cases)) {
+    await expectCollected(() => {
+      const fs = run();
+      assert.equal(eventReport('let-go', label === 'all removed' ? 'a' : 'b').count, 0, label);
+      return fs;
+    });
+  }
+  untrack(bus);
+});
