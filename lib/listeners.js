@@ -369,15 +369,22 @@ function createTracker() {
    * undefined.
    */
   function setCount(st, k, emitter, n, listener) {
-    const c = k.count;
-    if (n > c) {
+    if (n > k.count) {
       k.count = n;
       if (n > k.peak) k.peak = n;
       if (n >= k.arm && --k.countdown <= 0) sampledAdd(st, k, emitter, listener);
-    } else if (n < c) {
-      k.count = n;
+    } else {
+      lowered(k, n);
+    }
+  }
+
+  /** Removals took the key's count to `n`, if below its last count. */
+  function lowered(k, n) {
+    const c = k.count;
+    if (n < c) {
       k.removes += c - n;
       if (n < k.trough) k.trough = n;
+      k.count = n;
     }
   }
 
@@ -417,12 +424,7 @@ function createTracker() {
         n = refresh(k, emitter, k.type);
       }
     }
-    const c = k.count;
-    const left = n - 1;
-    if (left < c) {
-      k.removes += c - left;
-      if (left < k.trough) k.trough = left;
-    }
+    lowered(k, n - 1);
     k.count = n;
     if (n > k.peak) k.peak = n;
     if (n >= k.arm && --k.countdown <= 0) sampledAdd(st, k, emitter, listener);
@@ -456,14 +458,9 @@ function createTracker() {
     // An EventTarget's wrappers see every change; a collected emitter's keys are dropped.
     if (emitter === undefined || isTarget(emitter)) return;
     const n = refresh(k, emitter, k.type);
-    const c = k.count;
-    if (n < c) {
-      k.removes += c - n;
-      if (n < k.trough) k.trough = n;
-    } else if (n > k.peak) {
-      k.peak = n;
-    }
+    lowered(k, n);
     k.count = n;
+    if (n > k.peak) k.peak = n;
   }
 
   /** The emitter's method without our install() wrapper (it would only pass through). */
