@@ -136,6 +136,38 @@ test('thousands of timers through the journal: exact live set, fires, numeric cl
   }
 });
 
+test('a timer that ends before its creation is handed over to Rust is blanked in the journal, and only then', () => {
+  timers.install();
+  try {
+    const f = () => {};
+    const listed = () => new Set(timers.active().timers.map((t) => t.id));
+    // Handed over (by active()), then cleared before anything else is recorded.
+    const a = setTimeout(f, 10_000);
+    timers.active();
+    clearTimeout(a);
+    assert.equal(listed().has(+a), false, 'a handed-over timer leaves by a record of its own');
+    // Handed over, then another creation is written where its record was.
+    const b = setTimeout(f, 10_000);
+    timers.active();
+    const c = setTimeout(f, 10_000);
+    clearTimeout(b);
+    let ids = listed();
+    assert.equal(ids.has(+b), false);
+    assert.equal(ids.has(+c), true, 'the record now in its place is not blanked');
+    // Not handed over: blanked; the ones around it stay.
+    const d = setTimeout(f, 10_000);
+    const e = setImmediate(f);
+    clearImmediate(e);
+    const g = setTimeout(f, 10_000);
+    clearTimeout(d);
+    ids = listed();
+    assert.deepEqual([ids.has(+c), ids.has(+d), ids.has(+g)], [true, false, true]);
+    assert.equal(timers.clearAll(), 2);
+  } finally {
+    timers.uninstall();
+  }
+});
+
 test('timers/promises: listed while pending, gone when settled, rejections still unhandled-able, intervals counted', async () => {
   timers.install();
   try {

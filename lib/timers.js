@@ -9,7 +9,10 @@
 // owns and JS sees as a Float64Array (src/trackers/timers.rs); Rust applies
 // the journal when it is full and before anything reads the registry. A
 // record's creation time is the timer's `_idleStart`, Node's event-loop
-// clock, free to read where Date.now() costs ~60 ns on some VMs.
+// clock, free to read where Date.now() costs ~60 ns on some VMs. A timer
+// that ends before Rust applied its creation blanks that record instead of
+// adding one: most of a server's timers (a request's deadline, an
+// immediate) never reach Rust.
 //
 // A timer leaves the registry however it ends. Our wrappers see a fire and
 // a clear through them; a clear that bypasses them (a clear function saved
@@ -35,6 +38,8 @@ const TIMEOUT_MAX = 2 ** 31 - 1;
 const RECORD = 5;
 const JOURNAL_RECORDS = 1024;
 const HEADER = 1;
+/** A creation record blanked before Rust read it (see annul). */
+const ANNULLED = 0;
 const ADD = 1;
 const FIRE = 4;
 const REMOVE = 5;
@@ -91,6 +96,8 @@ function createTimers() {
   const kSlot = Symbol('leakwatch.timerSlot');
   const slots = [];
   const freeSlots = [];
+  /** Journal offset of each slot's creation record, while it may be unapplied. */
+  const addedAt = [];
   /** Occupied slots that trigger the next sweep. */
   let sweepAt = SWEEP_SLACK;
   const ownerTokens = new WeakMap();
@@ -139,18 +146,29 @@ function createTimers() {
     return s !== undefined && slots[s] === timer;
   }
 
-  /** Releases the timer's slot; false if it held none (untracked, or already ended). */
-  function release(timer) {
-    const s = timer[kSlot];
-    if (s === undefined || slots[s] !== timer) return false;
-    slots[s] = undefined;
-    freeSlots.push(s);
-    return true;
-  }
-
   /** Ends the timer's record, once. */
   function end(timer, op) {
-    if (release(timer)) record(op, timer[ASYNC_ID], 0, 0, 0);
+    const s = timer[kSlot];
+    if (s === undefined || slots[s] !== timer) return;
+    slots[s] = undefined;
+    freeSlots.push(s);
+    const id = timer[ASYNC_ID];
+    if (!annul(addedAt[s], id)) record(op, id, 0, 0, 0);
+  }
+
+  /**
+   * Blanks the timer's creation record if it is still in the journal, not
+   * yet applied: a timer that starts and ends between two hand-overs (a
+   * request's deadline, an immediate) then never reaches Rust, which skips
+   * a blank record. The op and id at `at` tell whether it is still ours.
+   */
+  function annul(at, id) {
+    const j = journal;
+    if (at < HEADER + j[0] * RECORD && j[at + 1] === id && j[at] >= ADD && j[at] < FIRE) {
+      j[at] = ANNULLED;
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -192,6 +210,7 @@ function createTimers() {
     j[o + 3] = created;
     j[o + 4] = slot;
     j[0] = n + 1;
+    return o;
   }
 
   // Node's own delay rule, so the registry shows the delay that applies.
@@ -218,7 +237,8 @@ function createTimers() {
     if (!trackable(timer) || held(timer)) return false;
     const id = timer[ASYNC_ID];
     // Immediates have no _idleStart; they live less than a loop turn.
-    record(ADD + kind, id, delay, created, hold(timer));
+    const s = hold(timer);
+    addedAt[s] = record(ADD + kind, id, delay, created, s);
     if (skip !== null && wantsSite(kind)) {
       applyJournal();
       native.timerSetSite(id, captureSite(skip));

@@ -47,6 +47,9 @@ pub const JOURNAL_RECORDS: usize = 1024;
 /// Index of the first record.
 pub const HEADER: usize = 1;
 /// `op` of a creation is `ADD + kind` (0 timeout, 1 interval, 2 immediate).
+/// The facade blanks a creation to `ANNULLED` when the timer ends before
+/// the journal is applied; such a record is skipped.
+pub const ANNULLED: f64 = 0.0;
 pub const ADD: f64 = 1.0;
 pub const FIRE: f64 = 4.0;
 pub const REMOVE: f64 = 5.0;
@@ -161,6 +164,9 @@ impl TimerRegistry {
                 continue;
             }
             let id = id as u64;
+            if op == ANNULLED {
+                continue;
+            }
             if op == FIRE {
                 self.fire(id);
             } else if op == REMOVE {
@@ -432,6 +438,7 @@ mod tests {
         record(&r, [REMOVE, 8.0, 0.0, 0.0]);
         record(&r, [ADD, 1.5, 0.0, 0.0]); // not an id: skipped
         record(&r, [REMOVE, 99.0, 0.0, 0.0]); // not here: nothing to do
+        record(&r, [ANNULLED, 10.0, 10.0, 1900.0]); // ended before this apply
         r.apply_journal(2000.0);
         let a = r.active();
         assert_eq!(a.len(), 1);
