@@ -266,6 +266,26 @@ function createTimers() {
     }
   }
 
+  // Node runs a timer's callback as a method of the timer, `_onTimeout`
+  // (`_onImmediate` for an immediate). A timer we list gets one of these in
+  // its place, with the caller's callback kept on the timer: a closure per
+  // timer cost two allocations. A timer we do not list (a fake clock's)
+  // keeps the caller's callback.
+  const kCallback = Symbol('leakwatch.timerCallback');
+  function onTimeout() {
+    fired(this, TIMEOUT);
+    return Reflect.apply(this[kCallback], this, arguments);
+  }
+  function onInterval() {
+    fired(this, INTERVAL);
+    return Reflect.apply(this[kCallback], this, arguments);
+  }
+  function onImmediate() {
+    fired(this, IMMEDIATE);
+    return Reflect.apply(this[kCallback], this, arguments);
+  }
+  const ON_FIRE = [onTimeout, onInterval, onImmediate];
+
   // The wrappers call the function they replaced, which is Node's unless
   // something patched it first (a test's fake timers: their timers then
   // fire on the fake clock, untracked). A wrapper left below a newer patch
@@ -275,27 +295,22 @@ function createTimers() {
     if (kind === IMMEDIATE) {
       return function setImmediate(callback) {
         if (!w.live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
-        let immediate;
-        let mine = false;
-        const fire = function () {
-          if (mine) fired(immediate, IMMEDIATE);
-          return Reflect.apply(callback, this, arguments);
-        };
-        immediate = arguments.length <= 1 ? displaced(fire) : displaced(fire, ...Array.prototype.slice.call(arguments, 1));
-        mine = register(immediate, IMMEDIATE, 0, w.fn);
+        const immediate = arguments.length <= 1 ? displaced(callback) : displaced(callback, ...Array.prototype.slice.call(arguments, 1));
+        if (register(immediate, IMMEDIATE, 0, w.fn)) {
+          immediate[kCallback] = callback;
+          immediate._onImmediate = onImmediate;
+        }
         return immediate;
       };
     }
+    const onFire = ON_FIRE[kind];
     return function setTimer(callback, delay) {
       if (!w.live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
-      let timer;
-      let mine = false;
-      const fire = function () {
-        if (mine) fired(timer, kind);
-        return Reflect.apply(callback, this, arguments);
-      };
-      timer = arguments.length <= 2 ? displaced(fire, delay) : displaced(fire, delay, ...Array.prototype.slice.call(arguments, 2));
-      mine = register(timer, kind, normalDelay(delay), w.fn);
+      const timer = arguments.length <= 2 ? displaced(callback, delay) : displaced(callback, delay, ...Array.prototype.slice.call(arguments, 2));
+      if (register(timer, kind, normalDelay(delay), w.fn)) {
+        timer[kCallback] = callback;
+        timer._onTimeout = onFire;
+      }
       return timer;
     };
   }
