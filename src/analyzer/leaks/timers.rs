@@ -132,7 +132,12 @@ pub fn timers(s: &Snapshot) -> Vec<Timer> {
         if !*is_nodes.get_or_insert_with(|| class_is_node_internal(s, o)) {
             return out;
         }
-        let Some(callback) = target_named(s, o, b"_onTimeout") else {
+        // Under leakwatch's timers.install(), `_onTimeout` of a listed timer
+        // is leakwatch's own function and the caller's callback is kept on
+        // the timer under this symbol (lib/timers.js).
+        let Some(callback) = target_named(s, o, b"<symbol leakwatch.timerCallback>")
+            .or_else(|| target_named(s, o, b"_onTimeout"))
+        else {
             continue;
         };
         if is_oddball(s, callback) || g.node_type(callback) != t.closure {
