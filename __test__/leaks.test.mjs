@@ -77,6 +77,8 @@ const LEAKS = {
   'request-listener': { kind: 'listeners', holderName: 'someEmitter', text: /'data' listeners: 800 → 1,200/ },
   'closure-large-data': { kind: 'closure', holderName: 'processors', text: /scope keeps `largeData`/ },
   'uncleared-interval': { kind: 'timers', text: /setInterval timers calling an anonymous callback \(.*scenarios\.js:56\) are still scheduled \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
+  // timers.install() on: leakwatch's callback stand-in and its timer slots are not the leak.
+  'uncleared-interval-installed': { kind: 'timers', text: /setInterval timers calling an anonymous callback \(.*scenarios\.js:56\) are still scheduled \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
   'unbounded-map': { kind: 'collection', holderName: 'cache', text: /Map `cache` grew by 400 entries/ },
   'block-scoped-array': { kind: 'collection', holderName: 'sessionStore', text: /Array `sessionStore` grew by 400 elements/ },
   'weakref-cache': { kind: 'weakrefs', holderName: 'weakCache', text: /WeakRef entries whose keys are never deleted: 400 → 800 → 1,200/ },
@@ -97,13 +99,6 @@ for (const [name, expected] of Object.entries(LEAKS)) {
     assert.ok(top.survivors >= 8 && top.newObjects >= 1);
   });
 }
-
-test('under timers.install(), the timers verdict names the caller\'s callback, not leakwatch\'s', async () => {
-  const suspects = await findLeaks(makeScenario('uncleared-interval-installed', OUT, { reuse: true }));
-  const timers = suspects.filter((s) => s.kind === 'timers');
-  assert.equal(timers.length, 1, suspects.map((s) => s.explanation).join('\n'));
-  assert.match(timers[0].explanation, /setInterval timers calling an anonymous callback \(.*scenarios\.js:56\) are still scheduled \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/);
-});
 
 test("the sentences' sizes read as every other size does (formatBytes: DevTools' decimal units)", async () => {
   const [top] = await findLeaks(makeScenario('global-array', OUT, { reuse: true }));

@@ -27,6 +27,7 @@ const { syncBuiltinESMExports } = require('node:module');
 const { argError, callNative } = require('./errors.js');
 const { captureSite } = require('./site.js');
 const { processGlobal } = require('./process-global.js');
+const { LeakwatchState } = require('./own-state.js');
 
 const OUTLIVED_CODE = 'LEAKWATCH_TIMER_OUTLIVED_OWNER';
 const TIMEOUT = 0;
@@ -94,7 +95,10 @@ function createTimers() {
   // id cost more than the rest of the tracking together); freed slots are
   // reused.
   const kSlot = Symbol('leakwatch.timerSlot');
-  const slots = [];
+  // On a LeakwatchState, not in a variable: a heap snapshot then shows the
+  // timers it holds as leakwatch's, not as an array of the program's.
+  const registry = new LeakwatchState();
+  registry.slots = [];
   const freeSlots = [];
   /** Journal offset of each slot's creation record, while it may be unapplied. */
   const addedAt = [];
@@ -133,6 +137,7 @@ function createTimers() {
   }
 
   function hold(timer) {
+    const slots = registry.slots;
     const s = freeSlots.length > 0 ? freeSlots.pop() : slots.length;
     slots[s] = timer;
     timer[kSlot] = s;
@@ -143,12 +148,13 @@ function createTimers() {
   /** Whether the timer holds a slot (a lookup of `undefined` would be a slow string key). */
   function held(timer) {
     const s = timer[kSlot];
-    return s !== undefined && slots[s] === timer;
+    return s !== undefined && registry.slots[s] === timer;
   }
 
   /** Ends the timer's record, once. */
   function end(timer, op) {
     const s = timer[kSlot];
+    const slots = registry.slots;
     if (s === undefined || slots[s] !== timer) return;
     slots[s] = undefined;
     freeSlots.push(s);
@@ -178,7 +184,7 @@ function createTimers() {
    */
   function sweep() {
     let live = 0;
-    for (const t of slots) {
+    for (const t of registry.slots) {
       if (t === undefined) continue;
       if (t._destroyed === true) end(t, REMOVE);
       else live++;
@@ -261,7 +267,7 @@ function createTimers() {
       const id = Number(timer);
       applyJournal();
       const s = native.timerSlot(id);
-      const t = s === null ? undefined : slots[s];
+      const t = s === null ? undefined : registry.slots[s];
       if (t !== undefined && t[ASYNC_ID] === id) end(t, REMOVE);
     }
   }
@@ -544,7 +550,7 @@ function createTimers() {
 
   function liveById() {
     const byId = new Map();
-    for (const t of slots) if (t !== undefined) byId.set(t[ASYNC_ID], t);
+    for (const t of registry.slots) if (t !== undefined) byId.set(t[ASYNC_ID], t);
     return byId;
   }
 

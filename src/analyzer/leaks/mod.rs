@@ -380,6 +380,9 @@ fn first_last(values: &[Option<u64>]) -> (u64, u64) {
     )
 }
 
+/// The class of leakwatch's own run-time state (lib/own-state.js).
+const LEAKWATCH_STATE: &[u8] = b"LeakwatchState";
+
 impl Context<'_> {
     fn parent(&self, o: u32) -> u32 {
         if o == NONE {
@@ -393,6 +396,27 @@ impl Context<'_> {
     fn parent_edge(&self, o: u32) -> Option<usize> {
         let e = *self.a.parent_edge.get(o as usize)?;
         (e != NONE).then_some(e as usize)
+    }
+
+    /// Whether a holder is leakwatch's own state, or held by it: its
+    /// run-time primitives keep what grows with the program (the timer
+    /// registry's slots) on a `LeakwatchState` (lib/own-state.js), so a
+    /// snapshot of a process running them does not name leakwatch as the
+    /// leak. What it holds is reported the program's way (a timer leak as
+    /// timers).
+    fn held_by_leakwatch(&self, h: u32) -> bool {
+        let s = self.last;
+        let mut x = h;
+        for _ in 0..3 {
+            if x == NONE {
+                return false;
+            }
+            if s.graph.node_type(x) == s.types.object && raw_name(s, x) == LEAKWATCH_STATE {
+                return true;
+            }
+            x = self.parent(x);
+        }
+        false
     }
 
     /// Node's own structure at or just above a holder.
@@ -536,7 +560,10 @@ impl Context<'_> {
                 return None;
             }
         }
-        if grp.young_members() == 0 || (1..=intervals).any(|k| grp.born_count[k] == 0) {
+        if grp.young_members() == 0
+            || (1..=intervals).any(|k| grp.born_count[k] == 0)
+            || self.held_by_leakwatch(h)
+        {
             return None;
         }
         let mut holder_name = self.incoming_name(h).or_else(|| self.any_name(h));
