@@ -79,6 +79,8 @@ const LEAKS = {
   'uncleared-interval': { kind: 'timers', text: /setInterval timers calling an anonymous callback \(.*scenarios\.js:56\) are still scheduled \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
   // timers.install() on: leakwatch's callback stand-in and its timer slots are not the leak.
   'uncleared-interval-installed': { kind: 'timers', text: /setInterval timers calling an anonymous callback \(.*scenarios\.js:56\) are still scheduled \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
+  'request-listener-installed': { kind: 'listeners', holderName: 'someEmitter', text: /'data' listeners: 800 → 1,200/ },
+  'emitters-installed': { kind: 'collection', holderName: 'sessions', text: /Array `sessions` grew by 40 elements/ },
   'unbounded-map': { kind: 'collection', holderName: 'cache', text: /Map `cache` grew by 400 entries/ },
   'block-scoped-array': { kind: 'collection', holderName: 'sessionStore', text: /Array `sessionStore` grew by 400 elements/ },
   'weakref-cache': { kind: 'weakrefs', holderName: 'weakCache', text: /WeakRef entries whose keys are never deleted: 400 → 800 → 1,200/ },
@@ -99,6 +101,14 @@ for (const [name, expected] of Object.entries(LEAKS)) {
     assert.ok(top.survivors >= 8 && top.newObjects >= 1);
   });
 }
+
+test("with leakwatch's run-time primitives on, findLeaks reports the program's leak and nothing of leakwatch's", async () => {
+  // Its timer slots, watched keys and sampled sites grow with the leak too.
+  for (const name of ['uncleared-interval-installed', 'request-listener-installed', 'emitters-installed']) {
+    const suspects = await findLeaks(makeScenario(name, OUT, { reuse: true }));
+    assert.equal(suspects.length, 1, `${name}:\n${suspects.map((x) => x.explanation).join('\n')}`);
+  }
+});
 
 test("the sentences' sizes read as every other size does (formatBytes: DevTools' decimal units)", async () => {
   const [top] = await findLeaks(makeScenario('global-array', OUT, { reuse: true }));

@@ -31,6 +31,7 @@ const { argError, callNative } = require('./errors.js');
 const { captureSite } = require('./site.js');
 const { processGlobal } = require('./process-global.js');
 const { plainTimers } = require('./timers.js');
+const { LeakwatchState } = require('./own-state.js');
 
 const WARNING_CODE = 'LEAKWATCH_LISTENER_GROWTH';
 // Row layout of the counters handed to Rust: src/trackers/listeners.rs.
@@ -79,14 +80,17 @@ const YOUNG_WATCHES_PER_OBSERVATION = 100;
 function createTracker() {
   const config = { threshold: 10, intervalMs: 1000 };
   /**
-   * Native emitter id -> that emitter's watched keys, until it is untracked
-   * or collected. (Held strongly: a WeakRef per key kept every key alive
-   * to the end of the job that made it, 1M of them in a loop of
-   * trackEmitter() calls.)
+   * `watched`: native emitter id -> that emitter's watched keys, until it is
+   * untracked or collected. (Held strongly: a WeakRef per key kept every
+   * key alive to the end of the job that made it, 1M of them in a loop of
+   * trackEmitter() calls.) On a LeakwatchState, and the records' classes
+   * named Leakwatch*, so that findLeaks does not report them as a leak of
+   * the program's (lib/own-state.js).
    */
-  const watched = new Map();
+  const registry = new LeakwatchState();
+  registry.watched = new Map();
   const collected = new FinalizationRegistry((id) => {
-    watched.delete(id);
+    registry.watched.delete(id);
     native.listenerForget(id);
   });
   /** Our prototype wrappers -> the functions they wrap. */
@@ -108,7 +112,7 @@ function createTracker() {
 
   // One per counted emitter: the generation that counts it, and its keys.
   // The key used last is found without a lookup.
-  class EmitterState {
+  class LeakwatchEmitterState {
     constructor(gen, threshold, name) {
       this.epoch = gen;
       this.threshold = threshold;
@@ -147,7 +151,7 @@ function createTracker() {
    * The counters of one (emitter, event). A server makes several per
    * request, so what only a sampled key needs waits in `sampling`.
    */
-  class Key {
+  class LeakwatchKey {
     constructor(state, type, arm) {
       this.state = state;
       this.type = type;
@@ -187,7 +191,7 @@ function createTracker() {
   function newState(emitter, gen, threshold, name) {
     const old = stateOf(emitter);
     if (old !== undefined) return old.reset(gen, threshold, name);
-    const st = new EmitterState(gen, threshold, name);
+    const st = new LeakwatchEmitterState(gen, threshold, name);
     if (Object.isExtensible(emitter)) {
       emitter[kState] = st;
     } else {
@@ -200,7 +204,7 @@ function createTracker() {
   function dropState(st) {
     if (st.id !== 0) {
       collected.unregister(st);
-      watched.delete(st.id);
+      registry.watched.delete(st.id);
       native.listenerForget(st.id);
       st.id = 0;
     }
@@ -233,7 +237,7 @@ function createTracker() {
   }
 
   function newKey(st, emitter, type) {
-    const k = new Key(st, type, Math.max(1, Math.floor(st.threshold / 2)));
+    const k = new LeakwatchKey(st, type, Math.max(1, Math.floor(st.threshold / 2)));
     // Node's table for an EventEmitter; no lookup when it is empty, as in
     // a new emitter. An object without one is an EventTarget, or an
     // EventEmitter mixin before its first add.
@@ -296,7 +300,7 @@ function createTracker() {
       if (young && youngWatches === 0) return;
       const name = st.name ?? (emitter.constructor?.name || 'Object');
       st.id = callNative(() => native.listenerRegister(name, st.threshold));
-      watched.set(st.id, []);
+      registry.watched.set(st.id, []);
       collected.register(emitter, st.id, st);
       st.ref = new WeakRef(emitter);
       if (young) youngWatches--;
@@ -305,7 +309,7 @@ function createTracker() {
     if (id === null) return;
     k.id = id;
     k.trough = k.count;
-    watched.get(st.id).push(k);
+    registry.watched.get(st.id).push(k);
   }
 
   // xorshift32 for the sampling gaps: seeded, so one program samples the
@@ -348,7 +352,7 @@ function createTracker() {
    * per request adds as often as one that leaks one.
    */
   function checkAttached() {
-    for (const list of watched.values()) {
+    for (const list of registry.watched.values()) {
       for (const k of list) {
         const sampling = k.sampling;
         const emitter = sampling?.sampled.length > 0 ? emitterOf(k.state) : undefined;
@@ -590,7 +594,7 @@ function createTracker() {
   /** An explicitly tracked emitter appears in report() from the start, with every event it already has. */
   function watchExisting(st, emitter, ee) {
     st.id = callNative(() => native.listenerRegister(st.name, st.threshold));
-    watched.set(st.id, []);
+    registry.watched.set(st.id, []);
     collected.register(emitter, st.id, st);
     st.strong = emitter;
     unweakened.push(st);
@@ -697,7 +701,7 @@ function createTracker() {
   /** The watched keys' counters as rows for Rust, and the keys in row order. */
   function rows() {
     const keys = [];
-    for (const list of watched.values()) {
+    for (const list of registry.watched.values()) {
       for (const k of list) {
         sync(k);
         keys.push(k);

@@ -380,8 +380,8 @@ fn first_last(values: &[Option<u64>]) -> (u64, u64) {
     )
 }
 
-/// The class of leakwatch's own run-time state (lib/own-state.js).
-const LEAKWATCH_STATE: &[u8] = b"LeakwatchState";
+/// Classes of leakwatch's own run-time state (lib/own-state.js).
+const LEAKWATCH_CLASS_PREFIX: &[u8] = b"Leakwatch";
 
 impl Context<'_> {
     fn parent(&self, o: u32) -> u32 {
@@ -400,9 +400,10 @@ impl Context<'_> {
 
     /// Whether a holder is leakwatch's own state, or held by it: its
     /// run-time primitives keep what grows with the program (the timer
-    /// registry's slots) on a `LeakwatchState` (lib/own-state.js), so a
+    /// registry's slots, the listener tracker's watched keys and records)
+    /// on objects of classes named `Leakwatch*` (lib/own-state.js), so a
     /// snapshot of a process running them does not name leakwatch as the
-    /// leak. What it holds is reported the program's way (a timer leak as
+    /// leak. What they hold is reported the program's way (a timer leak as
     /// timers).
     fn held_by_leakwatch(&self, h: u32) -> bool {
         let s = self.last;
@@ -411,7 +412,9 @@ impl Context<'_> {
             if x == NONE {
                 return false;
             }
-            if s.graph.node_type(x) == s.types.object && raw_name(s, x) == LEAKWATCH_STATE {
+            if s.graph.node_type(x) == s.types.object
+                && raw_name(s, x).starts_with(LEAKWATCH_CLASS_PREFIX)
+            {
                 return true;
             }
             x = self.parent(x);
