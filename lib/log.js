@@ -131,6 +131,12 @@ function encodeJson(entry) {
   return text;
 }
 
+/**
+ * The stage: an Array of a Leakwatch* class, so that findLeaks does not
+ * report staged entries as the program's growing array (lib/own-state.js).
+ */
+class LeakwatchRing extends Array {}
+
 /** A staged JSON entry's text (a bare string is a text entry). */
 class JsonText {
   constructor(text) {
@@ -195,7 +201,7 @@ class BoundedLog {
     this.#flushAtJobEnd = opening !== null || o.spillTo !== undefined;
     this.#flushCount = elide ? -1 : STAGE_ENTRIES;
     this.#maxChars = elide ? ELIDE_TOTAL_CHARS : STAGE_TOTAL_CHARS;
-    this.#ring = new Array(this.#capacity);
+    this.#ring = new LeakwatchRing(this.#capacity);
     if (!exitHook) {
       exitHook = true;
       process.on('exit', () => {
