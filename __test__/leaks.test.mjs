@@ -72,13 +72,16 @@ test('diffSnapshots accepts loaded snapshots and leaves them open', async () => 
   await assert.rejects(findLeaks([s1, s2, s2], { minCount: 0 }), { code: 'ERR_INVALID_ARG' });
 });
 
+// The seed's PollingService interval leak, named by its callback's site.
+const INTERVAL_LEAK = /setInterval timers calling an anonymous callback \(.*scenarios\.js:56\) are still scheduled \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/;
+
 const LEAKS = {
   'global-array': { kind: 'collection', holderName: 'requestLog', text: /Array `requestLog` grew by 400 elements/ },
   'request-listener': { kind: 'listeners', holderName: 'someEmitter', text: /'data' listeners: 800 → 1,200/ },
   'closure-large-data': { kind: 'closure', holderName: 'processors', text: /scope keeps `largeData`/ },
-  'uncleared-interval': { kind: 'timers', text: /setInterval timers calling an anonymous callback \(.*scenarios\.js:56\) are still scheduled \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
+  'uncleared-interval': { kind: 'timers', text: INTERVAL_LEAK },
   // timers.install() on: leakwatch's callback stand-in and its timer slots are not the leak.
-  'uncleared-interval-installed': { kind: 'timers', text: /setInterval timers calling an anonymous callback \(.*scenarios\.js:56\) are still scheduled \(40 → 80 → 120 across the snapshots\); their callbacks keep PollingService objects alive/ },
+  'uncleared-interval-installed': { kind: 'timers', text: INTERVAL_LEAK },
   'request-listener-installed': { kind: 'listeners', holderName: 'someEmitter', text: /'data' listeners: 800 → 1,200/ },
   'emitters-installed': { kind: 'collection', holderName: 'sessions', text: /Array `sessions` grew by 40 elements/ },
   'unbounded-map': { kind: 'collection', holderName: 'cache', text: /Map `cache` grew by 400 entries/ },

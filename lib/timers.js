@@ -290,7 +290,6 @@ function createTimers() {
     fired(this, IMMEDIATE);
     return Reflect.apply(this[kCallback], this, arguments);
   }
-  const ON_FIRE = [onTimeout, onInterval, onImmediate];
 
   // The wrappers call the function they replaced, which is Node's unless
   // something patched it first (a test's fake timers: their timers then
@@ -309,7 +308,7 @@ function createTimers() {
         return immediate;
       };
     }
-    const onFire = ON_FIRE[kind];
+    const onFire = kind === INTERVAL ? onInterval : onTimeout;
     return function setTimer(callback, delay) {
       if (!w.live || typeof callback !== 'function') return Reflect.apply(displaced, this, arguments);
       const timer = arguments.length <= 2 ? displaced(callback, delay) : displaced(callback, delay, ...Array.prototype.slice.call(arguments, 2));

@@ -46,10 +46,10 @@ pub const RECORD: usize = 5;
 pub const JOURNAL_RECORDS: usize = 1024;
 /// Index of the first record.
 pub const HEADER: usize = 1;
-/// `op` of a creation is `ADD + kind` (0 timeout, 1 interval, 2 immediate).
-/// The facade blanks a creation to `ANNULLED` when the timer ends before
-/// the journal is applied; such a record is skipped.
+/// `op` of a creation the facade blanked because the timer ended before
+/// the journal was applied; such a record is skipped.
 pub const ANNULLED: f64 = 0.0;
+/// `op` of a creation is `ADD + kind` (0 timeout, 1 interval, 2 immediate).
 pub const ADD: f64 = 1.0;
 pub const FIRE: f64 = 4.0;
 pub const REMOVE: f64 = 5.0;
