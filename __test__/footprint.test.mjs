@@ -23,9 +23,9 @@ const SPILL_BUFFER = 8 * 1024;
 // push); 1 MB of heap over 1M cycles catches any retained JS object, the
 // smallest of which is 12 bytes.
 // RSS is judged by its steady growth: the second-smallest of a phase's four
-// quarter deltas, times four. A leak grows every quarter alike; V8's one-off
-// steps (Node 22/24, after a million FinalizationRegistry pairs, 10-33 MB in
-// one quarter, in plain JS too) fall in one quarter and drop out.
+// quarter deltas, times four. A leak grows every quarter alike; a one-off step
+// of the engine's (the fixture runs V8's FinalizationRegistry step in plain JS
+// before it measures) falls in one quarter and drops out.
 const RSS_TOLERANCE = 8 * MB;
 const HEAP_TOLERANCE = 1 * MB;
 
