@@ -124,7 +124,7 @@ test("the sentences' sizes read as every other size does (formatBytes: DevTools'
   assert.doesNotMatch(top.explanation, /\bKi?B\b|MiB/);
 });
 
-for (const name of ['bounded-cache', 'once-listeners', 'stopped-interval', 'bounded-log']) {
+for (const name of ['bounded-cache', 'once-listeners', 'stopped-interval', 'bounded-log', 'weak-value-cache']) {
   test(`findLeaks reports nothing for the "${name}" control`, async () => {
     const files = makeScenario(name, OUT, { reuse: true });
     const suspects = await findLeaks(files);
