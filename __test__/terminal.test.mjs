@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { OUT, ROOT, leakwatch } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { makeHostileNames, CONTROLS } = require('./fixtures/hostile-names.js');
-const { escapeTerminal, jsonForTerminal } = require('../lib/terminal.js');
+const { escapeTerminal, jsonForTerminal, emitWarningEscaped } = require('../lib/terminal.js');
 const CLI = path.join(ROOT, 'bin', 'leakwatch.js');
 const files = makeHostileNames(path.join(OUT, `hostile-names-${process.version.split('.')[0]}`));
 
@@ -104,4 +105,68 @@ test('an error naming a crafted file name is escaped too', () => {
   assert.equal(r.status, 2);
   assert.doesNotMatch(r.stderr.replace(/\n/g, ''), RAW_CONTROL);
   assert.match(r.stderr, /\\x1b\]0;pwned\\x07/);
+});
+
+test('run-time warnings show the names an application chose with control sequences escaped', () => {
+  // Event names can come from clients (a socket.io event), file names and
+  // directories from configuration: a growth warning, an outlived-owner
+  // warning and the snapshot directory warning, all printed by Node to stderr.
+  const script = `
+    const lw = require(${JSON.stringify(ROOT)});
+    const { EventEmitter } = require('node:events');
+    const vm = require('node:vm');
+    const fs = require('node:fs');
+    const os = require('node:os');
+    const path = require('node:path');
+    const C = ${JSON.stringify(CONTROLS)};
+    lw.listeners.configure({ intervalMs: 0, threshold: 3 });
+    class Bus extends EventEmitter {}
+    Object.defineProperty(Bus, 'name', { value: 'Bus' + C.title });
+    const bus = new Bus();
+    bus.setMaxListeners(0);
+    lw.trackEmitter(bus);
+    const event = 'config' + C.clipboard + '\\r\\n(node:1) Warning: forged';
+    for (let r = 0; r < 4; r++) {
+      for (let i = 0; i < 5; i++) bus.on(event, () => {});
+      lw.listeners.observe();
+    }
+    const startPoller = vm.runInThisContext(
+      '(function (timers) { class Poller { start() { timers.setInterval(() => {}, 5, { owner: this }); } } new Poller().start(); })',
+      { filename: '/srv/poller' + C.colour + C.bidi + '.js' },
+    );
+    startPoller(lw.timers);
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-warn-'));
+    const open = path.join(base, 'snaps' + C.csi8);
+    fs.mkdirSync(open);
+    fs.chmodSync(open, 0o777);
+    lw.snapshots.take({ dir: open }).then(() => setTimeout(async () => {
+      globalThis.gc();
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      lw.timers.clearAll();
+      fs.rmSync(base, { recursive: true, force: true });
+    }, 40));`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  for (const code of ['LEAKWATCH_LISTENER_GROWTH', 'LEAKWATCH_TIMER_OUTLIVED_OWNER', 'LEAKWATCH_SNAPSHOT_DIR']) {
+    assert.ok(r.stderr.includes(`[${code}]`), `${code} in ${r.stderr}`);
+  }
+  assert.doesNotMatch(r.stderr.replace(/\n/g, ''), RAW_CONTROL);
+  // The names are there, as visible escapes, and the forged line stays inside its warning.
+  for (const shown of [escapeTerminal(CONTROLS.title), escapeTerminal(CONTROLS.clipboard), escapeTerminal(CONTROLS.colour + CONTROLS.bidi), escapeTerminal(CONTROLS.csi8)]) {
+    assert.ok(r.stderr.includes(shown), `${shown} in ${r.stderr}`);
+  }
+  assert.ok(r.stderr.includes('\\r\\n(node:1) Warning: forged'));
+  assert.ok(!r.stderr.split('\n').some((line) => line.startsWith('(node:1)')));
+});
+
+test('a failure reported as a warning keeps its Error, code and cause, escaped only where needed', async () => {
+  const failure = Object.assign(new Error(`cannot write to /srv/snaps${CONTROLS.title}`), { code: 'LEAKWATCH_SNAPSHOT_FAILED' });
+  const [escaped] = await Promise.all([once(process, 'warning').then(([w]) => w), emitWarningEscaped(failure)]);
+  assert.ok(escaped instanceof Error);
+  assert.equal(escaped.message, `cannot write to /srv/snaps${escapeTerminal(CONTROLS.title)}`);
+  assert.equal(escaped.code, 'LEAKWATCH_SNAPSHOT_FAILED');
+  assert.equal(escaped.cause, failure);
+  const clean = Object.assign(new Error('disk full'), { code: 'ENOSPC' });
+  const [same] = await Promise.all([once(process, 'warning').then(([w]) => w), emitWarningEscaped(clean)]);
+  assert.equal(same, clean);
 });

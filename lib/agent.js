@@ -16,7 +16,7 @@ const path = require('node:path');
 const diagnosticsChannel = require('node:diagnostics_channel');
 const { performance } = require('node:perf_hooks');
 const { isMainThread, threadId } = require('node:worker_threads');
-const { escapeTerminal, jsonForTerminal } = require('./terminal.js');
+const { escapeTerminal, jsonForTerminal, emitWarningEscaped } = require('./terminal.js');
 
 // The boot timer's functions, as node:timers has them when the agent loads:
 // as a preload, before the application (or a test's fake clock) could
@@ -179,7 +179,7 @@ function readConfig(env = process.env) {
 }
 
 function warn(message, code, detail) {
-  process.emitWarning(escapeTerminal(message), detail === undefined ? { code } : { code, detail: escapeTerminal(detail) });
+  emitWarningEscaped(message, detail === undefined ? { code } : { code, detail });
 }
 
 function stamp(date) {

@@ -32,6 +32,7 @@ const { captureSite } = require('./site.js');
 const { processGlobal } = require('./process-global.js');
 const { plainTimers } = require('./timers.js');
 const { LeakwatchState } = require('./own-state.js');
+const { emitWarningEscaped } = require('./terminal.js');
 
 const WARNING_CODE = 'LEAKWATCH_LISTENER_GROWTH';
 // Row layout of the counters handed to Rust: src/trackers/listeners.rs.
@@ -738,7 +739,7 @@ function createTracker() {
       k.trough = k.count;
     }
     for (const g of found) {
-      process.emitWarning(
+      emitWarningEscaped(
         `Possible listener leak: ${g.emitter} has ${g.count} '${g.event}' listeners and the count keeps rising; top add site: ${describeSite(g)}`,
         { code: WARNING_CODE, detail: `peak ${g.peak}; see leakwatch listeners.report()` },
       );

@@ -35,6 +35,7 @@
 
 const native = require('./native.js');
 const { argError, callNative } = require('./errors.js');
+const { emitWarningEscaped } = require('./terminal.js');
 
 const JSON_KIND = 2;
 /** `#pushDirect` kinds besides push()'s own text (0) and JSON (1) flags. */
@@ -71,7 +72,7 @@ function flushPending() {
     } catch (err) {
       // A background flush has no caller to throw to, and an uncaught error
       // here would end the process: say what was lost instead.
-      process.emitWarning(`leakwatch: a BoundedLog lost its staged entries: ${err.message}`, { code: 'LEAKWATCH_LOG_FLUSH_FAILED' });
+      emitWarningEscaped(`leakwatch: a BoundedLog lost its staged entries: ${err.message}`, { code: 'LEAKWATCH_LOG_FLUSH_FAILED' });
     }
   }
   pending.clear();

@@ -8,11 +8,13 @@
 // A preload that throws would stop the application before its first line,
 // so a failure to start is a warning, never an exception.
 
+const { emitWarningEscaped } = require('./terminal.js');
+
 let agent = null;
 try {
   agent = require('./agent.js').start(process.env);
 } catch (err) {
-  process.emitWarning(`leakwatch: the agent did not start: ${err && err.message}`, { code: 'LEAKWATCH_AGENT' });
+  emitWarningEscaped(`leakwatch: the agent did not start: ${err && err.message}`, { code: 'LEAKWATCH_AGENT' });
 }
 
 module.exports = agent;

@@ -13,6 +13,7 @@ const vm = require('node:vm');
 const { isMainThread, threadId } = require('node:worker_threads');
 const native = require('./native.js');
 const { callNative, argError } = require('./errors.js');
+const { emitWarningEscaped } = require('./terminal.js');
 const { Monitor, monitor: startMonitor, now } = require('./monitor.js');
 const { plainTimers } = require('./timers.js');
 const { processGlobal } = require('./process-global.js');
@@ -251,7 +252,7 @@ async function prepareDir(dir) {
   const st = await fs.promises.stat(dir);
   if ((st.mode & 0o002) !== 0) {
     warnedDirs.add(dir);
-    process.emitWarning(
+    emitWarningEscaped(
       `heap snapshots go to ${dir}, which every user may write to (mode ${(st.mode & 0o7777).toString(8)}): others can see when snapshots are taken and fill the disk`,
       { code: DIR_WARNING_CODE, detail: 'leakwatch creates its files 0600, exclusively and without following links; use a directory of your own (leakwatch creates a missing one 0700)' },
     );
@@ -542,7 +543,7 @@ class SnapshotSchedule extends EventEmitter {
     // An 'error' event with no listener would throw and crash the process:
     // the one thing a snapshot trigger must never do.
     if (this.listenerCount('error') > 0) this.emit('error', err);
-    else process.emitWarning(err);
+    else emitWarningEscaped(err);
   }
 
   /**

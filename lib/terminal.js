@@ -60,4 +60,27 @@ function jsonForTerminal(value, space = 2) {
   return JSON.stringify(value, null, space).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-module.exports = { escapeTerminal, escapeTerminalDeep, hasTerminalControls, jsonForTerminal };
+/**
+ * process.emitWarning with every control character escaped. Node writes a
+ * warning to stderr as it is, and leakwatch's warnings name what the
+ * application chose: event and class names, file paths, directories. An
+ * event name can come from a client (a socket.io event), a path from a
+ * request. An Error keeps its name and code, and its original goes along as
+ * the cause.
+ */
+function emitWarningEscaped(warning, options) {
+  if (warning instanceof Error) {
+    if (hasTerminalControls(warning.message)) {
+      const escaped = new Error(escapeTerminal(warning.message), { cause: warning });
+      escaped.name = escapeTerminal(warning.name);
+      if (warning.code !== undefined) escaped.code = warning.code;
+      warning = escaped;
+    }
+    process.emitWarning(warning);
+    return;
+  }
+  const detail = options?.detail;
+  process.emitWarning(escapeTerminal(warning), detail === undefined ? options : { ...options, detail: escapeTerminal(detail) });
+}
+
+module.exports = { escapeTerminal, escapeTerminalDeep, hasTerminalControls, jsonForTerminal, emitWarningEscaped };

@@ -28,6 +28,7 @@ const { argError, callNative } = require('./errors.js');
 const { captureSite } = require('./site.js');
 const { processGlobal } = require('./process-global.js');
 const { LeakwatchState } = require('./own-state.js');
+const { emitWarningEscaped } = require('./terminal.js');
 
 const OUTLIVED_CODE = 'LEAKWATCH_TIMER_OUTLIVED_OWNER';
 const TIMEOUT = 0;
@@ -109,7 +110,7 @@ function createTimers() {
   const owners = new FinalizationRegistry((token) => {
     settle();
     for (const t of native.timerOwnerCollected(token)) {
-      process.emitWarning(
+      emitWarningEscaped(
         `${t.kind === 'interval' ? 'An' : 'A'} ${t.kind} (every ${t.delay} ms, fired ${t.fired} times) outlived its owner, which was garbage-collected; created at ${t.site ?? 'an unrecorded site'}`,
         { code: OUTLIVED_CODE, detail: 'clear it when its owner stops, e.g. timers.clearAll({ owner }) in a stop() method' },
       );
