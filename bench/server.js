@@ -16,10 +16,10 @@
 // plain server's from the same run. The CPU ratio is a throughput ratio
 // (plain CPU / case CPU): on a busy machine requests/s moves with
 // everything else running, the CPU time spent per request less. A second
-// plain server shows the noise of the run (TIMED). A round's p99 is its 100th slowest request in both
-// modes: with 2,000 requests per close-mode round it was the 20th, and one
-// stall of the machine that held the 32 requests in flight decided it. The
-// p99 ratio is the median over rounds of a case's p99 against the plain
+// plain server shows the noise of the run (TIMED). A round's p99 is its
+// 100th slowest request in both modes: with 2,000 requests per close-mode
+// round it was the 20th, and one stall of the machine that held the 32
+// requests in flight decided it. The p99 ratio is the median over rounds of a case's p99 against the plain
 // server's in the same round: the two ran seconds apart, so a ratio of
 // medians let the machine's drift between rounds decide it (the monitor,
 // which does nothing per request, read 0.96-1.34x that way).

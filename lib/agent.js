@@ -179,7 +179,7 @@ function readConfig(env = process.env) {
 }
 
 function warn(message, code, detail) {
-  emitWarningEscaped(message, detail === undefined ? { code } : { code, detail });
+  emitWarningEscaped(message, { code, detail });
 }
 
 function stamp(date) {
