@@ -19,10 +19,11 @@
 // plain server shows the noise of the run (TIMED). A round's p99 is its
 // 100th slowest request in both modes: with 2,000 requests per close-mode
 // round it was the 20th, and one stall of the machine that held the 32
-// requests in flight decided it. The p99 ratio is the median over rounds of a case's p99 against the plain
-// server's in the same round: the two ran seconds apart, so a ratio of
-// medians let the machine's drift between rounds decide it (the monitor,
-// which does nothing per request, read 0.96-1.34x that way).
+// requests in flight decided it. The p99 ratio is the median over rounds
+// of a case's p99 against the plain server's in the same round: the two
+// ran seconds apart, so a ratio of medians let the machine's drift between
+// rounds decide it (the monitor, which does nothing per request, read
+// 0.96-1.34x that way).
 
 const { fork, execFileSync } = require('node:child_process');
 const path = require('node:path');
